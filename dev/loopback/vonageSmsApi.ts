@@ -1,0 +1,319 @@
+/**
+ * A loopback Vonage SMS API on 127.0.0.1, faithful to ../shared/vonage/API-NOTES.md and the
+ * official sms-openapi.yml, for the tests and `npm start`: nothing here reaches Vonage.
+ *
+ * - `POST /sms/json` with Basic or body credentials, JSON or form bodies (query merged in).
+ * - Every response value a string, one `messages[]` entry a part, `message-count` = parts.
+ * - Statuses 2, 3, 4, 12 and 29 for the matching bad requests, `Content-Type: application/json`.
+ * - It records every request, and can be told to inject faults for the next requests.
+ * - A small control API under `/_loopback/` lets another process (`npm run inbound`) use it.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { countParts } from './smsParts';
+
+export interface LoopbackAccount {
+  apiKey: string;
+  apiSecret: string;
+  /** Balance in EUR; each part costs `pricePerPart`. */
+  balance: number;
+  /** A demo (trial) account sends only to these numbers; others get status 29. Unset: any number. */
+  testNumbers?: string[];
+}
+
+export type Fault =
+  | { kind: 'throttle'; waitMs?: number }
+  | { kind: 'status'; status: string; errorText?: string }
+  | { kind: 'http'; code: number }
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'drop' }
+  | { kind: 'not-json' };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  contentType: string;
+  /** Query and body parameters merged, as strings. */
+  params: Record<string, string>;
+  /** How the credentials came: `basic`, `body`, or `none`. */
+  auth: 'basic' | 'body' | 'none';
+  apiKey?: string;
+  /** The answer: status of the first part, or the fault that answered instead. */
+  outcome: string;
+}
+
+export interface SmsApiAnswer {
+  'message-count': string;
+  messages: Record<string, string>[];
+}
+
+const PRICE_PER_PART = 0.0333;
+const NETWORK = '23410';
+const MAX_TEXT = 3200;
+
+function messageId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function flatten(source: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== undefined && value !== null) out[key] = typeof value === 'string' ? value : String(value);
+  }
+  return out;
+}
+
+function failure(status: string, errorText: string): SmsApiAnswer {
+  return { 'message-count': '1', messages: [{ status, 'error-text': errorText }] };
+}
+
+export class LoopbackVonageSmsApi {
+  readonly requests: RecordedRequest[] = [];
+  private readonly accounts = new Map<string, LoopbackAccount>();
+  private readonly faults: Fault[] = [];
+  private readonly server: http.Server;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(accounts: LoopbackAccount[] = []) {
+    for (const account of accounts) this.addAccount(account);
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(String(err));
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  addAccount(account: LoopbackAccount): void {
+    this.accounts.set(account.apiKey, { ...account });
+  }
+
+  account(apiKey: string): LoopbackAccount | undefined {
+    return this.accounts.get(apiKey);
+  }
+
+  /** Faults answer the next requests to /sms/json, one each, in order. */
+  injectFaults(...faults: Fault[]): void {
+    this.faults.push(...faults);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults.length = 0;
+  }
+
+  /** The SMS requests Vonage would have accepted (status 0). */
+  get sent(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === '/sms/json' && r.outcome === '0');
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const address = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://loopback');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+
+    if (url.pathname.startsWith('/_loopback/')) return this.control(url, req.method ?? 'GET', raw, res);
+
+    let params: Record<string, string> = Object.fromEntries(url.searchParams);
+    if (raw) {
+      if (contentType === 'application/json') {
+        try {
+          params = { ...params, ...flatten(JSON.parse(raw)) };
+        } catch {
+          return this.json(res, 400, { error: 'body is not JSON' });
+        }
+      } else {
+        params = { ...params, ...Object.fromEntries(new URLSearchParams(raw)) };
+      }
+    }
+
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+      contentType,
+      params,
+      auth: 'none',
+      outcome: '',
+    };
+    this.requests.push(record);
+
+    if (url.pathname !== '/sms/json') {
+      record.outcome = 'HTTP 404';
+      return this.json(res, 404, { type: 'NOT_FOUND', title: 'Not found' });
+    }
+    if (req.method !== 'POST' && req.method !== 'GET') {
+      record.outcome = 'HTTP 405';
+      return this.json(res, 405, { error: 'method not allowed' });
+    }
+
+    const fault = this.faults.shift();
+    if (fault) {
+      record.outcome = `fault ${fault.kind}`;
+      switch (fault.kind) {
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'http':
+          return this.json(res, fault.code, { type: 'about:blank', title: http.STATUS_CODES[fault.code] ?? 'Error' });
+        case 'not-json':
+          res.writeHead(200, { 'Content-Type': 'text/html' });
+          res.end('<html><body>Service temporarily unavailable</body></html>');
+          return;
+        case 'throttle':
+          return this.json(res, 200, failure('1', `Throughput Rate Exceeded - please wait [ ${fault.waitMs ?? 1000} ] and retry`));
+        case 'status':
+          return this.json(res, 200, failure(fault.status, fault.errorText ?? 'Internal Error'));
+        case 'slow':
+          await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+          if (res.destroyed || req.socket.destroyed) return;
+          break;
+      }
+    }
+
+    const answer = this.answerSms(record);
+    record.outcome = answer.messages[0].status;
+    this.json(res, 200, answer);
+  }
+
+  /** The SMS API itself, once no fault answered. */
+  private answerSms(record: RecordedRequest): SmsApiAnswer {
+    const p = record.params;
+    let apiKey = p.api_key;
+    let apiSecret = p.api_secret;
+    const basic = /^Basic\s+(.+)$/i.exec(record.headers.authorization ?? '');
+    if (basic) {
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      apiKey = decoded.slice(0, colon);
+      apiSecret = decoded.slice(colon + 1);
+      record.auth = 'basic';
+    } else if (apiKey !== undefined) {
+      record.auth = 'body';
+    }
+    record.apiKey = apiKey;
+
+    if (!apiKey) return failure('2', 'Missing api_key');
+    if (!apiSecret) return failure('2', 'Missing api_secret');
+    const account = this.accounts.get(apiKey);
+    if (!account || account.apiSecret !== apiSecret) return failure('4', 'Bad Credentials');
+
+    if (!p.from) return failure('2', 'Missing from param');
+    if (!p.to) return failure('2', 'Missing to param');
+    const type = p.type ?? 'text';
+    if (!['text', 'unicode', 'binary'].includes(type)) return failure('3', 'Invalid type param');
+    if (type !== 'binary' && p.text === undefined) return failure('2', 'Missing text param');
+    if (!/^\d{7,15}$/.test(p.to)) return failure('3', 'Invalid to param');
+    const fromOk = /^\d{1,15}$/.test(p.from) || /^[A-Za-z0-9 .&\-_+!']{1,}$/.test(p.from) && p.from.replace(/ /g, '').length <= 11;
+    if (!fromOk) return failure('3', 'Invalid from param');
+    const text = p.text ?? '';
+    if ([...text].length > MAX_TEXT) return failure('12', 'Message too long');
+    if (account.testNumbers && !account.testNumbers.includes(p.to)) {
+      return failure('29', 'Non White-listed Destination - rejected');
+    }
+
+    const parts = countParts(text, type);
+    const messages: Record<string, string>[] = [];
+    for (let i = 0; i < parts; i += 1) {
+      account.balance -= PRICE_PER_PART;
+      const message: Record<string, string> = {
+        to: p.to,
+        'message-id': messageId(),
+        status: '0',
+        'remaining-balance': account.balance.toFixed(8),
+        'message-price': PRICE_PER_PART.toFixed(8),
+        network: NETWORK,
+      };
+      if (p['client-ref']) message['client-ref'] = p['client-ref'];
+      messages.push(message);
+    }
+    return { 'message-count': String(parts), messages };
+  }
+
+  /** Control API for other processes: the recorded requests, faults, and delivering an inbound SMS. */
+  private async control(url: URL, method: string, raw: string, res: http.ServerResponse): Promise<void> {
+    const body = raw ? JSON.parse(raw) : {};
+    const action = url.pathname.slice('/_loopback/'.length);
+    if (action === 'requests' && method === 'GET') {
+      return this.json(res, 200, this.requests.map(({ headers: _headers, ...rest }) => rest));
+    }
+    if (action === 'requests' && method === 'DELETE') {
+      this.reset();
+      return this.json(res, 200, {});
+    }
+    if (action === 'faults' && method === 'POST') {
+      this.injectFaults(...(body as Fault[]));
+      return this.json(res, 200, {});
+    }
+    if (action === 'inbound' && method === 'POST') {
+      const status = await deliverInboundSms(body.url, body.params);
+      return this.json(res, 200, { status });
+    }
+    return this.json(res, 404, { error: 'unknown control action' });
+  }
+
+  private json(res: http.ServerResponse, code: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+}
+
+export interface InboundSms {
+  msisdn: string;
+  to: string;
+  text: string;
+}
+
+/** The query Vonage sends to an inbound-SMS webhook (GET, the dashboard's default). */
+export function inboundSmsParams(sms: InboundSms, apiKey = 'loopback'): Record<string, string> {
+  const now = new Date();
+  return {
+    msisdn: sms.msisdn,
+    to: sms.to,
+    messageId: messageId(),
+    text: sms.text,
+    type: /^[\x20-\x7e\n\r]*$/.test(sms.text) ? 'text' : 'unicode',
+    keyword: (sms.text.trim().split(/\s+/)[0] ?? '').toUpperCase(),
+    'api-key': apiKey,
+    'message-timestamp': now.toISOString().slice(0, 19).replace('T', ' '),
+  };
+}
+
+/** Delivers an inbound SMS to a webhook as Vonage does by default: a GET with query parameters. */
+export async function deliverInboundSms(webhookUrl: string, params: Record<string, string>): Promise<number> {
+  const url = new URL(webhookUrl);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  const response = await fetch(url, { method: 'GET' });
+  await response.arrayBuffer();
+  return response.status;
+}

@@ -1,0 +1,15 @@
+/** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
+import type { Node } from 'node-red';
+import type { VonageSmsClient } from './sms/smsClient';
+
+export interface NexmoBasicCredentials {
+  apikey?: string;
+  apisecret?: string;
+}
+
+export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
+  /** ISO 3166 code for national-format numbers, or ''. */
+  country: string;
+  /** The shared client, or an Error that says what is missing from this config node. */
+  smsClient(): VonageSmsClient | Error;
+}

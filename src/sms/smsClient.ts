@@ -1,0 +1,205 @@
+/**
+ * One Vonage SMS API client per account, built on @vonage/server-sdk.
+ *
+ * Every failure comes out as an SmsSendError whose text says what happened and what to do.
+ * The SDK's own errors never leave this module: its VetchError carries the request's
+ * `Authorization` header, which holds the API secret.
+ */
+import { Vonage } from '@vonage/server-sdk';
+import { describeStatus } from './vonageStatus';
+
+export interface VonageAccount {
+  apiKey: string;
+  apiSecret: string;
+  /** e.g. `https://rest.nexmo.com`, or the loopback API's `http://127.0.0.1:PORT`. */
+  restHost: string;
+  timeoutMs: number;
+}
+
+export interface SmsRequest {
+  to: string;
+  from: string;
+  text: string;
+  type: 'text' | 'unicode';
+}
+
+/** One SMS part's result, as the API writes it: every value a string. */
+export interface SmsApiMessage {
+  status: string;
+  to?: string;
+  'message-id'?: string;
+  'remaining-balance'?: string;
+  'message-price'?: string;
+  network?: string;
+  'error-text'?: string;
+  'client-ref'?: string;
+  [key: string]: unknown;
+}
+
+export interface SmsApiResponse {
+  'message-count': string;
+  messages: SmsApiMessage[];
+}
+
+export type SendFailureKind = 'status' | 'http' | 'timeout' | 'connection' | 'bad-response';
+
+export class SmsSendError extends Error {
+  constructor(
+    message: string,
+    readonly kind: SendFailureKind,
+    /** For the node status: "status 29", "HTTP 500", "timeout"… */
+    readonly shortReason: string,
+    /** False only when the request certainly never reached Vonage. */
+    readonly mayHaveBeenSent: boolean,
+    readonly status?: string,
+    readonly response?: SmsApiResponse,
+  ) {
+    super(message);
+    this.name = 'SmsSendError';
+  }
+}
+
+export const DEFAULT_REST_HOST = 'https://rest.nexmo.com';
+
+export function isRestHost(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The SDK answers with every key twice, kebab-case as Vonage sent it and camelCase.
+ * Vonage's own keys never contain a capital, so keep only those: the response as the API wrote it.
+ */
+function asApiResponse(data: unknown): SmsApiResponse | undefined {
+  if (!data || typeof data !== 'object' || !Array.isArray((data as { messages?: unknown }).messages)) {
+    return undefined;
+  }
+  const pick = (source: object): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(source).filter(([key]) => !/[A-Z]/.test(key)));
+  const response = pick(data) as unknown as SmsApiResponse;
+  response.messages = (data as { messages: object[] }).messages.map((m) => pick(m) as SmsApiMessage);
+  return response;
+}
+
+function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
+  const failed = response.messages.filter((m) => m.status !== '0');
+  const first = failed[0];
+  const { meaning, advice } = describeStatus(first.status);
+  const said = first['error-text'] ? ` (Vonage said: "${first['error-text']}")` : '';
+  const parts = response.messages.length;
+  const which = parts > 1 ? `${failed.length} of ${parts} parts of the SMS` : 'the SMS';
+  return new SmsSendError(
+    `Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}`,
+    'status',
+    `status ${first.status}`,
+    failed.length < parts,
+    first.status,
+    response,
+  );
+}
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  cause?: { code?: string; message?: string };
+  config?: unknown;
+  response?: { status?: number; statusText?: string };
+  getResponse?: () => unknown;
+}
+
+/** Connection errors raised before any byte of the request could have reached Vonage. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'bad port']);
+
+function translateSdkError(err: unknown, account: VonageAccount, to: string): SmsSendError {
+  const e = (err ?? {}) as SdkErrorShape;
+  if (typeof e.getResponse === 'function') {
+    const response = asApiResponse(e.getResponse());
+    if (response) return statusFailure(response, to);
+  }
+  // A VetchError (its name is plain 'Error'): an HTTP answer the SDK would not accept.
+  const isVetchError = e.config !== undefined && e.response !== undefined;
+  if (isVetchError && typeof e.response?.status === 'number' && e.response.status >= 300) {
+    const { status, statusText } = e.response as { status: number; statusText?: string };
+    return new SmsSendError(
+      `the Vonage API at ${account.restHost} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${to}` +
+        (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
+      'http',
+      `HTTP ${status}`,
+      status >= 500,
+    );
+  }
+  if (isVetchError) {
+    return new SmsSendError(
+      `the Vonage API at ${account.restHost} answered with a body that could not be read, for the SMS to ${to}; it may have been sent`,
+      'bad-response',
+      'bad response',
+      true,
+    );
+  }
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+    return new SmsSendError(
+      `no answer from the Vonage API at ${account.restHost} within ${account.timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
+      'timeout',
+      'timeout',
+      true,
+    );
+  }
+  // fetch refuses some ports outright ('bad port') before connecting.
+  const code = e.cause?.code ?? e.code ?? (e.cause?.message === 'bad port' ? 'bad port' : undefined);
+  if (code && NOT_SENT_CODES.has(code)) {
+    return new SmsSendError(
+      `could not connect to the Vonage API at ${account.restHost} (${code}); the SMS to ${to} was not sent`,
+      'connection',
+      code,
+      false,
+    );
+  }
+  return new SmsSendError(
+    `the connection to the Vonage API at ${account.restHost} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
+    'connection',
+    code ?? 'connection lost',
+    true,
+  );
+}
+
+export class VonageSmsClient {
+  private readonly vonage: Vonage;
+
+  readonly account: VonageAccount;
+
+  constructor(account: VonageAccount) {
+    // The SDK joins restHost and path as strings: a trailing slash would give //sms/json.
+    this.account = { ...account, restHost: account.restHost.replace(/\/+$/, '') };
+    this.vonage = new Vonage(
+      { apiKey: account.apiKey, apiSecret: account.apiSecret },
+      { restHost: this.account.restHost, timeout: account.timeoutMs },
+    );
+  }
+
+  /** Resolves with the API response when every part was accepted; rejects with SmsSendError. */
+  async send(request: SmsRequest): Promise<SmsApiResponse> {
+    let data: unknown;
+    try {
+      const params = { to: request.to, from: request.from, text: request.text, type: request.type };
+      data = await this.vonage.sms.send(params as Parameters<Vonage['sms']['send']>[0]);
+    } catch (err) {
+      throw translateSdkError(err, this.account, request.to);
+    }
+    const response = asApiResponse(data);
+    if (!response) {
+      throw new SmsSendError(
+        `the Vonage API at ${this.account.restHost} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`,
+        'bad-response',
+        'bad response',
+        true,
+      );
+    }
+    if (response.messages.some((m) => m.status !== '0')) throw statusFailure(response, request.to);
+    return response;
+  }
+}

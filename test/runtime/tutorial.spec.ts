@@ -1,0 +1,100 @@
+/**
+ * The tutorial (../shared/seed/sending-and-receiving-sms.md), step by step, through the real
+ * Node-RED runtime and real HTTP against the loopback Vonage SMS API, using the package's own
+ * example flows as the Import menu gives them.
+ */
+import should from 'should';
+import { deliverInboundSms, inboundSmsParams, LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { coreNodes, exampleFlow, helper, httpNodeServer, nextMessage, nodeRedVersion, packageNodes, recordStatuses } from '../support/nodeRed';
+
+const API_KEY = 'abcd1234';
+const API_SECRET = 'tutorial-secret-42';
+
+describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
+  const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 10 }]);
+  const web = httpNodeServer();
+  let restHost: string;
+  const nodes = [coreNodes.inject, coreNodes.comment, coreNodes.http, coreNodes.debug, ...packageNodes, web.capture];
+
+  before(async () => {
+    restHost = await api.listen();
+  });
+  after(async () => {
+    await api.close();
+  });
+  afterEach(async () => {
+    api.reset();
+    await web.close();
+    await helper.unload();
+  });
+
+  it('Send an SMS: the inject button sends "Hello World" and the debug node shows the SMS API response', async () => {
+    const flow = exampleFlow('Send an SMS', restHost);
+    const sendSms = flow.find((n) => n.type === 'sendsms')!;
+    const config = flow.find((n) => n.type === 'nexmobasic')!;
+    await helper.load(nodes, flow, { [config.id]: { apikey: API_KEY, apisecret: API_SECRET } });
+    const statuses = recordStatuses(sendSms.id);
+    const debug = nextMessage('5e4d1c0a9b8e7f04');
+    // Clicking the inject button is the editor's POST /inject/:id, which calls receive() on the node.
+    helper.getNode('5e4d1c0a9b8e7f02').receive({});
+    const msg = await debug;
+
+    should(msg.payload['message-count']).equal('1');
+    should(msg.payload.messages).have.length(1);
+    const [part] = msg.payload.messages;
+    should(part).have.properties({ to: '447700900123', status: '0', network: '23410', 'message-price': '0.03330000' });
+    should(part['message-id']).match(/^[0-9A-F]{16}$/);
+    should(part['remaining-balance']).equal('9.96670000');
+    should(Object.keys(msg.payload).concat(Object.keys(part)).filter((k) => /[A-Z]/.test(k))).be.empty();
+    should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11 });
+
+    should(api.requests).have.length(1);
+    const [request] = api.requests;
+    should(request).have.properties({ method: 'POST', path: '/sms/json', auth: 'basic', apiKey: API_KEY, outcome: '0' });
+    should(request.params).have.properties({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text' });
+    should(statuses.map((s) => [s.fill, s.text])).eql([
+      ['blue', 'sendsms.status.sending'],
+      ['green', 'sendsms.status.sent-one'],
+    ]);
+  });
+
+  it('Receive an SMS: the GET /sms webhook answers 200 and the debug node shows msisdn, to and text', async () => {
+    await helper.load(nodes, exampleFlow('Receive an SMS', restHost));
+    const url = await web.listen();
+    const debug = nextMessage('6a3b2c1d0e9f8a04');
+    const params = inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Hello from my phone' });
+    const status = await deliverInboundSms(`${url}/sms`, params);
+    const msg = await debug;
+
+    should(status).equal(200);
+    should(msg.payload).eql(params);
+    should(api.requests).be.empty();
+  });
+
+  it('Reply to an SMS: every inbound SMS is answered with "You said …" to its sender, from the number it was sent to', async () => {
+    const flow = exampleFlow('Reply to an SMS', restHost);
+    const config = flow.find((n) => n.type === 'nexmobasic')!;
+    await helper.load(nodes, flow, { [config.id]: { apikey: API_KEY, apisecret: API_SECRET } });
+    const url = await web.listen();
+    const debug = nextMessage('7b4c3d2e1f0a9b05');
+    const status = await deliverInboundSms(`${url}/sms`, inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Is it working?' }));
+    const msg = await debug;
+
+    should(status).equal(200);
+    should(api.sent).have.length(1);
+    should(api.sent[0].params).have.properties({ to: '447700900001', from: '447700900000', text: 'You said Is it working?', type: 'text' });
+    should(msg.payload.messages[0]).have.properties({ to: '447700900001', status: '0' });
+    should(msg.req).be.an.Object();
+  });
+
+  it('the example nexmobasic nodes carry no credentials and name the real Vonage API host', () => {
+    for (const name of ['Send an SMS', 'Reply to an SMS']) {
+      const flow = require(`../../examples/${name}.json`) as Array<Record<string, unknown>>;
+      const configs = flow.filter((n) => n.type === 'nexmobasic');
+      should(configs).have.length(1);
+      should(configs[0]).not.have.property('credentials');
+      should(configs[0].resthost).equal('https://rest.nexmo.com');
+      should(flow[0].type).equal('comment');
+    }
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The Node-RED runtime under test: `node-red` (4.1) by default, or `NODE_RED_PACKAGE=node-red-5`.
+ * Loads the real core nodes of that same runtime, and serves its `RED.httpNode` app over real
+ * HTTP on 127.0.0.1, so that the tutorial's http in / http response flows are exercised as in production.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import helper from 'node-red-node-test-helper';
+
+export const NODE_RED_PACKAGE = process.env.NODE_RED_PACKAGE || 'node-red';
+helper.init(require.resolve(NODE_RED_PACKAGE));
+export { helper };
+
+export const nodeRedVersion: string = require(`${NODE_RED_PACKAGE}/package.json`).version;
+
+const nodeRedDir = path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`));
+const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
+const core = (file: string) => require(path.join(coreDir, file));
+
+export type NodeModule = (RED: unknown) => void;
+
+export const coreNodes: Record<string, NodeModule> = {
+  inject: core('common/20-inject.js'),
+  debug: core('common/21-debug.js'),
+  comment: core('common/90-comment.js'),
+  catch: core('common/25-catch.js'),
+  http: core('network/21-httpin.js'),
+};
+
+export const packageNodes: NodeModule[] = [require('../../nodes/nexmobasic.js'), require('../../nodes/sendsms.js')];
+
+/** A node module that only captures RED.httpNode, the express app `http in` nodes register on. */
+export function httpNodeServer() {
+  let app: http.RequestListener | undefined;
+  let server: http.Server | undefined;
+  return {
+    capture: ((RED: { httpNode: http.RequestListener }) => {
+      app = RED.httpNode;
+    }) as NodeModule,
+    async listen(): Promise<string> {
+      server = http.createServer((req, res) => app!(req, res));
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close(): Promise<void> {
+      if (!server) return;
+      server.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+      server = undefined;
+    },
+  };
+}
+
+export type FlowNode = { id: string; type: string; [key: string]: unknown };
+
+/**
+ * An example flow from examples/, as the Import menu gives it, made runnable here: its
+ * nexmobasic points at the loopback API, and each debug node becomes a helper node the
+ * test listens on (same id, same wiring).
+ */
+export function exampleFlow(name: string, restHost: string): FlowNode[] {
+  const file = path.join(__dirname, '..', '..', 'examples', `${name}.json`);
+  const flow = JSON.parse(fs.readFileSync(file, 'utf8')) as FlowNode[];
+  const tab = { id: 'example-tab', type: 'tab', label: name };
+  return [
+    tab,
+    ...flow.map((node) => {
+      if (node.type === 'nexmobasic') return { ...node, resthost: restHost };
+      if (node.type === 'debug') return { id: node.id, z: tab.id, type: 'helper', name: node.name, wires: [] };
+      return { ...node, z: tab.id };
+    }),
+  ];
+}
+
+/** Resolves with the next msg a helper node receives. */
+export function nextMessage<T = Record<string, any>>(id: string, timeoutMs = 5000): Promise<T> {
+  const node = helper.getNode(id);
+  if (!node) throw new Error(`no node ${id}`);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${id} received nothing in ${timeoutMs} ms`)), timeoutMs);
+    node.once('input', (msg: T) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Every status a node shows from now on, in order. */
+export function recordStatuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
+  const seen: Array<{ fill?: string; shape?: string; text?: string }> = [];
+  helper.getNode(id).on('call:status', (call: { args: [{ fill?: string; shape?: string; text?: string }] }) => seen.push(call.args[0]));
+  return seen;
+}
