@@ -42,6 +42,8 @@ export interface RecordedRequest {
   apiKey?: string;
   /** The answer: status of the first part, or the fault that answered instead. */
   outcome: string;
+  /** The fault injected into this request, if any (a slow one still answers). */
+  fault?: Fault['kind'];
 }
 
 export interface SmsApiAnswer {
@@ -178,6 +180,7 @@ export class LoopbackVonageSmsApi {
 
     const fault = this.faults.shift();
     if (fault) {
+      record.fault = fault.kind;
       record.outcome = `fault ${fault.kind}`;
       switch (fault.kind) {
         case 'drop':

@@ -176,7 +176,8 @@ export class VonageSmsClient {
     // The SDK joins restHost and path as strings: a trailing slash would give //sms/json.
     this.account = { ...account, restHost: account.restHost.replace(/\/+$/, '') };
     this.vonage = new Vonage(
-      { apiKey: account.apiKey, apiSecret: account.apiSecret },
+      // privateKey '': the SDK's Auth calls fs.existsSync(privateKey), and Node.js 24 warns about undefined.
+      { apiKey: account.apiKey, apiSecret: account.apiSecret, privateKey: '' },
       { restHost: this.account.restHost, timeout: account.timeoutMs },
     );
   }

@@ -1,0 +1,37 @@
+// `npm test`: type-checks, then runs the whole suite on Node-RED 4.1 (this Node.js) and on
+// Node-RED 5 (Node.js 24 from the npm registry's `node` package, since Node-RED 5 needs >= 22.9),
+// and ends with one line that counts every test of both runs.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts'];
+const NODE_FOR_NODE_RED_5 = process.env.NODE_FOR_NODE_RED_5 || 'node@24';
+
+function run(label, command, args, env = {}) {
+  console.log(`\n=== ${label}`);
+  const result = spawnSync(command, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(result.stdout || '');
+  const passed = Number(/(\d+) passing/.exec(result.stdout || '')?.[1] ?? 0);
+  const failed = Number(/(\d+) failing/.exec(result.stdout || '')?.[1] ?? 0);
+  return { ok: result.status === 0, passed, failed };
+}
+
+const typecheck = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.check.json'], { cwd: root, stdio: 'inherit' });
+if (typecheck.status !== 0) {
+  console.log('\ntype check failed');
+  process.exit(1);
+}
+
+const runs = [
+  run('Node-RED 4.1 on Node.js ' + process.version, process.execPath, [mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red' }),
+  run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red-5' }),
+];
+const passed = runs.reduce((n, r) => n + r.passed, 0);
+const failed = runs.reduce((n, r) => n + r.failed, 0);
+const ok = runs.every((r) => r.ok) && passed > 0;
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,169 @@
+/**
+ * The package as users get it: `npm pack`, installed into a fresh Node-RED user directory with
+ * the palette manager's own npm flags, and a real Node-RED started on it. Through the editor's
+ * admin API: both node types, the three examples, a deploy with credentials whose secret never
+ * comes back, and a click of the inject button that reaches the loopback Vonage API.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import should from 'should';
+import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { NODE_RED_PACKAGE, nodeRedVersion } from '../support/nodeRed';
+
+const ROOT = path.join(__dirname, '..', '..');
+const MODULE = 'node-red-contrib-vonage-sms';
+// @node-red/registry/lib/installer.js: what the palette manager passes to `npm install`.
+const PALETTE_INSTALL_FLAGS = ['--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
+const SECRET = 'Pk9-packaged-secret-7Yt';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function npm(args: string[], cwd: string): string {
+  // The npm that came with this Node.js, so that --engine-strict judges against the Node.js under test.
+  const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  const command = fs.existsSync(npmCli) ? [process.execPath, npmCli] : ['npm'];
+  return execFileSync(command[0], [...command.slice(1), ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
+  this.timeout(180_000);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-pack-'));
+  const userDir = path.join(work, 'userDir');
+  const api = new LoopbackVonageSmsApi([{ apiKey: 'abcd1234', apiSecret: SECRET, balance: 5 }]);
+  let files: string[] = [];
+  let nodeRed: ChildProcess | undefined;
+  let output = '';
+  let base = '';
+
+  async function admin(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${base}${route}`, {
+      method,
+      headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: () => JSON.parse(text) };
+  }
+
+  before(async () => {
+    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT));
+    files = packed.files.map((f: { path: string }) => f.path).sort();
+
+    fs.mkdirSync(userDir);
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', description: 'A Node-RED Project', version: '0.0.1', private: true }));
+    npm(['install', ...PALETTE_INSTALL_FLAGS, '--', path.join(work, packed.filename)], userDir);
+
+    const restHost = await api.listen();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const settings = path.join(userDir, 'settings.js');
+    fs.writeFileSync(settings, `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'packaging-test', logging: { console: { level: 'info' } } };\n`);
+    const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
+    nodeRed = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settings], { env: { ...process.env, VONAGE_REST_HOST: restHost } });
+    nodeRed.stdout!.on('data', (d) => (output += d));
+    nodeRed.stderr!.on('data', (d) => (output += d));
+    const deadline = Date.now() + 60_000;
+    while (!/Started flows|Server now running/.test(output)) {
+      if (Date.now() > deadline || nodeRed.exitCode !== null) throw new Error(`Node-RED did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
+  after(async () => {
+    if (nodeRed && nodeRed.exitCode === null) {
+      nodeRed.kill('SIGTERM');
+      await new Promise((resolve) => nodeRed!.once('exit', resolve));
+    }
+    await api.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('ships exactly what Node-RED needs: compiled nodes, editor panels, locales, icons, examples', () => {
+    should(files).containDeep([
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'examples/Send an SMS.json',
+      'examples/Receive an SMS.json',
+      'examples/Reply to an SMS.json',
+      'nodes/nexmobasic.js',
+      'nodes/nexmobasic.html',
+      'nodes/sendsms.js',
+      'nodes/sendsms.html',
+      'nodes/icons/vonage-sms.svg',
+      'nodes/locales/en-US/sendsms.json',
+      'nodes/locales/en-US/sendsms.html',
+      'nodes/locales/en-US/nexmobasic.json',
+      'nodes/locales/en-US/nexmobasic.html',
+      'nodes/sms/smsClient.js',
+    ]);
+    const stray = files.filter((f) => /^(src|test|dev|\.ci)\/|^nodes\/loopback\/|tsconfig|\.ts$|\.mocharc/.test(f));
+    should(stray).be.empty();
+  });
+
+  it('registers nexmobasic and sendsms, in the nexmo section, with no load error', async () => {
+    const { status, json } = await admin('GET', '/nodes');
+    should(status).equal(200);
+    const sets = (json() as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>).filter((s) => s.module === MODULE);
+    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms']);
+    for (const s of sets) {
+      should(s).have.properties({ enabled: true });
+      should(s.err).be.undefined();
+    }
+    const editor = await admin('GET', '/nodes', undefined, { Accept: 'text/html' });
+    should(editor.text).match(/registerType\('sendsms'[\s\S]*category: 'nexmo'[\s\S]*paletteLabel: 'Send SMS'/);
+    should(editor.text).match(/data-help-name="sendsms"/);
+    const icon = await fetch(`${base}/icons/${MODULE}/vonage-sms.svg`);
+    should(icon.status).equal(200);
+    should(await icon.text()).match(/^<svg/);
+  });
+
+  it('offers the three examples in Import › Examples', async () => {
+    const list = await admin('GET', `/library/examples/flows/${MODULE}`);
+    should(list.status).equal(200);
+    const names = list.json().map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn)).sort();
+    should(names).eql(['Receive an SMS', 'Reply to an SMS', 'Send an SMS']);
+    const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
+    should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
+  });
+
+  it('deploys the Send an SMS example with credentials, never returns the secret, and sends when the inject button is clicked', async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Send an SMS.json'), 'utf8'));
+    const tab = { id: 'tab1', type: 'tab', label: 'Send an SMS' };
+    const flows = [tab, ...example.map((n: Record<string, unknown>) => {
+      if (n.type === 'nexmobasic') return { ...n, resthost: '', credentials: { apikey: 'abcd1234', apisecret: SECRET } };
+      return { ...n, z: tab.id };
+    })];
+    const startedBefore = output.split('Started flows').length;
+    const deploy = await admin('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
+    should([200, 204]).containEql(deploy.status);
+    // The deploy may answer before the new flows have started.
+    for (const deadline = Date.now() + 10_000; output.split('Started flows').length === startedBefore && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const exported = await admin('GET', '/flows');
+    should(exported.text).not.containEql(SECRET);
+    const config = example.find((n: { type: string }) => n.type === 'nexmobasic');
+    const creds = await admin('GET', `/credentials/nexmobasic/${config.id}`);
+    should(creds.json()).eql({ apikey: 'abcd1234', has_apisecret: true });
+
+    const inject = example.find((n: { type: string }) => n.type === 'inject');
+    const click = await admin('POST', `/inject/${inject.id}`);
+    should(click.status).equal(200);
+    const deadline = Date.now() + 10_000;
+    while (api.sent.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    should(api.sent).have.length(1);
+    should(api.sent[0].params).have.properties({ to: '447700900123', from: '447700900000', text: 'Hello World' });
+    should(output).not.containEql(SECRET);
+  });
+});

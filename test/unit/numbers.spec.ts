@@ -1,0 +1,53 @@
+import should from 'should';
+import { InvalidNumberError, normaliseNumber } from '../../src/sms/phoneNumber';
+import { normaliseSender } from '../../src/sms/sender';
+
+describe('normaliseNumber', () => {
+  const valid: Array<[string, string | undefined, string]> = [
+    ['+44 7700 900123', undefined, '447700900123'],
+    ['0044 7700 900123', undefined, '447700900123'],
+    ['447700900123', undefined, '447700900123'],
+    ['+1 (212) 555-1212', undefined, '12125551212'],
+    ['(212) 555-1212', 'US', '12125551212'],
+    ['212.555.1212', 'us', '12125551212'],
+    ['07000 900 123', 'GB', '447000900123'],
+    ['07700 900123', 'GB', '447700900123'],
+    ['+33 6 12 34 56 78', 'GB', '33612345678'],
+    ['  +49 151 23456789 ', undefined, '4915123456789'],
+  ];
+  for (const [input, country, expected] of valid) {
+    it(`${JSON.stringify(input)}${country ? ` in ${country}` : ''} → ${expected}`, () => {
+      should(normaliseNumber(input, 'To', country)).equal(expected);
+    });
+  }
+
+  const invalid: Array<[string, string | undefined, RegExp]> = [
+    ['', undefined, /^To is empty$/],
+    ['   ', undefined, /^To is empty$/],
+    ['1-800-FLOWERS', 'US', /^To "1-800-FLOWERS" is not a phone number: only digits/],
+    ['+44+7700', undefined, /a \+ may only stand at the start/],
+    ['07700 900123', undefined, /is in national format: write it with its country code/],
+    ['+44 12', undefined, /^To "\+44 12" is not a possible number for \+44/],
+    ['+999 123456789', undefined, /is not a valid phone number: the country code is not known/],
+    ['+44 7700 9001 2345 6789', undefined, /is not a possible number/],
+  ];
+  for (const [input, country, message] of invalid) {
+    it(`refuses ${JSON.stringify(input)}`, () => {
+      should(() => normaliseNumber(input, 'To', country)).throw(InvalidNumberError, { message });
+    });
+  }
+});
+
+describe('normaliseSender', () => {
+  it('takes a number like To, and an alphanumeric sender ID as it is', () => {
+    should(normaliseSender('+44 7700 900000')).equal('447700900000');
+    should(normaliseSender('AcmeInc')).equal('AcmeInc');
+    should(normaliseSender('Acme Store 1')).equal('Acme Store 1');
+  });
+
+  it('refuses a sender ID over 11 characters (spaces not counted) or with odd characters', () => {
+    should(() => normaliseSender('ABCDEFGHIJKL')).throw(InvalidNumberError, { message: /^From "ABCDEFGHIJKL" is too long for a sender ID: 12 characters, at most 11$/ });
+    should(() => normaliseSender('Acme<Inc>')).throw(InvalidNumberError, { message: /is not a valid sender ID/ });
+    should(() => normaliseSender('')).throw(InvalidNumberError, { message: /^From is empty$/ });
+  });
+});
