@@ -8,7 +8,7 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
-const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts'];
+const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/start/**/*.spec.ts'];
 const NODE_FOR_NODE_RED_5 = process.env.NODE_FOR_NODE_RED_5 || 'node@24';
 
 function run(label, command, args, env = {}) {

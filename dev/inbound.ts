@@ -1,0 +1,54 @@
+/**
+ * `npm run inbound -- "Hello"`: while `npm start` runs, has the loopback Vonage API deliver an
+ * inbound SMS to Node-RED's GET /sms webhook, as Vonage would, then prints the reply the
+ * "Reply to an SMS" flow sent back through the loopback API.
+ *
+ * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number).
+ * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881).
+ */
+import { inboundSmsParams, type RecordedRequest } from './loopback/vonageSmsApi';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main(): Promise<number> {
+  const words = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const text = words.join(' ') || 'Hello from my phone';
+  const msisdn = option('from', '447700900001');
+  const to = option('to', '447700900000');
+  const webhook = `http://127.0.0.1:${process.env.PORT || 1880}/sms`;
+  const loopback = `http://127.0.0.1:${process.env.LOOPBACK_PORT || 1881}/_loopback`;
+
+  const before = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
+  const params = inboundSmsParams({ msisdn, to, text });
+  const delivered = await fetch(`${loopback}/inbound`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ url: webhook, params }),
+  });
+  const { status } = (await delivered.json()) as { status: number };
+  console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)} → GET ${webhook} answered ${status}`);
+  if (status !== 200) return 1;
+
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+    const now = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
+    const reply = now.slice(before.length).find((r) => r.path === '/sms/json' && r.params.to === msisdn);
+    if (reply) {
+      console.log(`reply recorded by the loopback Vonage API: status ${reply.outcome}, to ${reply.params.to} from ${reply.params.from}: ${JSON.stringify(reply.params.text)}`);
+      return reply.outcome === '0' ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.log('no reply reached the loopback Vonage API within 5 s: is the "Reply to an SMS" flow deployed and enabled?');
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`could not reach npm start's loopback Vonage API or Node-RED: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  },
+);

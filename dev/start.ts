@@ -1,0 +1,153 @@
+/**
+ * `npm start`: the tutorial, offline. Starts the loopback Vonage SMS API, installs this package
+ * into a Node-RED user directory (.node-red/, ignored by git) as the palette manager would,
+ * deploys the example flows against the loopback API, and starts Node-RED.
+ *
+ * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881),
+ * NODE_RED_USER_DIR (default .node-red). `npm start -- --reset` rewrites the flows.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
+
+const ROOT = path.join(__dirname, '..');
+const USER_DIR = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
+const PORT = Number(process.env.PORT || 1880);
+const LOOPBACK_PORT = Number(process.env.LOOPBACK_PORT ?? 1881);
+const RESET = process.argv.includes('--reset');
+const MODULE = 'node-red-contrib-vonage-sms';
+// The loopback API's demo account: not a Vonage account, and only good on 127.0.0.1.
+const LOOPBACK_KEY = 'loopback';
+const LOOPBACK_SECRET = 'loopback-secret';
+// @node-red/registry/lib/installer.js: what the palette manager passes to `npm install`.
+const PALETTE_INSTALL_FLAGS = ['--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
+
+type FlowNode = { id: string; type: string; z?: string; [key: string]: unknown };
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Packs the package and installs the tarball, unless this very tarball is installed already. */
+function installPackage(): void {
+  fs.mkdirSync(USER_DIR, { recursive: true });
+  const userPackage = path.join(USER_DIR, 'package.json');
+  if (!fs.existsSync(userPackage)) {
+    fs.writeFileSync(userPackage, `${JSON.stringify({ name: 'node-red-project', description: 'A Node-RED Project', version: '0.0.1', private: true }, null, 2)}\n`);
+  }
+  const packDir = path.join(USER_DIR, '.pack');
+  fs.rmSync(packDir, { recursive: true, force: true });
+  fs.mkdirSync(packDir);
+  // --ignore-scripts: `npm start` has built already; prepack would build again.
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', packDir], ROOT));
+  const tarball = path.join(packDir, packed.filename);
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex');
+  const marker = path.join(USER_DIR, '.installed-package-sha256');
+  const installed = path.join(USER_DIR, 'node_modules', MODULE, 'package.json');
+  if (fs.existsSync(installed) && fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === digest) {
+    console.log(`${MODULE} is installed in ${USER_DIR} and unchanged`);
+    return;
+  }
+  console.log(`installing ${packed.filename} into ${USER_DIR} as the palette manager does…`);
+  npm(['install', ...PALETTE_INSTALL_FLAGS, '--', tarball], USER_DIR);
+  fs.writeFileSync(marker, digest);
+}
+
+function readExample(name: string): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', `${name}.json`), 'utf8'));
+}
+
+/**
+ * The examples on tabs of their own, with one shared nexmobasic aimed at the loopback API.
+ * Receive an SMS and Reply to an SMS both serve GET /sms, so Receive's tab starts disabled.
+ */
+function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Record<string, unknown> } {
+  const config: FlowNode = { id: 'a1b2c3d4e5f60001', type: 'nexmobasic', name: 'Loopback Vonage API', resthost: restHost, country: 'GB', timeout: 10 };
+  const tabs: Array<[string, string, boolean, string]> = [
+    ['a1b2c3d4e5f60010', 'Send an SMS', false, 'Click the inject button: the SMS goes to the loopback Vonage API, and its response shows in the debug sidebar.'],
+    ['a1b2c3d4e5f60020', 'Reply to an SMS', false, 'Run `npm run inbound -- "Hello"` in a terminal: the loopback API delivers an inbound SMS to GET /sms and records the reply.'],
+    ['a1b2c3d4e5f60030', 'Receive an SMS', true, 'Disabled because Reply to an SMS serves GET /sms too: enable this tab (and disable the other) to try it.'],
+  ];
+  const flows: FlowNode[] = [config];
+  // Ids of their own, so that importing an example later adds nodes rather than finding them present.
+  const ownId = (id: string) => crypto.createHash('sha256').update(`npm start ${id}`).digest('hex').slice(0, 16);
+  for (const [tabId, name, disabled, info] of tabs) {
+    flows.push({ id: tabId, type: 'tab', label: name, disabled, info });
+    for (const node of readExample(name)) {
+      if (node.type === 'nexmobasic') continue;
+      const wires = (node.wires as string[][] | undefined)?.map((port) => port.map(ownId));
+      const copy: FlowNode = { ...node, id: ownId(node.id), z: tabId, ...(wires ? { wires } : {}) };
+      if (copy.type === 'sendsms') copy.creds = config.id;
+      flows.push(copy);
+    }
+  }
+  return { flows, credentials: { [config.id]: { apikey: LOOPBACK_KEY, apisecret: LOOPBACK_SECRET } } };
+}
+
+function writeUserDir(restHost: string): void {
+  const settings = `// Written by npm start. The loopback Vonage API's demo credentials are stored unencrypted.
+module.exports = {
+    uiHost: '127.0.0.1',
+    uiPort: ${PORT},
+    flowFile: 'flows.json',
+    credentialSecret: false,
+    editorTheme: { tours: false },
+    // No first-run consent dialog, and nothing sent off this machine.
+    telemetry: { enabled: false, updateNotification: false },
+    logging: { console: { level: 'info' } }
+};
+`;
+  fs.writeFileSync(path.join(USER_DIR, 'settings.js'), settings);
+  const flowFile = path.join(USER_DIR, 'flows.json');
+  if (!fs.existsSync(flowFile) || RESET) {
+    const { flows, credentials } = tutorialFlows(restHost);
+    fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
+    fs.writeFileSync(path.join(USER_DIR, 'flows_cred.json'), `${JSON.stringify(credentials, null, 4)}\n`);
+    console.log(`deployed the tutorial's flows against the loopback Vonage API (${restHost})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
+  const restHost = await api.listen(LOOPBACK_PORT);
+  installPackage();
+  writeUserDir(restHost);
+
+  // Say what the loopback API receives, so the terminal shows each SMS as Vonage would have sent it.
+  let reported = 0;
+  const reporter = setInterval(() => {
+    for (const request of api.requests.slice(reported)) {
+      const p = request.params;
+      console.log(`[loopback Vonage API] ${request.method} ${request.path} → status ${request.outcome}: SMS to ${p.to} from ${p.from}: ${JSON.stringify(p.text)}`);
+    }
+    reported = api.requests.length;
+  }, 200);
+
+  const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
+  const nodeRed = spawn(process.execPath, [redJs, '--userDir', USER_DIR, '--settings', path.join(USER_DIR, 'settings.js')], { stdio: 'inherit' });
+  console.log(`
+  Node-RED editor:        http://127.0.0.1:${PORT}/
+  loopback Vonage API:    ${restHost}  (no Vonage account needed)
+  send an SMS:            click the inject button on the "Send an SMS" tab
+  receive and reply:      npm run inbound -- "Hello"
+`);
+
+  const stop = () => {
+    clearInterval(reporter);
+    nodeRed.kill('SIGINT');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  nodeRed.on('exit', async (code) => {
+    clearInterval(reporter);
+    await api.close();
+    process.exit(code ?? 0);
+  });
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
