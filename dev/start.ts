@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
+import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
 
 const ROOT = path.join(__dirname, '..');
 const USER_DIR = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
@@ -21,8 +22,6 @@ const MODULE = 'node-red-contrib-vonage-sms';
 // The loopback API's demo account: not a Vonage account, and only good on 127.0.0.1.
 const LOOPBACK_KEY = 'loopback';
 const LOOPBACK_SECRET = 'loopback-secret';
-// @node-red/registry/lib/installer.js: what the palette manager passes to `npm install`.
-const PALETTE_INSTALL_FLAGS = ['--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
 
 type FlowNode = { id: string; type: string; z?: string; [key: string]: unknown };
 

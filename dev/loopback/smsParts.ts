@@ -12,32 +12,13 @@ export function fitsGsm7(text: string): boolean {
   return true;
 }
 
-/** GSM-7: 160 septets alone, 153 a part; an extension character takes two and is never split. */
-function gsm7Parts(text: string): number {
-  const units = [...text].map((ch) => (GSM_EXTENSION.has(ch) ? 2 : 1));
-  const total = units.reduce((a, b) => a + b, 0);
-  if (total <= 160) return 1;
+/** Parts for characters of these sizes: `single` units fit one SMS, `perPart` a part; no character is split. */
+function partsFor(sizes: number[], single: number, perPart: number): number {
+  if (sizes.reduce((a, b) => a + b, 0) <= single) return 1;
   let parts = 1;
   let used = 0;
-  for (const size of units) {
-    if (used + size > 153) {
-      parts += 1;
-      used = 0;
-    }
-    used += size;
-  }
-  return parts;
-}
-
-/** UCS-2: 70 code units alone, 67 a part; a surrogate pair is never split. */
-function ucs2Parts(text: string): number {
-  const units = [...text].map((ch) => ch.length);
-  const total = units.reduce((a, b) => a + b, 0);
-  if (total <= 70) return 1;
-  let parts = 1;
-  let used = 0;
-  for (const size of units) {
-    if (used + size > 67) {
+  for (const size of sizes) {
+    if (used + size > perPart) {
       parts += 1;
       used = 0;
     }
@@ -48,5 +29,9 @@ function ucs2Parts(text: string): number {
 
 /** Parts for a request's `type`: `unicode` counts UCS-2, `text` counts GSM-7 (as Vonage does, whatever the text holds). */
 export function countParts(text: string, type: string): number {
-  return type === 'unicode' ? ucs2Parts(text) : gsm7Parts(text);
+  const characters = [...text];
+  // UCS-2: 70 code units alone, 67 a part, a surrogate pair taking two.
+  if (type === 'unicode') return partsFor(characters.map((ch) => ch.length), 70, 67);
+  // GSM-7: 160 septets alone, 153 a part, an extension character taking two.
+  return partsFor(characters.map((ch) => (GSM_EXTENSION.has(ch) ? 2 : 1)), 160, 153);
 }

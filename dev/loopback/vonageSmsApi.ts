@@ -25,6 +25,8 @@ export interface LoopbackAccount {
 export type Fault =
   | { kind: 'throttle'; waitMs?: number }
   | { kind: 'status'; status: string; errorText?: string }
+  /** The SMS is accepted but its last part is refused with this status (a long SMS's partial failure). */
+  | { kind: 'partial'; status: string; errorText?: string }
   | { kind: 'http'; code: number }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'drop' }
@@ -200,10 +202,15 @@ export class LoopbackVonageSmsApi {
           await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
           if (res.destroyed || req.socket.destroyed) return;
           break;
+        case 'partial':
+          break;
       }
     }
 
     const answer = this.answerSms(record);
+    if (fault?.kind === 'partial' && answer.messages[0].status === '0') {
+      answer.messages[answer.messages.length - 1] = { status: fault.status, 'error-text': fault.errorText ?? 'Internal Error' };
+    }
     record.outcome = answer.messages[0].status;
     this.json(res, 200, answer);
   }

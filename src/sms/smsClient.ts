@@ -92,8 +92,10 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   const said = first['error-text'] ? ` (Vonage said: "${first['error-text']}")` : '';
   const parts = response.messages.length;
   const which = parts > 1 ? `${failed.length} of ${parts} parts of the SMS` : 'the SMS';
+  const accepted = parts - failed.length;
+  const rest = accepted > 0 ? `; the other ${accepted} part${accepted > 1 ? 's were' : ' was'} accepted, so the recipient may get part of the text` : '';
   return new SmsSendError(
-    `Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}`,
+    `Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}${rest}`,
     'status',
     `status ${first.status}`,
     failed.length < parts,

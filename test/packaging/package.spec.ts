@@ -6,26 +6,18 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { NODE_RED_PACKAGE, nodeRedVersion } from '../support/nodeRed';
+import { freePort } from '../support/ports';
+import { PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-vonage-sms';
-// @node-red/registry/lib/installer.js: what the palette manager passes to `npm install`.
-const PALETTE_INSTALL_FLAGS = ['--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
 const SECRET = 'Pk9-packaged-secret-7Yt';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function npm(args: string[], cwd: string): string {
   // The npm that came with this Node.js, so that --engine-strict judges against the Node.js under test.

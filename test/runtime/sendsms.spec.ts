@@ -3,9 +3,9 @@
  * Vonage SMS API: templates, numbers, encoding, every failure path reaching a Catch node,
  * status dots, and secrets that never leave the config node.
  */
-import net from 'node:net';
 import should from 'should';
 import { LoopbackVonageSmsApi, type Fault } from '../../dev/loopback/vonageSmsApi';
+import { freePort } from '../support/ports';
 import { helper, nodeRedVersion, packageNodes, recordStatuses, coreNodes, type FlowNode } from '../support/nodeRed';
 
 const API_KEY = 'abcd1234';
@@ -90,13 +90,6 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     return caught!;
   }
 
-  async function closedPort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  }
 
   describe('sending', () => {
     it('passes the incoming msg on, keeping its other properties, with msg.payload = the SMS API response', async () => {
@@ -204,6 +197,13 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       });
     }
 
+    it('on one refused part of a long SMS, saying which and that the rest may have been sent', async () => {
+      await load({ text: 'x'.repeat(200) });
+      api.injectFaults({ kind: 'partial', status: '5', errorText: 'Internal Error' });
+      const caught = await expectFailure(/Vonage refused 1 of 2 parts of the SMS to 447700900123: status 5, Internal error.*; the other 1 part was accepted, so the recipient may get part of the text$/);
+      should(caught.payload).equal('go');
+    });
+
     it('on status 29: the account is in demo mode, with what to do', async () => {
       await load({}, {}, { apikey: DEMO_KEY, apisecret: API_SECRET });
       await expectFailure(/status 29, Non-whitelisted destination: the account is in demo mode: add the number as a test number .* or top up/);
@@ -216,7 +216,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     });
 
     it('on a refused connection, saying the SMS was not sent', async () => {
-      await load({}, { resthost: `http://127.0.0.1:${await closedPort()}` });
+      await load({}, { resthost: `http://127.0.0.1:${await freePort()}` });
       await expectFailure(/could not connect to the Vonage API .*ECONNREFUSED.*was not sent/);
     });
 

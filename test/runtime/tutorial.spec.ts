@@ -87,6 +87,30 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     should(msg.req).be.an.Object();
   });
 
+  it('the examples are wired as the tutorial says', () => {
+    type N = { id: string; type: string; wires?: string[][]; [k: string]: unknown };
+    const load = (name: string) => require(`../../examples/${name}.json`) as N[];
+    const byType = (flow: N[], type: string) => flow.filter((n) => n.type === type);
+    const targets = (node: N, flow: N[]) => (node.wires ?? []).flat().map((id) => flow.find((n) => n.id === id)!.type).sort();
+
+    // "use an Inject node … Send SMS node … the Debug node which will log the msg.payload"
+    const send = load('Send an SMS');
+    should(targets(byType(send, 'inject')[0], send)).eql(['sendsms']);
+    should(targets(byType(send, 'sendsms')[0], send)).eql(['debug']);
+    should(byType(send, 'debug')[0]).have.properties({ complete: 'payload' });
+
+    // "make sure that the Method is set to GET … In the URL box enter /sms … Connect an http response node … Add a debug node"
+    const receive = load('Receive an SMS');
+    should(byType(receive, 'http in')[0]).have.properties({ method: 'get', url: '/sms' });
+    should(targets(byType(receive, 'http in')[0], receive)).eql(['debug', 'http response']);
+
+    // "In the To field … {{msg.payload.msisdn}} … From field enter {{msg.payload.to}} … In Text enter You said {{msg.payload.text}}"
+    const reply = load('Reply to an SMS');
+    should(byType(reply, 'http in')[0]).have.properties({ method: 'get', url: '/sms' });
+    should(targets(byType(reply, 'http in')[0], reply)).eql(['http response', 'sendsms']);
+    should(byType(reply, 'sendsms')[0]).have.properties({ to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'You said {{msg.payload.text}}' });
+  });
+
   it('the example nexmobasic nodes carry no credentials and name the real Vonage API host', () => {
     for (const name of ['Send an SMS', 'Reply to an SMS']) {
       const flow = require(`../../examples/${name}.json`) as Array<Record<string, unknown>>;
