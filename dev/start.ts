@@ -4,7 +4,8 @@
  * deploys the example flows against the loopback API, and starts Node-RED.
  *
  * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881),
- * NODE_RED_USER_DIR (default .node-red). `npm start -- --reset` rewrites the flows.
+ * NODE_RED_USER_DIR (default .node-red). `npm start -- --reset` rewrites the flows;
+ * `--empty` starts with no flows at all (the end-to-end tests build the tutorial by hand).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -17,7 +18,8 @@ const ROOT = path.join(__dirname, '..');
 const USER_DIR = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
 const PORT = Number(process.env.PORT || 1880);
 const LOOPBACK_PORT = Number(process.env.LOOPBACK_PORT ?? 1881);
-const RESET = process.argv.includes('--reset');
+const EMPTY = process.argv.includes('--empty');
+const RESET = process.argv.includes('--reset') || EMPTY;
 const MODULE = 'node-red-contrib-vonage-sms';
 // The loopback API's demo account: not a Vonage account, and only good on 127.0.0.1.
 const LOOPBACK_KEY = 'loopback';
@@ -101,10 +103,10 @@ module.exports = {
   fs.writeFileSync(path.join(USER_DIR, 'settings.js'), settings);
   const flowFile = path.join(USER_DIR, 'flows.json');
   if (!fs.existsSync(flowFile) || RESET) {
-    const { flows, credentials } = tutorialFlows(restHost);
+    const { flows, credentials } = EMPTY ? { flows: [], credentials: {} } : tutorialFlows(restHost);
     fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
     fs.writeFileSync(path.join(USER_DIR, 'flows_cred.json'), `${JSON.stringify(credentials, null, 4)}\n`);
-    console.log(`deployed the tutorial's flows against the loopback Vonage API (${restHost})`);
+    console.log(EMPTY ? 'started with no flows' : `deployed the tutorial's flows against the loopback Vonage API (${restHost})`);
   }
 }
 

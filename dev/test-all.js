@@ -1,4 +1,4 @@
-// `npm test`: type-checks, then runs the whole suite on Node-RED 4.1 (this Node.js) and on
+// `npm test` (and `npm run test:e2e`, with --e2e): type-checks, then runs the whole suite on Node-RED 4.1 (this Node.js) and on
 // Node-RED 5 (Node.js 24 from the npm registry's `node` package, since Node-RED 5 needs >= 22.9),
 // and ends with one line that counts every test of both runs.
 'use strict';
@@ -8,7 +8,9 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+const E2E = process.argv.includes('--e2e');
 const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/start/**/*.spec.ts'];
+const E2E_SPECS = ['test/e2e/**/*.spec.ts'];
 const NODE_FOR_NODE_RED_5 = process.env.NODE_FOR_NODE_RED_5 || 'node@24';
 
 function run(label, command, args, env = {}) {
@@ -26,10 +28,13 @@ if (typecheck.status !== 0) {
   process.exit(1);
 }
 
-const runs = [
-  run('Node-RED 4.1 on Node.js ' + process.version, process.execPath, [mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red' }),
-  run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red-5' }),
-];
+// The end-to-end tests drive `npm start`'s Node-RED (4.1) in Chromium: one run.
+const runs = E2E
+  ? [run('end-to-end, in Chromium', process.execPath, [mocha, ...E2E_SPECS])]
+  : [
+      run('Node-RED 4.1 on Node.js ' + process.version, process.execPath, [mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red' }),
+      run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red-5' }),
+    ];
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 const failed = runs.reduce((n, r) => n + r.failed, 0);
 const ok = runs.every((r) => r.ok) && passed > 0;

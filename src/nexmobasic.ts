@@ -41,6 +41,33 @@ export = function (RED: NodeAPI) {
     };
   }
 
+  /**
+   * "Check credentials" in the editor: asks the account balance with the key and secret as typed,
+   * or as stored when the dialog still shows the secret's placeholder. Answers with the balance or
+   * the error in words; secrets never travel back to the browser.
+   */
+  RED.httpAdmin.post('/nexmobasic/check', RED.auth.needsPermission('nexmobasic.write'), async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const stored = (text(body.id) ? RED.nodes.getCredentials(text(body.id)) : undefined) as NexmoBasicCredentials | undefined;
+    // As the runtime does for deployed nodes: a field that is exactly ${NAME} reads the environment.
+    const fromEnv = (value: string) => value.replace(/^\$\{(\w+)\}$/, (_, name: string) => process.env[name] ?? '');
+    const apiKey = fromEnv((text(body.apikey) || stored?.apikey || '').trim());
+    const typedSecret = text(body.apisecret);
+    const apiSecret = fromEnv(typedSecret && typedSecret !== '__PWRD__' ? typedSecret : stored?.apisecret ?? '');
+    const restHost = text(body.resthost).trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST;
+    if (!apiKey) return res.json({ ok: false, error: RED._('nexmobasic.errors.no-apikey') });
+    if (!apiSecret) return res.json({ ok: false, error: RED._('nexmobasic.errors.no-apisecret') });
+    if (!isRestHost(restHost)) return res.json({ ok: false, error: RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }) });
+    try {
+      const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
+      const balance = await client.balance();
+      return res.json({ ok: true, balance: balance.value, autoReload: balance.autoReload });
+    } catch (err) {
+      return res.json({ ok: false, error: (err as Error).message });
+    }
+  });
+
   RED.nodes.registerType<Node<NexmoBasicCredentials>, NexmoBasicDef, object, NexmoBasicCredentials>('nexmobasic', NexmoBasic, {
     credentials: {
       apikey: { type: 'text' },

@@ -171,6 +171,7 @@ export class LoopbackVonageSmsApi {
     };
     this.requests.push(record);
 
+    if (url.pathname === '/account/get-balance' && req.method === 'GET') return this.answerBalance(record, res);
     if (url.pathname !== '/sms/json') {
       record.outcome = 'HTTP 404';
       return this.json(res, 404, { type: 'NOT_FOUND', title: 'Not found' });
@@ -215,11 +216,10 @@ export class LoopbackVonageSmsApi {
     this.json(res, 200, answer);
   }
 
-  /** The SMS API itself, once no fault answered. */
-  private answerSms(record: RecordedRequest): SmsApiAnswer {
-    const p = record.params;
-    let apiKey = p.api_key;
-    let apiSecret = p.api_secret;
+  /** The credentials of a request, from Basic auth or api_key/api_secret parameters. */
+  private credentialsOf(record: RecordedRequest): { apiKey?: string; apiSecret?: string } {
+    let apiKey = record.params.api_key;
+    let apiSecret = record.params.api_secret;
     const basic = /^Basic\s+(.+)$/i.exec(record.headers.authorization ?? '');
     if (basic) {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
@@ -231,6 +231,25 @@ export class LoopbackVonageSmsApi {
       record.auth = 'body';
     }
     record.apiKey = apiKey;
+    return { apiKey, apiSecret };
+  }
+
+  /** The account API's balance: `{"value": 3.14, "autoReload": false}` (numbers, as Vonage answers), or 401. */
+  private answerBalance(record: RecordedRequest, res: http.ServerResponse): void {
+    const { apiKey, apiSecret } = this.credentialsOf(record);
+    const account = apiKey ? this.accounts.get(apiKey) : undefined;
+    if (!account || account.apiSecret !== apiSecret) {
+      record.outcome = 'HTTP 401';
+      return this.json(res, 401, { 'error-code': '401', 'error-code-label': 'authentication failed' });
+    }
+    record.outcome = 'HTTP 200';
+    this.json(res, 200, { value: Number(account.balance.toFixed(8)), autoReload: false });
+  }
+
+  /** The SMS API itself, once no fault answered. */
+  private answerSms(record: RecordedRequest): SmsApiAnswer {
+    const p = record.params;
+    const { apiKey, apiSecret } = this.credentialsOf(record);
 
     if (!apiKey) return failure('2', 'Missing api_key');
     if (!apiSecret) return failure('2', 'Missing api_secret');

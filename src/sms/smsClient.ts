@@ -184,6 +184,27 @@ export class VonageSmsClient {
     );
   }
 
+  /**
+   * The account balance in EUR, from the account API on the same host: the way to check that the
+   * key and secret are right without sending anything. Rejects with an error that names no secret.
+   */
+  async balance(): Promise<{ value: number; autoReload: boolean }> {
+    try {
+      const data = (await this.vonage.accounts.getBalance()) as { value?: unknown; autoReload?: unknown };
+      if (typeof data?.value !== 'number') throw new Error('not a balance');
+      return { value: data.value, autoReload: data.autoReload === true };
+    } catch (err) {
+      const e = (err ?? {}) as SdkErrorShape;
+      const status = e.config !== undefined ? e.response?.status : undefined;
+      if (status === 401) throw new Error(`the Vonage API at ${this.account.restHost} refused this API key and secret (HTTP 401)`);
+      if (status) throw new Error(`the Vonage API at ${this.account.restHost} answered HTTP ${status} to the balance check`);
+      const code = e.cause?.code ?? e.code;
+      if (e.name === 'AbortError') throw new Error(`no answer from the Vonage API at ${this.account.restHost} within ${this.account.timeoutMs / 1000} s`);
+      if (code) throw new Error(`could not connect to the Vonage API at ${this.account.restHost} (${code})`);
+      throw new Error(`the Vonage API at ${this.account.restHost} did not answer with an account balance`);
+    }
+  }
+
   /** Resolves with the API response when every part was accepted; rejects with SmsSendError. */
   async send(request: SmsRequest): Promise<SmsApiResponse> {
     let data: unknown;

@@ -97,6 +97,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/locales/en-US/nexmobasic.json',
       'nodes/locales/en-US/nexmobasic.html',
       'nodes/sms/smsClient.js',
+      'resources/vonage-sms-editor.js',
     ]);
     const stray = files.filter((f) => /^(src|test|dev|\.ci)\/|^nodes\/loopback\/|tsconfig|\.ts$|\.mocharc/.test(f));
     should(stray).be.empty();
@@ -114,6 +115,9 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const editor = await admin('GET', '/nodes', undefined, { Accept: 'text/html' });
     should(editor.text).match(/registerType\('sendsms'[\s\S]*category: 'nexmo'[\s\S]*paletteLabel: 'Send SMS'/);
     should(editor.text).match(/data-help-name="sendsms"/);
+    const editorHelpers = await fetch(`${base}/resources/${MODULE}/vonage-sms-editor.js`);
+    should(editorHelpers.status).equal(200);
+    should(await editorHelpers.text()).match(/VonageSmsEditor/);
     const icon = await fetch(`${base}/icons/${MODULE}/vonage-sms.svg`);
     should(icon.status).equal(200);
     should(await icon.text()).match(/^<svg/);

@@ -304,6 +304,24 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       should(helper.getNode('cfg').smsClient()).not.equal(client);
     });
 
+    it('checks credentials for the editor: the balance as typed, or with the stored secret, and never answers with a secret', async () => {
+      await load();
+      const check = (body: Record<string, unknown>) => helper.request().post('/nexmobasic/check').send(body).expect(200);
+      const typed = await check({ apikey: API_KEY, apisecret: API_SECRET, resthost: restHost });
+      const balance = Number(api.account(API_KEY)!.balance.toFixed(8));
+      should(typed.body).eql({ ok: true, balance, autoReload: false });
+      const stored = await check({ id: 'cfg', apikey: API_KEY, apisecret: '__PWRD__', resthost: restHost });
+      should(stored.body).have.properties({ ok: true, balance });
+      const wrong = await check({ id: 'cfg', apikey: API_KEY, apisecret: 'not-it', resthost: restHost });
+      should(wrong.body).eql({ ok: false, error: `the Vonage API at ${restHost} refused this API key and secret (HTTP 401)` });
+      const missing = await check({ apikey: API_KEY, resthost: restHost });
+      should(missing.body).eql({ ok: false, error: 'nexmobasic.errors.no-apisecret' });
+      const refused = await check({ apikey: API_KEY, apisecret: API_SECRET, resthost: `http://127.0.0.1:${await freePort()}` });
+      should(refused.body.error).match(/^could not connect to the Vonage API at .* \(ECONNREFUSED\)$/);
+      should(api.requests.filter((r) => r.path === '/account/get-balance').map((r) => r.outcome)).eql(['HTTP 200', 'HTTP 200', 'HTTP 401']);
+      should(JSON.stringify([typed.body, stored.body, wrong.body, refused.body])).not.containEql(API_SECRET);
+    });
+
     it('uses VONAGE_REST_HOST, then Vonage, when the flow names no API host', async () => {
       process.env.VONAGE_REST_HOST = restHost;
       try {

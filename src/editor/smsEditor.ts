@@ -1,0 +1,59 @@
+/**
+ * What the Send SMS editor panel shows while you type: the live counter under Text and the
+ * hints under To and From. Bundled for the browser into resources/vonage-sms-editor.js from
+ * the very modules the runtime uses, so that the editor and the runtime cannot disagree.
+ */
+import { countSegments, type SmsLength } from '../sms/encoding';
+import { normaliseNumber } from '../sms/phoneNumber';
+import { normaliseSender } from '../sms/sender';
+
+/** Characters that look like GSM-7 ones but force Unicode, and the GSM-7 text that replaces them. */
+export const LOOK_ALIKES: Record<string, string> = {
+  '\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '\u00B4': "'", '`': "'",
+  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"', '\u00AB': '"', '\u00BB': '"',
+  '\u2013': '-', '\u2014': '-', '\u2012': '-', '\u2010': '-', '\u2011': '-', '\u2212': '-',
+  '\u2026': '...', '\u00A0': ' ', '\u2009': ' ', '\u200A': ' ', '\u202F': ' ', '\u2007': ' ',
+  '\u2022': '*', '\u00B7': '.', '\u02C6': '^', '\u02DC': '~', '\u00E7': '\u00C7',
+};
+
+const TAG = /\{\{\{?[^}]*\}?\}\}/g;
+
+export interface TextSummary extends SmsLength {
+  /** True when the text has template tags: the counts are of its fixed part only. */
+  templated: boolean;
+  /** Unicode-forcing characters that have a GSM-7 look-alike. */
+  replaceable: string[];
+}
+
+export function describeText(text: string, unicode: boolean): TextSummary {
+  const templated = TAG.test(text);
+  TAG.lastIndex = 0;
+  const fixed = text.replace(TAG, '');
+  const length = countSegments(fixed, unicode);
+  return { ...length, templated, replaceable: length.unicodeCharacters.filter((ch) => ch in LOOK_ALIKES) };
+}
+
+export function replaceLookAlikes(text: string): string {
+  return [...text].map((ch) => LOOK_ALIKES[ch] ?? ch).join('');
+}
+
+/** The problem with a fixed To value, or '' when it is fine or a template decides it at run time. */
+export function checkTo(value: string, country: string): string {
+  if (value.trim() === '' || value.includes('{{')) return '';
+  try {
+    normaliseNumber(value, 'To', country || undefined);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+export function checkFrom(value: string, country: string): string {
+  if (value.trim() === '' || value.includes('{{')) return '';
+  try {
+    normaliseSender(value, country || undefined);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

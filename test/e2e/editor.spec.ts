@@ -1,0 +1,267 @@
+/**
+ * The editor in a real browser: Debian's Chromium driven by playwright-core against Node-RED with
+ * this package installed as the palette manager installs it (npm start --empty) and the loopback
+ * Vonage API. Screenshots of each step go to test-artifacts/e2e/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import should from 'should';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { inboundSmsParams, type RecordedRequest } from '../../dev/loopback/vonageSmsApi';
+import { ROOT, startTutorial, type RunningStart } from '../support/npmStart';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
+const API_KEY = 'loopback';
+const API_SECRET = 'loopback-secret';
+
+describe('the editor, in Chromium', function () {
+  this.timeout(120_000);
+  let start: RunningStart;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const responses: string[] = [];
+
+  async function shot(name: string): Promise<void> {
+    await page.waitForTimeout(300);
+    // Notifications of earlier steps would hide what this step shows.
+    await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  }
+
+  async function loopbackRequests(): Promise<RecordedRequest[]> {
+    return (await (await fetch(`${start.loopbackUrl}/_loopback/requests`)).json()) as RecordedRequest[];
+  }
+
+  /** The id of the node of this type that the editor shows on the active tab, newest first. */
+  async function nodeIds(type: string): Promise<string[]> {
+    return page.evaluate((t) => {
+      const RED = (window as any).RED;
+      const ids: string[] = [];
+      RED.nodes.eachNode((n: any) => {
+        if (n.type === t && n.z === RED.workspaces.active()) ids.push(n.id);
+      });
+      return ids.reverse();
+    }, type);
+  }
+
+  async function dragFromPalette(type: string, search: string, x: number, y: number): Promise<string> {
+    const before = await nodeIds(type);
+    await page.fill('#red-ui-palette-search input', '');
+    await page.type('#red-ui-palette-search input', search, { delay: 20 });
+    await page.dragAndDrop(`.red-ui-palette-node[data-palette-type="${type}"]`, '#red-ui-workspace-chart', { targetPosition: { x, y } });
+    const after = await nodeIds(type);
+    const added = after.filter((id) => !before.includes(id));
+    should(added).have.length(1);
+    return added[0];
+  }
+
+  async function wire(fromId: string, toId: string): Promise<void> {
+    const from = await page.locator(`[id="${fromId}"] .red-ui-flow-port-output`).boundingBox();
+    const to = await page.locator(`[id="${toId}"] .red-ui-flow-port-input`).boundingBox();
+    await page.mouse.move(from!.x + from!.width / 2, from!.y + from!.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(to!.x + to!.width / 2, to!.y + to!.height / 2, { steps: 8 });
+    await page.mouse.up();
+  }
+
+  async function deploy(): Promise<void> {
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 15_000 });
+    await page.waitForTimeout(500);
+  }
+
+  before(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    start = await startTutorial(['--empty']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    page.on('pageerror', (err) => pageErrors.push(String(err)));
+    page.on('response', async (res) => {
+      if (res.url().startsWith(start.editorUrl)) responses.push(await res.text().catch(() => ''));
+    });
+    await page.goto(`${start.editorUrl}/`);
+    await page.waitForSelector('.red-ui-palette-node', { timeout: 30_000 });
+  });
+
+  afterEach(async () => {
+    // A failed step may leave edit trays open: close them so the next test starts on the canvas.
+    await page.evaluate(() => {
+      const RED = (window as any).RED;
+      for (let i = 0; i < 3; i += 1) RED.tray.close();
+    });
+    await page.waitForTimeout(300);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await start?.stop();
+  });
+
+  it('1. the tutorial as a user does it: Send SMS from the nexmo palette, a new nexmobasic beside Nexmo Credentials, inject, Deploy, and the response in the debug sidebar', async () => {
+    await page.type('#red-ui-palette-search input', 'sms', { delay: 20 });
+    const section = page.locator('#red-ui-palette-container-nexmo');
+    await section.waitFor();
+    should(await section.locator('.red-ui-palette-node[data-palette-type="sendsms"] .red-ui-palette-label').innerText()).equal('Send SMS');
+    await shot('01-palette-nexmo-section');
+
+    const sendSms = await dragFromPalette('sendsms', 'sms', 420, 200);
+    const inject = await dragFromPalette('inject', 'inject', 200, 200);
+    const debug = await dragFromPalette('debug', 'debug', 660, 200);
+    await wire(inject, sendSms);
+    await wire(sendSms, debug);
+
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-to');
+    should(await page.locator('#node-input-creds option:checked').innerText()).equal('Add new nexmobasic...');
+    should(await page.locator('.form-row:has(#node-input-to) .vonage-sms-template-marker').innerText()).equal('{}');
+    await shot('02-send-sms-dialog-add-new-nexmobasic');
+    // Node-RED 4 and 5 add a new config node with the + beside the pencil (the pencil edits one).
+    await page.click('.form-row:has(#node-input-creds) .fa-plus');
+    await page.waitForSelector('#node-config-input-apikey');
+    await page.fill('#node-config-input-apikey', API_KEY);
+    await page.fill('#node-config-input-apisecret', API_SECRET);
+    await page.fill('#node-config-input-resthost', start.loopbackUrl);
+    await shot('03-nexmobasic-api-key-and-secret');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
+    should(await page.locator('#node-input-creds option:checked').innerText()).equal(API_KEY);
+
+    await page.fill('#node-input-to', '+44 7700 900123');
+    await page.fill('#node-input-fr', 'AcmeInc');
+    await page.fill('#node-input-text', 'Hello World');
+    await shot('04-send-sms-to-from-text');
+    await page.click('#node-dialog-ok');
+    await deploy();
+
+    await page.evaluate(() => (window as any).RED.sidebar.show('debug'));
+    await page.click(`[id="${inject}"] .red-ui-flow-node-button`);
+    const message = page.locator('.red-ui-debug-msg').first();
+    await message.waitFor({ timeout: 15_000 });
+    should(await message.innerText()).match(/message-count: "1"/);
+    await page.locator(`[id="${sendSms}"] .red-ui-flow-node-status-label:has-text("sent (1 part)")`).waitFor();
+    await shot('05-debug-sidebar-sms-api-response');
+
+    const sent = (await loopbackRequests()).filter((r) => r.path === '/sms/json');
+    should(sent).have.length(1);
+    should(sent[0].params).have.properties({ to: '447700900123', from: 'AcmeInc', text: 'Hello World', type: 'text' });
+  });
+
+  it('2. Import › Examples › Reply to an SMS, select the credentials, Deploy, and an inbound SMS is answered', async () => {
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.click('#red-ui-clipboard-dialog-import-tab-examples, .red-ui-tab:has-text("Examples")');
+    const dialog = page.locator('#red-ui-clipboard-dialog');
+    const folder = dialog.locator('.red-ui-treeList-label:has-text("node-red-contrib-vonage-sms")');
+    await folder.waitFor();
+    await folder.locator('.red-ui-treeList-icon').first().click();
+    await dialog.locator('.red-ui-treeList-label:has-text("Reply to an SMS")').click();
+    await page.click('#red-ui-clipboard-dialog-import-opt-new');
+    await shot('06-import-examples-reply-to-an-sms');
+    await page.click('#red-ui-clipboard-dialog-ok');
+    await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
+    await page.waitForTimeout(500);
+
+    // Imported nodes follow the mouse until a click puts them down.
+    await page.mouse.click(330, 200);
+    await page.waitForTimeout(300);
+    const [reply] = await nodeIds('sendsms');
+    should(reply).be.ok();
+    await page.dblclick(`[id="${reply}"]`);
+    await page.waitForSelector('#node-input-to');
+    should(await page.inputValue('#node-input-to')).equal('{{msg.payload.msisdn}}');
+    should(await page.inputValue('#node-input-fr')).equal('{{msg.payload.to}}');
+    should(await page.inputValue('#node-input-text')).equal('You said {{msg.payload.text}}');
+    await page.selectOption('#node-input-creds', { label: API_KEY });
+    await shot('07-reply-select-credentials');
+    await page.click('#node-dialog-ok');
+    await deploy();
+    await shot('08-reply-flow-deployed');
+
+    const params = inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Hello from the browser test' });
+    const delivered = await fetch(`${start.loopbackUrl}/_loopback/inbound`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: `${start.editorUrl}/sms`, params }),
+    });
+    should(((await delivered.json()) as { status: number }).status).equal(200);
+    let replies: RecordedRequest[] = [];
+    for (const deadline = Date.now() + 10_000; replies.length === 0 && Date.now() < deadline; ) {
+      replies = (await loopbackRequests()).filter((r) => r.path === '/sms/json' && r.params.to === '447700900001');
+      await page.waitForTimeout(100);
+    }
+    should(replies).have.length(1);
+    should(replies[0].params).have.properties({ from: '447700900000', text: 'You said Hello from the browser test' });
+    await page.locator(`[id="${reply}"] .red-ui-flow-node-status-label:has-text("sent (1 part)")`).waitFor();
+    await shot('09-reply-sent');
+  });
+
+  it('3a. the live counter under Text, and the hints under To and From', async () => {
+    await page.evaluate(() => {
+      const RED = (window as any).RED;
+      RED.workspaces.show(RED.nodes.getWorkspaceOrder()[0]);
+    });
+    const [sendSms] = await nodeIds('sendsms');
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-text-counter-summary');
+    const summary = page.locator('#node-input-text-counter-summary');
+    should(await summary.innerText()).equal('11 characters · GSM-7 · 1 SMS part');
+
+    await page.fill('#node-input-text', 'It’s “fine” — really…');
+    should(await summary.innerText()).equal('21 characters · Unicode · 1 SMS part');
+    should(await page.locator('#node-input-text-counter-culprits code').allInnerTexts()).eql(['’', '“', '”', '—', '…']);
+    await shot('10-counter-unicode-look-alikes');
+    await page.click('#node-input-text-replace');
+    should(await page.inputValue('#node-input-text')).equal('It\'s "fine" - really...');
+    should(await summary.innerText()).equal('23 characters · GSM-7 · 1 SMS part');
+    should(await page.locator('#node-input-text-counter-unicode').isVisible()).be.false();
+
+    await page.fill('#node-input-text', 'x'.repeat(161));
+    should(await summary.innerText()).equal('161 characters · GSM-7 · 2 SMS parts');
+    await page.fill('#node-input-text', 'Hi {{msg.payload.name}} 😀');
+    should(await summary.innerText()).equal('5 characters · Unicode · 1 SMS part');
+    should(await page.locator('#node-input-text-counter-templated').isVisible()).be.true();
+
+    await page.fill('#node-input-to', 'call me');
+    should(await page.locator('#node-input-to-hint').innerText()).match(/^To "call me" is not a phone number/);
+    await page.fill('#node-input-fr', 'MyLongCompanyName');
+    should(await page.locator('#node-input-fr-hint').innerText()).match(/^From "MyLongCompanyName" is too long for a sender ID/);
+    await shot('11-counter-templated-and-hints');
+    await page.fill('#node-input-to', '{{msg.payload.msisdn}}');
+    should(await page.locator('#node-input-to-hint').isVisible()).be.false();
+    await page.click('#node-dialog-cancel');
+  });
+
+  it('3b. Check credentials shows the balance, or why the credentials fail, and never sends a secret back', async () => {
+    const [sendSms] = await nodeIds('sendsms');
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-creds');
+    await page.click('.form-row:has(#node-input-creds) .fa-pencil');
+    await page.waitForSelector('#node-config-check-credentials');
+    // The dialog shows the stored secret only as a placeholder: the check uses the stored one.
+    should(await page.inputValue('#node-config-input-apisecret')).not.equal(API_SECRET);
+    await page.click('#node-config-check-credentials');
+    const result = page.locator('#node-config-check-result');
+    await result.filter({ hasText: 'balance' }).waitFor();
+    should(await result.innerText()).match(/^The credentials work: the balance is €\d+\.\d\d\.$/);
+    await shot('12-check-credentials-ok');
+
+    await page.fill('#node-config-input-apisecret', 'not-the-secret');
+    await page.click('#node-config-check-credentials');
+    await result.filter({ hasText: 'do not work' }).waitFor();
+    should(await result.innerText()).match(/^They do not work: the Vonage API at http:\/\/127\.0\.0\.1:\d+ refused this API key and secret \(HTTP 401\)$/);
+    await shot('13-check-credentials-refused');
+    await page.click('#node-config-dialog-cancel');
+    await page.click('#node-dialog-cancel');
+
+    const checks = (await loopbackRequests()).filter((r) => r.path === '/account/get-balance');
+    should(checks.map((r) => r.outcome)).eql(['HTTP 200', 'HTTP 401']);
+    should(responses.join('\n')).not.containEql(API_SECRET);
+    should(pageErrors).be.empty();
+  });
+});

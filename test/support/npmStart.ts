@@ -1,0 +1,51 @@
+/** `npm start` (dev/start.ts) in a user directory of its own, on free ports, for as long as a test needs it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+export interface RunningStart {
+  env: NodeJS.ProcessEnv;
+  userDir: string;
+  editorUrl: string;
+  loopbackUrl: string;
+  output(): string;
+  /** Resolves once the output matches, or rejects after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTutorial(args: string[] = []): Promise<RunningStart> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-start-'));
+  const env = { ...process.env, NODE_RED_USER_DIR: userDir, PORT: String(await freePort()), LOOPBACK_PORT: String(await freePort()) };
+  const child: ChildProcess = spawn(process.execPath, [TSX, 'dev/start.ts', ...args], { cwd: ROOT, env });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const running: RunningStart = {
+    env,
+    userDir,
+    editorUrl: `http://127.0.0.1:${env.PORT}`,
+    loopbackUrl: `http://127.0.0.1:${env.LOOPBACK_PORT}`,
+    output: () => output,
+    async waitFor(pattern, timeoutMs = 10_000) {
+      for (const deadline = Date.now() + timeoutMs; !pattern.test(output); ) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start never printed ${pattern}:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+  await running.waitFor(/Started flows/, 120_000);
+  return running;
+}

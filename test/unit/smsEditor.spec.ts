@@ -1,0 +1,35 @@
+import should from 'should';
+import { checkFrom, checkTo, describeText, replaceLookAlikes } from '../../src/editor/smsEditor';
+import { countSegments } from '../../src/sms/encoding';
+
+describe('the editor panel helpers', () => {
+  it('count a fixed text exactly as the runtime does', () => {
+    for (const text of ['Hello', 'a'.repeat(161), 'It’s “fine”', '😀'.repeat(36)]) {
+      const summary = describeText(text, false);
+      should(summary.templated).be.false();
+      should({ ...summary, templated: undefined, replaceable: undefined }).eql({ ...countSegments(text), templated: undefined, replaceable: undefined });
+    }
+  });
+
+  it('count only the fixed part of a templated text, and say so', () => {
+    should(describeText('Hi {{msg.payload.name}}, {{{msg.x}}}!', false)).have.properties({ templated: true, characters: 6, encoding: 'GSM-7' });
+  });
+
+  it('name the look-alikes that can be replaced, and replace them with GSM-7 text', () => {
+    const summary = describeText('It’s “fine” — really… 😀', false);
+    should(summary.unicodeCharacters).containDeep(['’', '“', '”', '—', '…', '😀']);
+    should(summary.replaceable.sort()).eql(['’', '“', '”', '—', '…'].sort());
+    const replaced = replaceLookAlikes('It’s “fine” — really…');
+    should(replaced).equal('It\'s "fine" - really...');
+    should(describeText(replaced, false).encoding).equal('GSM-7');
+  });
+
+  it('hint at a fixed To or From that would fail, and say nothing of templates', () => {
+    should(checkTo('+44 7700 900123', '')).equal('');
+    should(checkTo('07700 900123', 'GB')).equal('');
+    should(checkTo('07700 900123', '')).match(/is in national format/);
+    should(checkTo('{{msg.payload.msisdn}}', '')).equal('');
+    should(checkFrom('AcmeInc', '')).equal('');
+    should(checkFrom('ABCDEFGHIJKL', '')).match(/too long for a sender ID/);
+  });
+});
