@@ -247,7 +247,7 @@ describe('the editor, in Chromium', function () {
     should(await page.inputValue('#node-config-input-apisecret')).not.equal(API_SECRET);
     await page.click('#node-config-check-credentials');
     const result = page.locator('#node-config-check-result');
-    await result.filter({ hasText: 'balance' }).waitFor();
+    await result.filter({ hasText: 'The credentials work' }).waitFor();
     should(await result.innerText()).match(/^The credentials work: the balance is €\d+\.\d\d\.$/);
     await shot('12-check-credentials-ok');
 
