@@ -35,11 +35,28 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   let nodeRed: ChildProcess | undefined;
   let output = '';
   let base = '';
+  // adminAuth is on, as in any Node-RED that others can reach: an admin, and a viewer who may only read.
+  const PASSWORDS = { admin: 'admin-password-1', viewer: 'viewer-password-1' };
+  const tokens: Record<string, string> = {};
 
-  async function admin(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+  async function login(username: keyof typeof PASSWORDS, scope: string): Promise<string> {
+    const res = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: PASSWORDS[username] }),
+    });
+    should(res.status).equal(200);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  async function admin(method: string, route: string, body?: unknown, headers: Record<string, string> = {}, token: string | null = tokens.admin) {
     const res = await fetch(`${base}${route}`, {
       method,
-      headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      headers: {
+        Accept: 'application/json',
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -58,7 +75,19 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const settings = path.join(userDir, 'settings.js');
-    fs.writeFileSync(settings, `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'packaging-test', logging: { console: { level: 'info' } } };\n`);
+    const nodeRedDir = path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`));
+    const bcrypt = require(require.resolve('bcryptjs', { paths: [nodeRedDir] }));
+    const adminAuth = {
+      type: 'credentials',
+      users: [
+        { username: 'admin', password: bcrypt.hashSync(PASSWORDS.admin, 8), permissions: '*' },
+        { username: 'viewer', password: bcrypt.hashSync(PASSWORDS.viewer, 8), permissions: 'read' },
+      ],
+    };
+    fs.writeFileSync(
+      settings,
+      `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'packaging-test', adminAuth: ${JSON.stringify(adminAuth)}, logging: { console: { level: 'info' } } };\n`,
+    );
     const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
     nodeRed = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settings], { env: { ...process.env, VONAGE_REST_HOST: restHost } });
     nodeRed.stdout!.on('data', (d) => (output += d));
@@ -68,6 +97,8 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       if (Date.now() > deadline || nodeRed.exitCode !== null) throw new Error(`Node-RED did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    tokens.admin = await login('admin', '*');
+    tokens.viewer = await login('viewer', 'read');
   });
 
   after(async () => {
@@ -115,12 +146,12 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const editor = await admin('GET', '/nodes', undefined, { Accept: 'text/html' });
     should(editor.text).match(/registerType\('sendsms'[\s\S]*category: 'nexmo'[\s\S]*paletteLabel: 'Send SMS'/);
     should(editor.text).match(/data-help-name="sendsms"/);
-    const editorHelpers = await fetch(`${base}/resources/${MODULE}/vonage-sms-editor.js`);
+    const editorHelpers = await admin('GET', `/resources/${MODULE}/vonage-sms-editor.js`);
     should(editorHelpers.status).equal(200);
-    should(await editorHelpers.text()).match(/VonageSmsEditor/);
-    const icon = await fetch(`${base}/icons/${MODULE}/vonage-sms.svg`);
+    should(editorHelpers.text).match(/VonageSmsEditor/);
+    const icon = await admin('GET', `/icons/${MODULE}/vonage-sms.svg`);
     should(icon.status).equal(200);
-    should(await icon.text()).match(/^<svg/);
+    should(icon.text).match(/^<svg/);
   });
 
   it('offers the three examples in Import › Examples', async () => {
@@ -161,5 +192,16 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     should(api.sent).have.length(1);
     should(api.sent[0].params).have.properties({ to: '447700900123', from: '447700900000', text: 'Hello World' });
     should(output).not.containEql(SECRET);
+  });
+
+  it('lets only users who may change nexmobasic nodes check credentials, and uses the stored secret', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Send an SMS.json'), 'utf8')).find((n: { type: string }) => n.type === 'nexmobasic');
+    const body = { id: config.id, apikey: 'abcd1234', apisecret: '__PWRD__', resthost: '' };
+    should((await admin('POST', '/nexmobasic/check', body, {}, null)).status).equal(401);
+    should((await admin('POST', '/nexmobasic/check', body, {}, tokens.viewer)).status).equal(401);
+    const allowed = await admin('POST', '/nexmobasic/check', body);
+    should(allowed.status).equal(200);
+    should(allowed.json()).have.properties({ ok: true, autoReload: false });
+    should(allowed.text).not.containEql(SECRET);
   });
 });
