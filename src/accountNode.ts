@@ -1,5 +1,6 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
 import type { Node } from 'node-red';
+import type { SendQueue } from './sms/sendQueue';
 import type { VonageSmsClient } from './sms/smsClient';
 
 export interface NexmoBasicCredentials {
@@ -12,4 +13,6 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   country: string;
   /** The shared client, or an Error that says what is missing from this config node. */
   smsClient(): VonageSmsClient | Error;
+  /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */
+  sendQueue(): SendQueue | Error;
 }

@@ -6,12 +6,27 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NexmoBasicCredentials, NexmoBasicNode } from './accountNode';
 import { isCountryCode } from './sms/phoneNumber';
+import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
 import { DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
 
 interface NexmoBasicDef extends NodeDef {
   resthost?: string;
   country?: string;
   timeout?: string | number;
+  /** Requests per second for the account (Vonage's default limit is 30). */
+  rate?: string | number;
+  /** Requests per second from one sender; empty or 0 for none. */
+  senderrate?: string | number;
+  /** SMS waiting at most before new ones are refused. */
+  queuesize?: string | number;
+  /** Retries after a transient failure. */
+  retries?: string | number;
+}
+
+/** A setting as a number of at least `min`, or the default when it is absent or not a number. */
+function setting(value: unknown, fallback: number, min = 0): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) && n >= min ? n : fallback;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -22,7 +37,7 @@ export = function (RED: NodeAPI) {
     const node = this as NexmoBasicNode;
     // A flow from node-red-contrib-nexmo has no API host: VONAGE_REST_HOST, then Vonage's own.
     const restHost = (config.resthost ?? '').trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST;
-    const timeoutSeconds = Number(config.timeout) > 0 ? Number(config.timeout) : DEFAULT_TIMEOUT_SECONDS;
+    const timeoutSeconds = setting(config.timeout, DEFAULT_TIMEOUT_SECONDS, 0.001);
     node.country = (config.country ?? '').trim().toUpperCase();
 
     let client: VonageSmsClient | undefined;
@@ -39,6 +54,30 @@ export = function (RED: NodeAPI) {
       client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: timeoutSeconds * 1000 });
       return client;
     };
+
+    let queue: SendQueue | undefined;
+    node.sendQueue = () => {
+      if (queue) return queue;
+      const smsClient = node.smsClient();
+      if (smsClient instanceof Error) return smsClient;
+      queue = new SendQueue(smsClient, {
+        ratePerSecond: setting(config.rate, DEFAULT_QUEUE_OPTIONS.ratePerSecond),
+        perSenderPerSecond: setting(config.senderrate, DEFAULT_QUEUE_OPTIONS.perSenderPerSecond),
+        maxQueued: setting(config.queuesize, DEFAULT_QUEUE_OPTIONS.maxQueued, 1),
+        maxRetries: setting(config.retries, DEFAULT_QUEUE_OPTIONS.maxRetries),
+        backoffMs: DEFAULT_QUEUE_OPTIONS.backoffMs,
+      });
+      return queue;
+    };
+
+    // In-flight requests finish; whatever still waits (a Send SMS node has not cancelled it) fails, counted once.
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (!queue) return done();
+      queue.close(RED._('nexmobasic.errors.stopped')).then((count) => {
+        if (count > 0) node.warn(RED._('nexmobasic.warn.queued-failed', { count }));
+        done();
+      }, done);
+    });
   }
 
   /**

@@ -1,13 +1,15 @@
 /**
- * Send SMS (`sendsms`): renders To, From and Text from the msg, sends one SMS through the
- * selected `nexmobasic`, and passes the msg on with `msg.payload` = the SMS API response.
- * Failures go to `done(err)`, so a Catch node receives them, and nothing is sent on bad input.
+ * Send SMS (`sendsms`): renders To, From and Text from the msg and sends one SMS a recipient
+ * through the send queue of the selected `nexmobasic`, passing each msg on with `msg.payload` =
+ * the SMS API response. Failures go to `done(err)` (one recipient) or to a Catch node with that
+ * recipient's msg (several), and nothing is sent on bad input or in a dry run.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { composeSms, parseSmsTemplates, type SmsTemplates } from './sms/composeSms';
+import type { NexmoBasicNode } from './accountNode';
+import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
+import { QueueError } from './sms/sendQueue';
 import { SmsSendError } from './sms/smsClient';
 import type { ContextScope, TemplateSources } from './sms/template';
-import type { NexmoBasicNode } from './accountNode';
 
 interface SendSmsDef extends NodeDef {
   creds?: string;
@@ -15,13 +17,19 @@ interface SendSmsDef extends NodeDef {
   fr?: string;
   text?: string;
   unicode?: boolean;
+  /** Render, normalise and count, but never call Vonage. */
+  dryrun?: boolean;
 }
+
+type SmsMessage = NodeMessageInFlow & { sms?: unknown; to?: unknown; dryRun?: unknown };
 
 export = function (RED: NodeAPI) {
   function SendSms(this: Node, config: SendSmsDef) {
     RED.nodes.createNode(this, config);
     const node = this;
     const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
+    const pending = new Set<Promise<unknown>>();
+    let lastStatus: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string } | undefined;
 
     let templates: SmsTemplates | Error;
     try {
@@ -31,6 +39,19 @@ export = function (RED: NodeAPI) {
       node.error(templates.message);
       node.status({ fill: 'red', shape: 'ring', text: RED._('sendsms.status.bad-template') });
     }
+
+    function show(fill: 'red' | 'green' | 'blue' | 'grey', shape: 'dot' | 'ring', text: string): void {
+      lastStatus = { fill, shape, text };
+      node.status(lastStatus);
+    }
+
+    // While SMS wait in the account's shared queue, every Send SMS node using it shows how many.
+    const queue = account?.sendQueue();
+    const onDepth = (depth: number) => {
+      if (depth > 0) node.status({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
+      else if (lastStatus) node.status(lastStatus);
+    };
+    if (queue && !(queue instanceof Error)) queue.on('depth', onDepth);
 
     function sourcesFor(msg: NodeMessageInFlow): TemplateSources {
       return {
@@ -45,40 +66,76 @@ export = function (RED: NodeAPI) {
       };
     }
 
-    node.on('input', async (msg, send, done) => {
-      const fail = (err: Error, reason: string) => {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('sendsms.status.failed', { reason }) });
+    function describe(sms: ComposedSms) {
+      return { to: sms.to, from: sms.from, text: sms.text, type: sms.type, encoding: sms.encoding, parts: sms.parts, characters: sms.characters };
+    }
+
+    function reason(err: Error): string {
+      if (err instanceof SmsSendError) return err.shortReason;
+      if (err instanceof QueueError) return RED._(err.reason === 'full' ? 'sendsms.status.queue-full' : 'sendsms.status.stopped');
+      return RED._('sendsms.status.bad-input');
+    }
+
+    node.on('input', async (msg: SmsMessage, send, done) => {
+      const fail = (err: Error, why: string) => {
+        show('red', 'ring', RED._('sendsms.status.failed', { reason: why }));
         done(err);
       };
       if (templates instanceof Error) return fail(templates, RED._('sendsms.status.bad-template'));
-      if (!account) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
-      const client = account.smsClient();
-      if (client instanceof Error) return fail(client, RED._('sendsms.status.no-creds'));
+      if (!account || !queue) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
+      const dryRun = config.dryrun === true || msg.dryRun === true;
+      if (queue instanceof Error && !dryRun) return fail(queue, RED._('sendsms.status.no-creds'));
 
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('sendsms.status.sending') });
-      let sms;
+      let batch;
       try {
-        sms = await composeSms(templates, sourcesFor(msg), account.country);
+        batch = await composeSms(templates, sourcesFor(msg), account.country, msg.to);
       } catch (err) {
         return fail(err as Error, RED._('sendsms.status.bad-input'));
       }
-      try {
-        msg.payload = await client.send(sms);
-      } catch (err) {
-        return fail(err as Error, err instanceof SmsSendError ? err.shortReason : String(err));
-      }
-      (msg as NodeMessageInFlow & { sms: unknown }).sms = {
-        to: sms.to,
-        from: sms.from,
-        text: sms.text,
-        type: sms.type,
-        encoding: sms.encoding,
-        parts: sms.parts,
-        characters: sms.characters,
-      };
-      node.status({ fill: 'green', shape: 'dot', text: sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }) });
-      send(msg);
-      done();
+
+      const several = batch.messages.length > 1;
+      const failures: Error[] = [];
+      await Promise.all(
+        batch.messages.map(async ({ sms, error }) => {
+          // One msg for each recipient; the incoming one itself when there is just one.
+          const out: SmsMessage = several ? (RED.util.cloneMessage(msg) as SmsMessage) : msg;
+          const failed = (err: Error) => {
+            failures.push(err);
+            show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
+            if (several) node.error(err, out);
+          };
+          if (!sms) return failed(error!);
+          out.sms = describe(sms);
+          if (dryRun) {
+            out.payload = { ...describe(sms), dryRun: true };
+            show('grey', 'dot', RED._('sendsms.status.dry-run', { count: sms.parts }));
+            return send(out);
+          }
+          if (!lastStatus || lastStatus.fill !== 'blue') show('blue', 'dot', RED._('sendsms.status.sending'));
+          const sending = (queue as Exclude<typeof queue, Error>).submit(sms, node.id);
+          pending.add(sending);
+          try {
+            out.payload = (await sending).response;
+          } catch (err) {
+            return failed(err as Error);
+          } finally {
+            pending.delete(sending);
+          }
+          show('green', 'dot', sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }));
+          send(out);
+        }),
+      );
+      if (!several && failures.length) done(failures[0]);
+      else done();
+    });
+
+    // SMS of this node still waiting fail now, counted in one warning; those being sent finish.
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (!queue || queue instanceof Error) return done();
+      queue.off('depth', onDepth);
+      const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));
+      if (count > 0) node.warn(RED._('sendsms.warn.queued-failed', { count }));
+      Promise.allSettled([...pending]).then(() => done());
     });
   }
 

@@ -20,6 +20,8 @@ export interface LoopbackAccount {
   balance: number;
   /** A demo (trial) account sends only to these numbers; others get status 29. Unset: any number. */
   testNumbers?: string[];
+  /** Requests per rolling second this key may make, as Vonage enforces (30 by default there); beyond it, status 1. Unset: no limit. */
+  ratePerSecond?: number;
 }
 
 export type Fault =
@@ -46,6 +48,8 @@ export interface RecordedRequest {
   outcome: string;
   /** The fault injected into this request, if any (a slow one still answers). */
   fault?: Fault['kind'];
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface SmsApiAnswer {
@@ -76,6 +80,8 @@ function failure(status: string, errorText: string): SmsApiAnswer {
 export class LoopbackVonageSmsApi {
   readonly requests: RecordedRequest[] = [];
   private readonly accounts = new Map<string, LoopbackAccount>();
+  /** Per API key, when its recent requests were let through: the rolling second of the rate limit. */
+  private readonly recent = new Map<string, number[]>();
   private readonly faults: Fault[] = [];
   private readonly server: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
@@ -110,6 +116,7 @@ export class LoopbackVonageSmsApi {
   reset(): void {
     this.requests.length = 0;
     this.faults.length = 0;
+    this.recent.clear();
   }
 
   /** The SMS requests Vonage would have accepted (status 0). */
@@ -168,6 +175,7 @@ export class LoopbackVonageSmsApi {
       params,
       auth: 'none',
       outcome: '',
+      at: Date.now(),
     };
     this.requests.push(record);
 
@@ -255,6 +263,15 @@ export class LoopbackVonageSmsApi {
     if (!apiSecret) return failure('2', 'Missing api_secret');
     const account = this.accounts.get(apiKey);
     if (!account || account.apiSecret !== apiSecret) return failure('4', 'Bad Credentials');
+    if (account.ratePerSecond) {
+      const now = record.at;
+      const times = (this.recent.get(apiKey) ?? []).filter((t) => t > now - 1000);
+      this.recent.set(apiKey, times);
+      if (times.length >= account.ratePerSecond) {
+        return failure('1', `Throughput Rate Exceeded - please wait [ ${times[0] + 1000 - now} ] and retry`);
+      }
+      times.push(now);
+    }
 
     if (!p.from) return failure('2', 'Missing from param');
     if (!p.to) return failure('2', 'Missing to param');

@@ -29,6 +29,23 @@ export interface ComposedSms extends SmsRequest {
   characters: number;
 }
 
+/** One SMS for each recipient, or the reason that recipient cannot have one. */
+export interface ComposedBatch {
+  messages: Array<{ recipient: string; sms?: ComposedSms; error?: Error }>;
+}
+
+/** Several recipients: separated by commas, semicolons or new lines. */
+const RECIPIENT_SEPARATORS = /[,;\r\n]+/;
+
+function recipientsOf(to: string, msgTo: unknown): string[] {
+  let list: unknown[] = [to];
+  if (to.trim() === '' && msgTo !== undefined && msgTo !== null) list = Array.isArray(msgTo) ? msgTo : [msgTo];
+  const recipients = list.flatMap((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).split(RECIPIENT_SEPARATORS) : [String(item)]));
+  const named = recipients.map((r) => r.trim()).filter((r) => r !== '');
+  // Nobody at all: one recipient, empty, so that the usual "To is empty" error says so.
+  return named.length ? named : [''];
+}
+
 /** Parses the fields once; throws TemplateError naming the field whose template does not parse. */
 export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: string; unicode?: boolean }): SmsTemplates {
   return {
@@ -39,20 +56,31 @@ export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: str
   };
 }
 
-export async function composeSms(templates: SmsTemplates, sources: TemplateSources, defaultCountry?: string): Promise<ComposedSms> {
+/**
+ * Renders the fields and builds one SMS a recipient. A bad From or Text fails the whole msg
+ * (thrown); a bad number fails only its recipient (in the batch).
+ * @param msgTo `msg.to` (a string or an array), used when the To field renders empty.
+ */
+export async function composeSms(templates: SmsTemplates, sources: TemplateSources, defaultCountry?: string, msgTo?: unknown): Promise<ComposedBatch> {
   const [to, from, text] = await Promise.all([
     templates.to.render(sources),
     templates.from.render(sources),
     templates.text.render(sources),
   ]);
-  const sms = {
-    to: normaliseNumber(to, 'To', defaultCountry),
-    from: normaliseSender(from, defaultCountry),
-  };
+  const sender = normaliseSender(from, defaultCountry);
   if (text.length === 0) throw new SmsTextError('Text is empty: there is nothing to send');
   const length = countSegments(text, templates.unicode);
   if (length.characters > MAX_TEXT_LENGTH) {
     throw new SmsTextError(`Text is ${length.characters} characters long: Vonage accepts at most ${MAX_TEXT_LENGTH}`);
   }
-  return { ...sms, text, type: length.type, encoding: length.encoding, parts: length.parts, characters: length.characters };
+  const common = { from: sender, text, type: length.type, encoding: length.encoding, parts: length.parts, characters: length.characters };
+  return {
+    messages: recipientsOf(to, msgTo).map((recipient) => {
+      try {
+        return { recipient, sms: { ...common, to: normaliseNumber(recipient, 'To', defaultCountry) } };
+      } catch (err) {
+        return { recipient, error: err as Error };
+      }
+    }),
+  };
 }

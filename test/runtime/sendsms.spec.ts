@@ -166,21 +166,20 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       }
     });
 
-    it('shows a blue "sending" dot, then a green "sent" dot', async () => {
+    it('shows a blue "sending" dot, the queue depth while it is not empty, then a green "sent" dot', async () => {
       await load();
       const statuses = recordStatuses('send');
       await run();
       await new Promise((resolve) => setImmediate(resolve));
-      should(statuses).eql([
-        { fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' },
-        { fill: 'green', shape: 'dot', text: 'sendsms.status.sent-one' },
-      ]);
+      should(statuses[0]).eql({ fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' });
+      should(statuses).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
+      should(statuses[statuses.length - 1]).eql({ fill: 'green', shape: 'dot', text: 'sendsms.status.sent-one' });
     });
   });
 
   describe('failures reach a Catch node, with a red ring, and nothing is passed on', () => {
     const vonageFaults: Array<[string, Fault, RegExp]> = [
-      ['status 1 (throttled)', { kind: 'throttle', waitMs: 978 }, /status 1, Throttled.*please wait \[ 978 \]/],
+      ['status 1 (throttled) more often than the queue retries', { kind: 'throttle', waitMs: 1 }, /status 1, Throttled.*please wait \[ 1 \]/],
       ['status 5 (internal error)', { kind: 'status', status: '5', errorText: 'Internal Error' }, /status 5, Internal error: .*retry later/],
       ['HTTP 500', { kind: 'http', code: 500 }, /answered HTTP 500 .*may or may not have been sent/],
       ['HTTP 401', { kind: 'http', code: 401 }, /answered HTTP 401/],
@@ -190,8 +189,9 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     ];
     for (const [name, fault, pattern] of vonageFaults) {
       it(`on ${name}`, async () => {
-        await load({}, { timeout: 0.5 });
-        api.injectFaults(fault);
+        // retries: 0, so that a transient fault is the answer; throttling has an allowance of its own (20).
+        await load({}, { timeout: 0.5, retries: 0 });
+        api.injectFaults(...Array.from({ length: fault.kind === 'throttle' ? 21 : 1 }, () => fault));
         const caught = await expectFailure(pattern, { payload: 'keep me', topic: 't' });
         should(caught).have.properties({ payload: 'keep me', topic: 't' });
       });
@@ -360,7 +360,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
   it('never puts the API secret or the Basic auth header in a msg, a status, an error or a log line', async () => {
     const seen: unknown[] = [];
     const faults: Fault[] = [{ kind: 'http', code: 500 }, { kind: 'http', code: 401 }, { kind: 'drop' }, { kind: 'not-json' }, { kind: 'status', status: '5' }];
-    await load({}, { timeout: 0.5 });
+    await load({}, { timeout: 0.5, retries: 0 });
     const send = helper.getNode('send');
     send.on('call:status', (call: { args: unknown[] }) => seen.push(call.args));
     for (const fault of faults) {

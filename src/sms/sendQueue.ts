@@ -1,0 +1,214 @@
+/**
+ * One send queue per Vonage account: every Send SMS node that shares a `nexmobasic` goes through
+ * it, so together they stay under the account's rate (30 requests/s by default) and, optionally,
+ * a per-sender rate (1/s for a US long number, say). Rates are kept by p-queue.
+ *
+ * Transient refusals are retried here: throttling (status 1) after the wait Vonage names, status
+ * 5 and 10, HTTP 5xx and connections refused before sending, with exponential backoff and jitter.
+ * A request that may have reached Vonage (a timeout or a connection lost after sending) is never
+ * retried blindly, and permanent statuses fail at once. Nothing queued disappears silently: a
+ * full queue refuses at once, and closing fails every request still waiting.
+ */
+import { EventEmitter } from 'node:events';
+import PQueue from 'p-queue';
+import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
+
+export interface SmsSender {
+  send(request: SmsRequest): Promise<SmsApiResponse>;
+}
+
+export interface SendQueueOptions {
+  /** Requests per second for the whole account; 0 for no limit. */
+  ratePerSecond: number;
+  /** Requests per second from one sender (From); 0 for no limit. */
+  perSenderPerSecond: number;
+  /** Requests waiting at most; one more is refused at once. */
+  maxQueued: number;
+  /** Retries after a transient failure (throttling has its own, larger allowance). */
+  maxRetries: number;
+  /** First backoff; doubled on each retry, with ±50% jitter. */
+  backoffMs: number;
+}
+
+export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
+
+/** The share of the rate limit the queue uses: what is left absorbs network jitter. */
+const RATE_MARGIN = 0.985;
+
+/** Throttled answers are retried this many times at most: they are Vonage asking us to wait, not a fault. */
+const MAX_THROTTLE_RETRIES = 20;
+
+export class QueueError extends Error {
+  constructor(message: string, readonly reason: 'full' | 'closed') {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+export interface SendResult {
+  response: SmsApiResponse;
+  /** Attempts it took, 1 when the first succeeded. */
+  attempts: number;
+}
+
+interface Waiting {
+  owner: string;
+  reject(err: Error): void;
+}
+
+/** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
+export function throttleWaitMs(errorText: string | undefined): number | undefined {
+  const match = /wait\s*\[\s*(\d+)\s*\]/i.exec(errorText ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+type Verdict = { retry: false } | { retry: true; waitMs: number; throttled: boolean };
+
+export class SendQueue extends EventEmitter {
+  private readonly account: PQueue;
+  private readonly senders = new Map<string, PQueue>();
+  private readonly waiting = new Set<Waiting>();
+  private inFlight = 0;
+  private closed = false;
+
+  constructor(private readonly sender: SmsSender, readonly options: SendQueueOptions = DEFAULT_QUEUE_OPTIONS) {
+    super();
+    this.account = new PQueue(SendQueue.rate(options.ratePerSecond));
+  }
+
+  /**
+   * One request at a time, spaced evenly; strict mode counts a rolling window. Vonage counts
+   * arrivals, not starts, and the first request also pays for the connection, so the spacing keeps
+   * a margin: about 15 ms a second, at any rate.
+   */
+  private static rate(perSecond: number): ConstructorParameters<typeof PQueue>[0] {
+    return perSecond > 0 ? { intervalCap: 1, interval: 1000 / (perSecond * RATE_MARGIN), strict: true } : {};
+  }
+
+  /** Requests waiting or being sent. */
+  get depth(): number {
+    return this.waiting.size + this.inFlight;
+  }
+
+  /**
+   * Queues one SMS. Resolves with Vonage's answer once every part is accepted; rejects with
+   * QueueError (full, closed) or SmsSendError (after any retries).
+   * @param owner the Send SMS node's id, so that its requests can be cancelled when it stops.
+   */
+  submit(request: SmsRequest, owner: string): Promise<SendResult> {
+    if (this.closed) return Promise.reject(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
+    if (this.waiting.size >= this.options.maxQueued) {
+      return Promise.reject(
+        new QueueError(`the send queue is full (${this.options.maxQueued} SMS waiting): the SMS to ${request.to} was not sent`, 'full'),
+      );
+    }
+    return new Promise<SendResult>((resolve, reject) => {
+      const entry: Waiting = { owner, reject };
+      this.waiting.add(entry);
+      this.changed();
+      this.attempt(request, entry, 1, 0).then(resolve, reject);
+    });
+  }
+
+  /** Fails every request of this owner still waiting (none being sent); resolves with how many. */
+  cancel(owner: string, reason: string): number {
+    let count = 0;
+    for (const entry of [...this.waiting]) {
+      if (entry.owner !== owner) continue;
+      this.waiting.delete(entry);
+      entry.reject(new QueueError(reason, 'closed'));
+      count += 1;
+    }
+    if (count) this.changed();
+    return count;
+  }
+
+  /** Refuses new requests, fails every waiting one, and resolves when those being sent have finished. */
+  async close(reason: string): Promise<number> {
+    this.closed = true;
+    let count = 0;
+    for (const entry of [...this.waiting]) {
+      this.waiting.delete(entry);
+      entry.reject(new QueueError(reason, 'closed'));
+      count += 1;
+    }
+    this.changed();
+    while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
+    return count;
+  }
+
+  private changed(): void {
+    this.emit('depth', this.depth);
+  }
+
+  private schedule<T>(from: string, job: () => Promise<T>, priority: number): Promise<T> {
+    if (this.options.perSenderPerSecond > 0) {
+      let perSender = this.senders.get(from);
+      if (!perSender) {
+        perSender = new PQueue(SendQueue.rate(this.options.perSenderPerSecond));
+        this.senders.set(from, perSender);
+      }
+      const account = this.account;
+      return perSender.add(() => account.add(job, { priority }), { priority }) as Promise<T>;
+    }
+    return this.account.add(job, { priority }) as Promise<T>;
+  }
+
+  private async attempt(request: SmsRequest, entry: Waiting, attempt: number, throttles: number): Promise<SendResult> {
+    const outcome = await this.schedule(
+      request.from,
+      async () => {
+        // Cancelled or closed while it waited: its promise is already rejected.
+        if (!this.waiting.has(entry)) return undefined;
+        this.waiting.delete(entry);
+        this.inFlight += 1;
+        this.changed();
+        try {
+          return { response: await this.sender.send(request) };
+        } catch (err) {
+          return { error: err as Error };
+        } finally {
+          this.inFlight -= 1;
+          this.changed();
+        }
+      },
+      // Retries go ahead of new requests.
+      attempt > 1 ? 1 : 0,
+    );
+    if (!outcome) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+    if ('response' in outcome && outcome.response) return { response: outcome.response, attempts: attempt };
+
+    const error = (outcome as { error: Error }).error;
+    const verdict = this.judge(error, attempt, throttles);
+    if (!verdict.retry || this.closed) throw error;
+    // Waiting for its retry, it counts as queued: a stop or a cancel fails it like any other.
+    this.waiting.add(entry);
+    this.changed();
+    await new Promise((resolve) => setTimeout(resolve, verdict.waitMs));
+    if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+    return this.attempt(request, entry, attempt + 1, throttles + (verdict.throttled ? 1 : 0));
+  }
+
+  /** Whether a failure is worth another try, and after how long. */
+  private judge(error: Error, attempt: number, throttles: number): Verdict {
+    if (!(error instanceof SmsSendError)) return { retry: false };
+    const backoff = () => {
+      const base = this.options.backoffMs * 2 ** (attempt - 1 - throttles);
+      return Math.round(base * (0.5 + Math.random()));
+    };
+    const transientRetries = attempt - 1 - throttles;
+    // Only when no part was accepted: retrying a half-accepted long SMS would send its parts twice.
+    const noneAccepted = error.kind === 'status' && !error.mayHaveBeenSent;
+    if (noneAccepted && error.status === '1') {
+      if (throttles >= MAX_THROTTLE_RETRIES) return { retry: false };
+      const named = throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']);
+      return { retry: true, waitMs: named ?? backoff(), throttled: true };
+    }
+    if (transientRetries >= this.options.maxRetries) return { retry: false };
+    if (noneAccepted && (error.status === '5' || error.status === '10')) return { retry: true, waitMs: backoff(), throttled: false };
+    // HTTP 5xx: the only HTTP errors the client marks as possibly sent; Vonage documents them as transient.
+    if (error.kind === 'http' && error.mayHaveBeenSent) return { retry: true, waitMs: backoff(), throttled: false };
+    if (error.kind === 'connection' && !error.mayHaveBeenSent) return { retry: true, waitMs: backoff(), throttled: false };
+    return { retry: false };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The send queue's own rules, with the Vonage side played by a fake sender that answers as
+ * VonageSmsClient does (SmsSendError kinds); the queue itself is the real one.
+ */
+import should from 'should';
+import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sms/sendQueue';
+import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/sms/smsClient';
+
+const OK: SmsApiResponse = { 'message-count': '1', messages: [{ status: '0', to: '447700900123', 'message-id': 'X' }] };
+const sms = (to = '447700900123', from = 'Acme'): SmsRequest => ({ to, from, text: 'hi', type: 'text' });
+const statusError = (status: string, errorText = 'x', accepted = 0) =>
+  new SmsSendError(`status ${status}`, 'status', `status ${status}`, accepted > 0, status, {
+    'message-count': String(accepted + 1),
+    messages: [...Array.from({ length: accepted }, () => ({ status: '0' })), { status, 'error-text': errorText }],
+  });
+
+/** A sender that answers with the scripted outcomes in turn, then OK, recording when it was called. */
+function scripted(outcomes: Array<Error | 'ok'> = []) {
+  const calls: Array<{ at: number; request: SmsRequest }> = [];
+  return {
+    calls,
+    async send(request: SmsRequest): Promise<SmsApiResponse> {
+      calls.push({ at: Date.now(), request });
+      const outcome = outcomes.shift() ?? 'ok';
+      if (outcome !== 'ok') throw outcome;
+      return OK;
+    },
+  };
+}
+
+const options = (o: Partial<SendQueueOptions> = {}): SendQueueOptions => ({ ratePerSecond: 0, perSenderPerSecond: 0, maxQueued: 100, maxRetries: 3, backoffMs: 10, ...o });
+
+describe('SendQueue', () => {
+  it('reads the wait Vonage names when it throttles', () => {
+    should(throttleWaitMs('Throughput Rate Exceeded - please wait [ 978 ] and retry')).equal(978);
+    should(throttleWaitMs('Throttled')).be.undefined();
+  });
+
+  it('retries a throttled request after the wait Vonage names', async () => {
+    const sender = scripted([statusError('1', 'please wait [ 120 ] and retry')]);
+    const result = await new SendQueue(sender, options()).submit(sms(), 'n1');
+    should(result.attempts).equal(2);
+    should(sender.calls[1].at - sender.calls[0].at).be.aboveOrEqual(115);
+  });
+
+  it('retries status 5 and 10, HTTP 5xx and refused connections with growing backoff, up to the limit', async () => {
+    const refused = new SmsSendError('refused', 'connection', 'ECONNREFUSED', false);
+    const http503 = new SmsSendError('503', 'http', 'HTTP 503', true);
+    const sender = scripted([statusError('5'), statusError('10'), http503, refused]);
+    await should(new SendQueue(sender, options({ maxRetries: 3, backoffMs: 20 })).submit(sms(), 'n1')).be.rejectedWith(refused);
+    should(sender.calls).have.length(4);
+    const gaps = sender.calls.slice(1).map((c, i) => c.at - sender.calls[i].at);
+    // 20, 40, 80 ms with ±50% jitter.
+    should(gaps[0]).be.within(8, 60);
+    should(gaps[2]).be.aboveOrEqual(38);
+
+    const recovering = scripted([refused, statusError('5')]);
+    should((await new SendQueue(recovering, options()).submit(sms(), 'n1')).attempts).equal(3);
+  });
+
+  it('never retries what may have reached Vonage, a half-accepted long SMS, or a permanent status', async () => {
+    for (const error of [
+      new SmsSendError('timeout', 'timeout', 'timeout', true),
+      new SmsSendError('lost', 'connection', 'UND_ERR_SOCKET', true),
+      statusError('1', 'please wait [ 10 ] and retry', 1),
+      statusError('29'),
+      statusError('4'),
+    ]) {
+      const sender = scripted([error]);
+      await should(new SendQueue(sender, options()).submit(sms(), 'n1')).be.rejectedWith(error);
+      should(sender.calls).have.length(1);
+    }
+  });
+
+  it('keeps to the account rate and to the per-sender rate', async () => {
+    const sender = scripted();
+    const queue = new SendQueue(sender, options({ ratePerSecond: 20, perSenderPerSecond: 5 }));
+    const started = Date.now();
+    await Promise.all([
+      ...Array.from({ length: 6 }, () => queue.submit(sms('447700900001', 'Slow'), 'n1')),
+      ...Array.from({ length: 6 }, () => queue.submit(sms('447700900002', 'Other'), 'n1')),
+    ]);
+    const gaps = (from: string) => sender.calls.filter((c) => c.request.from === from).map((c) => c.at).map((at, i, all) => (i ? at - all[i - 1] : 200));
+    should(Math.min(...gaps('Slow'))).be.aboveOrEqual(195);
+    const all = sender.calls.map((c) => c.at).sort((a, b) => a - b);
+    should(Math.min(...all.slice(1).map((at, i) => at - all[i]))).be.aboveOrEqual(48);
+    should(Date.now() - started).be.aboveOrEqual(1000);
+  });
+
+  it('refuses at once beyond its size, and reports its depth', async () => {
+    const queue = new SendQueue(scripted(), options({ ratePerSecond: 10, maxQueued: 2 }));
+    const depths: number[] = [];
+    queue.on('depth', (d: number) => depths.push(d));
+    // The first starts at once; two wait; a fourth finds no place.
+    const accepted = [queue.submit(sms(), 'n1'), queue.submit(sms(), 'n1'), queue.submit(sms(), 'n1')];
+    await should(queue.submit(sms(), 'n1')).be.rejectedWith(/^the send queue is full \(2 SMS waiting\)/, { reason: 'full' });
+    await Promise.all(accepted);
+    should(Math.max(...depths)).equal(3);
+    should(depths[depths.length - 1]).equal(0);
+  });
+
+  it("cancels one owner's waiting SMS, and on close fails all waiting ones after those being sent finish", async () => {
+    let release: () => void = () => {};
+    const slow = { send: () => new Promise<SmsApiResponse>((resolve) => (release = () => resolve(OK))) };
+    const queue = new SendQueue(slow, options({ ratePerSecond: 1 }));
+    const first = queue.submit(sms(), 'n1');
+    const mine = [queue.submit(sms(), 'n1'), queue.submit(sms(), 'n1')];
+    const theirs = queue.submit(sms(), 'n2');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    should(queue.cancel('n1', 'stopped')).equal(2);
+    for (const p of mine) await should(p).be.rejectedWith('stopped', { reason: 'closed' });
+    const closing = queue.close('closed');
+    await should(theirs).be.rejectedWith('closed', { reason: 'closed' });
+    release();
+    should((await first).attempts).equal(1);
+    should(await closing).equal(1);
+    await should(queue.submit(sms(), 'n1')).be.rejectedWith(/^the send queue is closed/, { reason: 'closed' });
+  });
+});
