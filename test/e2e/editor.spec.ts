@@ -66,6 +66,17 @@ describe('the editor, in Chromium', function () {
     await page.mouse.up();
   }
 
+  /** Nodes the editor marks as not properly configured. */
+  async function invalidNodes(): Promise<string[]> {
+    return page.evaluate(() => {
+      const RED = (window as any).RED;
+      const invalid: string[] = [];
+      RED.nodes.eachNode((n: any) => { if (n.valid === false) invalid.push(`${n.type} ${n.id}`); });
+      RED.nodes.eachConfig((n: any) => { if (n.valid === false) invalid.push(`${n.type} ${n.id}`); });
+      return invalid;
+    });
+  }
+
   async function deploy(): Promise<void> {
     await page.click('#red-ui-header-button-deploy');
     await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 15_000 });
@@ -180,6 +191,8 @@ describe('the editor, in Chromium', function () {
     await page.selectOption('#node-input-creds', { label: API_KEY });
     await shot('07-reply-select-credentials');
     await page.click('#node-dialog-ok');
+    // Nothing imported is marked "not properly configured" (the orange triangle), the example's own config node included.
+    should(await invalidNodes()).eql([]);
     await deploy();
     await shot('08-reply-flow-deployed');
 
@@ -199,6 +212,24 @@ describe('the editor, in Chromium', function () {
     should(replies[0].params).have.properties({ from: '447700900000', text: 'You said Hello from the browser test' });
     await page.locator(`[id="${reply}"] .red-ui-flow-node-status-label:has-text("sent (1 part)")`).waitFor();
     await shot('09-reply-sent');
+  });
+
+  it('2b. a flow written for node-red-contrib-nexmo imports without a "not properly configured" mark', async () => {
+    const before = await invalidNodes();
+    await page.evaluate(() => {
+      const RED = (window as any).RED;
+      RED.view.importNodes(
+        [
+          { id: 'legacycfg0001', type: 'nexmobasic', name: 'old key' },
+          { id: 'legacysms0001', type: 'sendsms', creds: 'legacycfg0001', to: '447700900123', fr: 'Alerts', text: 'Alarm: {{msg.payload}}', unicode: false, x: 300, y: 480, wires: [[]] },
+        ],
+        { addFlow: true, touchImport: true },
+      );
+    });
+    await page.mouse.click(330, 200);
+    await page.waitForTimeout(300);
+    should(await page.evaluate(() => !!(window as any).RED.nodes.node('legacysms0001'))).be.true();
+    should(await invalidNodes()).eql(before);
   });
 
   it('3a. the live counter under Text, and the hints under To and From', async () => {

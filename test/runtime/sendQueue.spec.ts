@@ -82,6 +82,26 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     should(seconds).be.within(9.5, 15);
   });
 
+  it('keeps each sender to the per-sender rate set on nexmobasic, senders side by side', async () => {
+    await load({ rate: 100, senderrate: 2 }, [{ fr: '12025550100' }, { fr: 'Other' }]);
+    const results = collect(6);
+    for (let i = 0; i < 3; i += 1) {
+      helper.getNode('send0').receive({ payload: `long number ${i}` });
+      helper.getNode('send1').receive({ payload: `other ${i}` });
+    }
+    await results;
+    const at = (from: string) => api.sent.filter((r) => r.params.from === from).map((r) => r.at);
+    for (const from of ['12025550100', 'Other']) {
+      const times = at(from);
+      should(times).have.length(3);
+      // 2/s each: three take a second from the first to the last.
+      should(times[2] - times[0]).be.aboveOrEqual(970);
+    }
+    // Side by side, not one sender after the other (which would take over two seconds).
+    const all = api.sent.map((r) => r.at);
+    should(Math.max(...all) - Math.min(...all)).be.below(1600);
+  });
+
   it('retries transient faults (status 1 after the named wait, status 5, HTTP 503) and sends the SMS once', async () => {
     await load({ retries: 3 });
     api.injectFaults({ kind: 'throttle', waitMs: 30 }, { kind: 'status', status: '5' }, { kind: 'http', code: 503 });
