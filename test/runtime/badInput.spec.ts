@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import should from 'should';
-import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, helper, nodeRedVersion, packageNodes } from '../support/nodeRed';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -53,19 +53,11 @@ function english(key: string): RegExp | undefined {
 
 describe(`the README's bad inputs (Node-RED ${nodeRedVersion})`, function () {
   const rows = readTable();
-  const api = new LoopbackVonageSmsApi([
+  const loopback = useLoopbackApi([
     { apiKey: 'abcd1234', apiSecret: SECRET, balance: 10 },
     { apiKey: 'demo0003', apiSecret: SECRET, balance: 10, testNumbers: ['447700900001'] },
   ]);
-  let restHost: string;
-  before(async () => {
-    restHost = await api.listen();
-  });
-  after(() => api.close());
-  afterEach(async () => {
-    api.reset();
-    await helper.unload();
-  });
+  const { api } = loopback;
 
   it('has at least 30 rows, numbered in order', () => {
     should(rows.length).be.aboveOrEqual(30);
@@ -76,7 +68,7 @@ describe(`the README's bad inputs (Node-RED ${nodeRedVersion})`, function () {
     it(`${row.number}. ${row.name}`, async () => {
       const flow = [
         { id: 'tab', type: 'tab', label: 'bad input' },
-        { id: 'cfg', type: 'nexmobasic', resthost: restHost, country: '', timeout: 2, retries: 0, ...row.spec.config },
+        { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, country: '', timeout: 2, retries: 0, ...row.spec.config },
         { id: 'send', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900123', fr: 'AcmeInc', text: 'Hello', wires: [['out']], ...row.spec.node },
         { id: 'out', z: 'tab', type: 'helper' },
         { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },

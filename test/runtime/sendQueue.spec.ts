@@ -3,7 +3,7 @@
  * queue, retries, overflow, stop, several recipients and dry runs.
  */
 import should from 'should';
-import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, helper, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
 
 const API_KEY = 'bulk0001';
@@ -12,25 +12,17 @@ const DEMO_KEY = 'demo0002';
 
 describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
   this.timeout(60_000);
-  const api = new LoopbackVonageSmsApi([
-    { apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000 },
+  // Tests that set a rate on the loopback account have it undone after each test.
+  const loopback = useLoopbackApi([
+    { apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000, ratePerSecond: undefined },
     { apiKey: DEMO_KEY, apiSecret: API_SECRET, balance: 10, testNumbers: ['447700900001'] },
   ]);
-  let restHost: string;
-  before(async () => {
-    restHost = await api.listen();
-  });
-  after(() => api.close());
-  afterEach(async () => {
-    api.reset();
-    api.account(API_KEY)!.ratePerSecond = undefined;
-    await helper.unload();
-  });
+  const { api } = loopback;
 
   function flow(config: Record<string, unknown>, senders: Array<Partial<FlowNode>> = [{}]): FlowNode[] {
     return [
       { id: 'tab', type: 'tab', label: 'queue' },
-      { id: 'cfg', type: 'nexmobasic', resthost: restHost, timeout: 2, ...config },
+      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, timeout: 2, ...config },
       ...senders.map((send, i) => ({
         id: `send${i}`, z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900123', fr: 'Bulk', text: '{{msg.payload}}', wires: [['out']], ...send,
       })),
