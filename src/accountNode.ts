@@ -1,11 +1,14 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
 import type { Node } from 'node-red';
 import type { SendQueue } from './sms/sendQueue';
+import type { SignatureMethod } from './sms/signature';
 import type { VonageSmsClient } from './sms/smsClient';
 
 export interface NexmoBasicCredentials {
   apikey?: string;
   apisecret?: string;
+  /** The signature secret from the dashboard, for signed webhooks. */
+  sigsecret?: string;
 }
 
 export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
@@ -15,4 +18,6 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   smsClient(): VonageSmsClient | Error;
   /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */
   sendQueue(): SendQueue | Error;
+  /** How webhooks for this account are signed, when a signature secret is set. */
+  signature(): { secret: string; method: SignatureMethod } | undefined;
 }

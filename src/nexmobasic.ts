@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NexmoBasicCredentials, NexmoBasicNode } from './accountNode';
 import { isCountryCode } from './sms/phoneNumber';
+import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
 import { DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
 
@@ -21,6 +22,8 @@ interface NexmoBasicDef extends NodeDef {
   queuesize?: string | number;
   /** Retries after a transient failure. */
   retries?: string | number;
+  /** How Vonage signs webhooks: md5hash, md5, sha1, sha256 or sha512 (the dashboard's "signature method"). */
+  sigmethod?: string;
 }
 
 /** A setting as a number of at least `min`, or the default when it is absent or not a number. */
@@ -53,6 +56,12 @@ export = function (RED: NodeAPI) {
       }
       client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: timeoutSeconds * 1000 });
       return client;
+    };
+
+    const sigmethod = (SIGNATURE_METHODS as string[]).includes(config.sigmethod ?? '') ? (config.sigmethod as SignatureMethod) : 'md5hash';
+    node.signature = () => {
+      const secret = node.credentials?.sigsecret;
+      return secret ? { secret, method: sigmethod } : undefined;
     };
 
     let queue: SendQueue | undefined;
@@ -111,6 +120,7 @@ export = function (RED: NodeAPI) {
     credentials: {
       apikey: { type: 'text' },
       apisecret: { type: 'password' },
+      sigsecret: { type: 'password' },
     },
   });
 };

@@ -19,6 +19,10 @@ interface SendSmsDef extends NodeDef {
   unicode?: boolean;
   /** Render, normalise and count, but never call Vonage. */
   dryrun?: boolean;
+  /** Receipt URL: Vonage's `callback`. */
+  callback?: string;
+  /** Client ref template: Vonage's `client-ref`; empty means the msg's _msgid. */
+  clientref?: string;
 }
 
 type SmsMessage = NodeMessageInFlow & { sms?: unknown; to?: unknown; dryRun?: unknown };
@@ -67,7 +71,16 @@ export = function (RED: NodeAPI) {
     }
 
     function describe(sms: ComposedSms) {
-      return { to: sms.to, from: sms.from, text: sms.text, type: sms.type, encoding: sms.encoding, parts: sms.parts, characters: sms.characters };
+      return {
+        to: sms.to,
+        from: sms.from,
+        text: sms.text,
+        type: sms.type,
+        encoding: sms.encoding,
+        parts: sms.parts,
+        characters: sms.characters,
+        ...(sms.clientRef ? { clientRef: sms.clientRef } : {}),
+      };
     }
 
     function reason(err: Error): string {

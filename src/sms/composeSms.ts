@@ -19,6 +19,10 @@ export interface SmsTemplates {
   to: SmsTemplate;
   from: SmsTemplate;
   text: SmsTemplate;
+  /** `client-ref`; empty renders as the msg's _msgid. */
+  clientRef: SmsTemplate;
+  /** Receipt URL, or ''. */
+  callback: string;
   /** Force Unicode (UCS-2) even when the text would fit GSM-7. */
   unicode: boolean;
 }
@@ -47,11 +51,20 @@ function recipientsOf(to: string, msgTo: unknown): string[] {
 }
 
 /** Parses the fields once; throws TemplateError naming the field whose template does not parse. */
-export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: string; unicode?: boolean }): SmsTemplates {
+/** Vonage accepts a client-ref of up to 100 characters (40 in older documentation). */
+export const MAX_CLIENT_REF_LENGTH = 100;
+
+export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: string; unicode?: boolean; clientref?: string; callback?: string }): SmsTemplates {
+  const callback = (fields.callback ?? '').trim();
+  if (callback && (!/^https?:\/\/\S+$/.test(callback) || callback.length > 100)) {
+    throw new SmsTextError(`Receipt URL ${JSON.stringify(callback)} is not an http(s) URL of at most 100 characters`);
+  }
   return {
     to: new SmsTemplate(fields.to ?? '', 'To'),
     from: new SmsTemplate(fields.fr ?? '', 'From'),
     text: new SmsTemplate(fields.text ?? '', 'Text'),
+    clientRef: new SmsTemplate(fields.clientref ?? '', 'Client ref'),
+    callback,
     unicode: fields.unicode === true,
   };
 }
@@ -62,18 +75,32 @@ export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: str
  * @param msgTo `msg.to` (a string or an array), used when the To field renders empty.
  */
 export async function composeSms(templates: SmsTemplates, sources: TemplateSources, defaultCountry?: string, msgTo?: unknown): Promise<ComposedBatch> {
-  const [to, from, text] = await Promise.all([
+  const [to, from, text, ref] = await Promise.all([
     templates.to.render(sources),
     templates.from.render(sources),
     templates.text.render(sources),
+    templates.clientRef.render(sources),
   ]);
+  const clientRef = ref.trim() || String((sources.msg as { _msgid?: unknown })?._msgid ?? '');
+  if (clientRef.length > MAX_CLIENT_REF_LENGTH) {
+    throw new SmsTextError(`Client ref is ${clientRef.length} characters long: Vonage accepts at most ${MAX_CLIENT_REF_LENGTH}`);
+  }
   const sender = normaliseSender(from, defaultCountry);
   if (text.length === 0) throw new SmsTextError('Text is empty: there is nothing to send');
   const length = countSegments(text, templates.unicode);
   if (length.characters > MAX_TEXT_LENGTH) {
     throw new SmsTextError(`Text is ${length.characters} characters long: Vonage accepts at most ${MAX_TEXT_LENGTH}`);
   }
-  const common = { from: sender, text, type: length.type, encoding: length.encoding, parts: length.parts, characters: length.characters };
+  const common = {
+    from: sender,
+    text,
+    type: length.type,
+    encoding: length.encoding,
+    parts: length.parts,
+    characters: length.characters,
+    ...(clientRef ? { clientRef } : {}),
+    ...(templates.callback ? { callback: templates.callback } : {}),
+  };
   return {
     messages: recipientsOf(to, msgTo).map((recipient) => {
       try {

@@ -21,6 +21,10 @@ export interface SmsRequest {
   from: string;
   text: string;
   type: 'text' | 'unicode';
+  /** Where Vonage sends this SMS's delivery receipts, instead of the dashboard's webhook. */
+  callback?: string;
+  /** Comes back in the send response and every delivery receipt (`client-ref`). */
+  clientRef?: string;
 }
 
 /** One SMS part's result, as the API writes it: every value a string. */
@@ -209,7 +213,15 @@ export class VonageSmsClient {
   async send(request: SmsRequest): Promise<SmsApiResponse> {
     let data: unknown;
     try {
-      const params = { to: request.to, from: request.from, text: request.text, type: request.type };
+      const params = {
+        to: request.to,
+        from: request.from,
+        text: request.text,
+        type: request.type,
+        // The SDK turns camelCase keys into Vonage's kebab-case: clientRef → client-ref.
+        ...(request.callback ? { callback: request.callback } : {}),
+        ...(request.clientRef ? { clientRef: request.clientRef } : {}),
+      };
       data = await this.vonage.sms.send(params as Parameters<Vonage['sms']['send']>[0]);
     } catch (err) {
       throw translateSdkError(err, this.account, request.to);

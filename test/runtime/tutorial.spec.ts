@@ -46,7 +46,8 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     should(part['message-id']).match(/^[0-9A-F]{16}$/);
     should(part['remaining-balance']).equal('9.96670000');
     should(Object.keys(msg.payload).concat(Object.keys(part)).filter((k) => /[A-Z]/.test(k))).be.empty();
-    should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11 });
+    should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11, clientRef: msg._msgid });
+    should(part['client-ref']).equal(msg._msgid);
 
     should(api.requests).have.length(1);
     const [request] = api.requests;

@@ -1,0 +1,60 @@
+/**
+ * SMS receipt (`vonage-sms-receipt`): serves Vonage's delivery-receipt webhook, answers 200 at
+ * once, and passes each receipt on once, with whether its status is final and what its err-code
+ * means. `client-ref` ties it to the Send SMS msg that caused it.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { NexmoBasicNode } from './accountNode';
+import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
+import { RecentIds } from './sms/recentIds';
+import { receivedAt } from './sms/webhookTime';
+import { serveWebhook } from './webhookEndpoint';
+import { seconds, WEBHOOK_MAX_BYTES } from './webhookSettings';
+
+interface SmsReceiptDef extends NodeDef {
+  url?: string;
+  creds?: string;
+  dedupwindow?: string | number;
+  sigwindow?: string | number;
+}
+
+export = function (RED: NodeAPI) {
+  function SmsReceipt(this: Node, config: SmsReceiptDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
+    const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
+    const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
+    let rejected = 0;
+
+    let stop: () => void = () => {};
+    try {
+      stop = serveWebhook(RED, node, {
+        url,
+        required: ['messageId', 'status'],
+        account,
+        signatureWindowSeconds: seconds(config.sigwindow, 300),
+        maxBodyBytes: WEBHOOK_MAX_BYTES,
+        accepted(params) {
+          // A retry repeats all of these; a new status for the same message is a new receipt.
+          if (recent.seen(`${params.messageId}|${params.status}|${params['err-code'] ?? ''}`)) return;
+          const final = isFinalStatus(params.status);
+          const payload = { ...params, final, errCodeMeaning: describeErrorCode(params['err-code']), received: receivedAt(params['message-timestamp']) };
+          node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
+          node.send({ payload, topic: params['client-ref'] ?? params.messageId });
+        },
+        rejected(reason, from) {
+          rejected += 1;
+          node.status({ fill: 'red', shape: 'ring', text: RED._('vonage-sms-receipt.status.rejected', { count: rejected }) });
+          node.warn(RED._(`vonage-sms-receipt.warn.${reason}`, { from, count: rejected }));
+        },
+      });
+    } catch (err) {
+      node.error((err as Error).message);
+    }
+
+    node.on('close', () => stop());
+  }
+
+  RED.nodes.registerType('vonage-sms-receipt', SmsReceipt);
+};
