@@ -3,10 +3,12 @@
  * inbound SMS to Node-RED's GET /sms webhook, as Vonage would, then prints the reply the
  * "Reply to an SMS" flow sent back through the loopback API.
  *
- * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number).
+ * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number),
+ * --path /sms (the webhook), --parts N (send the text as a long SMS in N parts, last part first).
  * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881).
  */
-import { inboundSmsParams, type RecordedRequest } from './loopback/vonageSmsApi';
+import type { RecordedRequest } from './loopback/vonageSmsApi';
+import { inboundRequests } from './loopback/webhooks';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,18 +20,24 @@ async function main(): Promise<number> {
   const text = words.join(' ') || 'Hello from my phone';
   const msisdn = option('from', '447700900001');
   const to = option('to', '447700900000');
-  const webhook = `http://127.0.0.1:${process.env.PORT || 1880}/sms`;
+  const webhook = `http://127.0.0.1:${process.env.PORT || 1880}${option('path', '/sms')}`;
+  const parts = Math.max(1, Number(option('parts', '1')) || 1);
   const loopback = `http://127.0.0.1:${process.env.LOOPBACK_PORT || 1881}/_loopback`;
 
   const before = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
-  const params = inboundSmsParams({ msisdn, to, text });
-  const delivered = await fetch(`${loopback}/inbound`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ url: webhook, params }),
-  });
-  const { status } = (await delivered.json()) as { status: number };
-  console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)} → GET ${webhook} answered ${status}`);
+  const requests = inboundRequests({ msisdn, to, text }, parts > 1 ? { partLength: Math.ceil(text.length / parts) } : {}).reverse();
+  let status = 0;
+  for (const params of requests) {
+    const delivered = await fetch(`${loopback}/inbound`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: webhook, params }),
+    });
+    ({ status } = (await delivered.json()) as { status: number });
+    if (status !== 200) break;
+  }
+  const how = requests.length > 1 ? ` in ${requests.length} parts, last first` : '';
+  console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → GET ${webhook} answered ${status}`);
   if (status !== 200) return 1;
 
   for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {

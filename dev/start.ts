@@ -70,6 +70,8 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
     ['a1b2c3d4e5f60010', 'Send an SMS', false, 'Click the inject button: the SMS goes to the loopback Vonage API, and its response shows in the debug sidebar.'],
     ['a1b2c3d4e5f60020', 'Reply to an SMS', false, 'Run `npm run inbound -- "Hello"` in a terminal: the loopback API delivers an inbound SMS to GET /sms and records the reply.'],
     ['a1b2c3d4e5f60030', 'Receive an SMS', true, 'Disabled because Reply to an SMS serves GET /sms too: enable this tab (and disable the other) to try it.'],
+    ['a1b2c3d4e5f60040', 'Auto-reply with SMS in', false, 'SMS in serves /sms-in here (Reply to an SMS has /sms): `npm run inbound -- --path /sms-in --parts 3 "a long message…"`.'],
+    ['a1b2c3d4e5f60050', 'Track delivery receipts', false, 'Click the inject button: the loopback API accepts the SMS and, a moment later, sends its delivery receipt to the SMS receipt node.'],
   ];
   const flows: FlowNode[] = [config];
   // Ids of their own, so that importing an example later adds nodes rather than finding them present.
@@ -81,6 +83,9 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
       const wires = (node.wires as string[][] | undefined)?.map((port) => port.map(ownId));
       const copy: FlowNode = { ...node, id: ownId(node.id), z: tabId, ...(wires ? { wires } : {}) };
       if (copy.type === 'sendsms') copy.creds = config.id;
+      if (copy.type === 'vonage-sms-in') copy.url = '/sms-in';
+      // Receipts come back to this Node-RED's own SMS receipt node.
+      if (copy.type === 'sendsms' && copy.callback) copy.callback = `http://127.0.0.1:${PORT}/sms/receipt`;
       flows.push(copy);
     }
   }
@@ -112,6 +117,9 @@ module.exports = {
 
 async function main(): Promise<void> {
   const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
+  api.autoReceipts = true;
+  api.onReceipt = (url, receipt, status) =>
+    console.log(`[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId} (client-ref ${receipt['client-ref'] ?? 'none'}) → POST ${url} answered ${status}`);
   const restHost = await api.listen(LOOPBACK_PORT);
   installPackage();
   writeUserDir(restHost);
@@ -133,6 +141,8 @@ async function main(): Promise<void> {
   loopback Vonage API:    ${restHost}  (no Vonage account needed)
   send an SMS:            click the inject button on the "Send an SMS" tab
   receive and reply:      npm run inbound -- "Hello"
+  with SMS in, in parts:  npm run inbound -- --path /sms-in --parts 3 "a long message, in three parts"
+  delivery receipts:      click the inject button on the "Track delivery receipts" tab
 `);
 
   const stop = () => {

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countParts } from './smsParts';
+import { deliver, receiptFor, type ReceiptOptions } from './webhooks';
 
 export interface LoopbackAccount {
   apiKey: string;
@@ -50,6 +51,8 @@ export interface RecordedRequest {
   fault?: Fault['kind'];
   /** When it arrived (ms since the epoch). */
   at: number;
+  /** What the SMS API answered, when it answered one. */
+  response?: SmsApiAnswer;
 }
 
 export interface SmsApiAnswer {
@@ -98,6 +101,32 @@ export class LoopbackVonageSmsApi {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+  }
+
+  /** Deliver a "delivered" receipt to the callback of every SMS accepted with one (npm start). */
+  autoReceipts = false;
+
+  /** Told of every receipt delivered, with the webhook's HTTP status. */
+  onReceipt?: (url: string, receipt: Record<string, string>, status: number) => void;
+
+  /**
+   * Sends a delivery receipt for each accepted part of each SMS sent (or of `only`), to `url` or to
+   * the SMS's own callback; resolves with the HTTP statuses.
+   */
+  async deliverReceipts(options: ReceiptOptions & { url?: string; only?: RecordedRequest } = {}): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const request of options.only ? [options.only] : this.sent) {
+      const target = options.url ?? request.params.callback;
+      if (!target || !request.response) continue;
+      const sent = { to: request.params.to, from: request.params.from, clientRef: request.params['client-ref'], apiKey: request.apiKey };
+      for (const part of request.response.messages.filter((m) => m.status === '0')) {
+        const receipt = receiptFor(sent, part as { 'message-id': string }, options);
+        const status = await deliver(target, receipt, options.transport ?? 'POST-json');
+        this.onReceipt?.(target, receipt, status);
+        statuses.push(status);
+      }
+    }
+    return statuses;
   }
 
   addAccount(account: LoopbackAccount): void {
@@ -221,7 +250,11 @@ export class LoopbackVonageSmsApi {
       answer.messages[answer.messages.length - 1] = { status: fault.status, 'error-text': fault.errorText ?? 'Internal Error' };
     }
     record.outcome = answer.messages[0].status;
+    record.response = answer;
     this.json(res, 200, answer);
+    if (this.autoReceipts && record.outcome === '0' && record.params.callback) {
+      setTimeout(() => this.deliverReceipts({ only: record }).catch(() => {}), 200);
+    }
   }
 
   /** The credentials of a request, from Basic auth or api_key/api_secret parameters. */

@@ -118,6 +118,14 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'examples/Send an SMS.json',
       'examples/Receive an SMS.json',
       'examples/Reply to an SMS.json',
+      'examples/Auto-reply with SMS in.json',
+      'examples/Track delivery receipts.json',
+      'nodes/vonage-sms-in.js',
+      'nodes/vonage-sms-in.html',
+      'nodes/vonage-sms-receipt.js',
+      'nodes/vonage-sms-receipt.html',
+      'nodes/locales/en-US/vonage-sms-in.html',
+      'nodes/locales/en-US/vonage-sms-receipt.json',
       'nodes/nexmobasic.js',
       'nodes/nexmobasic.html',
       'nodes/sendsms.js',
@@ -134,11 +142,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     should(stray).be.empty();
   });
 
-  it('registers nexmobasic and sendsms, in the nexmo section, with no load error', async () => {
+  it('registers nexmobasic, sendsms, SMS in and SMS receipt, in the nexmo section, with no load error', async () => {
     const { status, json } = await admin('GET', '/nodes');
     should(status).equal(200);
     const sets = (json() as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>).filter((s) => s.module === MODULE);
-    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms']);
+    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt']);
     for (const s of sets) {
       should(s).have.properties({ enabled: true });
       should(s.err).be.undefined();
@@ -154,11 +162,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     should(icon.text).match(/^<svg/);
   });
 
-  it('offers the three examples in Import › Examples', async () => {
+  it('offers the five examples in Import › Examples', async () => {
     const list = await admin('GET', `/library/examples/flows/${MODULE}`);
     should(list.status).equal(200);
     const names = list.json().map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn)).sort();
-    should(names).eql(['Receive an SMS', 'Reply to an SMS', 'Send an SMS']);
+    should(names).eql(['Auto-reply with SMS in', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts']);
     const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
     should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
   });
@@ -182,7 +190,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     should(exported.text).not.containEql(SECRET);
     const config = example.find((n: { type: string }) => n.type === 'nexmobasic');
     const creds = await admin('GET', `/credentials/nexmobasic/${config.id}`);
-    should(creds.json()).eql({ apikey: 'abcd1234', has_apisecret: true });
+    should(creds.json()).eql({ apikey: 'abcd1234', has_apisecret: true, has_sigsecret: false });
 
     const inject = example.find((n: { type: string }) => n.type === 'inject');
     const click = await admin('POST', `/inject/${inject.id}`);

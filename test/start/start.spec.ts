@@ -21,7 +21,13 @@ describe('npm start: the tutorial, offline', function () {
   it('installs the packed module into its user directory and deploys the tutorial flows against the loopback API', () => {
     should(fs.existsSync(path.join(start.userDir, 'node_modules', 'node-red-contrib-vonage-sms', 'nodes', 'sendsms.js'))).be.true();
     const flows = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows.json'), 'utf8'));
-    should(flows.filter((n: { type: string }) => n.type === 'tab').map((n: { label: string }) => n.label)).eql(['Send an SMS', 'Reply to an SMS', 'Receive an SMS']);
+    should(flows.filter((n: { type: string }) => n.type === 'tab').map((n: { label: string }) => n.label)).eql([
+      'Send an SMS',
+      'Reply to an SMS',
+      'Receive an SMS',
+      'Auto-reply with SMS in',
+      'Track delivery receipts',
+    ]);
     should(flows.find((n: { type: string }) => n.type === 'nexmobasic').resthost).equal(start.loopbackUrl);
   });
 
@@ -30,6 +36,25 @@ describe('npm start: the tutorial, offline', function () {
     const res = await fetch(`${start.editorUrl}/inject/${injectId}`, { method: 'POST' });
     should(res.status).equal(200);
     await start.waitFor(/\[loopback Vonage API\] POST \/sms\/json → status 0: SMS to 447700900123 from 447700900000: "Hello World"/);
+  });
+
+  it('joins a long inbound SMS sent in parts to SMS in, and answers it once', () => {
+    const text = 'a long message that arrives in three parts';
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', '--path', '/sms-in', '--parts', '3', text], { cwd: ROOT, env: start.env, encoding: 'utf8' });
+    should(inbound.status).equal(0);
+    should(inbound.stdout).match(/in 3 parts, last first → GET http:\/\/127\.0\.0\.1:\d+\/sms-in answered 200/);
+    should(inbound.stdout).containEql(`reply recorded by the loopback Vonage API: status 0, to 447700900001 from 447700900000: "You said ${text}"`);
+  });
+
+  it('delivers the receipt of an SMS sent with a Receipt URL back to SMS receipt', async () => {
+    const injectId = crypto.createHash('sha256').update('npm start 9d6e5f4a3b2c1d02').digest('hex').slice(0, 16);
+    const before = start.output().length;
+    should((await fetch(`${start.editorUrl}/inject/${injectId}`, { method: 'POST' })).status).equal(200);
+    await start.waitFor(/POST \/sms\/json → status 0: SMS to 447700900123 from 447700900000: "Hello World"/);
+    const flows = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows.json'), 'utf8'));
+    should(flows.find((n: { type: string; callback?: string }) => n.type === 'sendsms' && n.callback).callback).equal(`${start.editorUrl}/sms/receipt`);
+    await start.waitFor(new RegExp(`delivery receipt "delivered" for [0-9A-F]{16} \\(client-ref [0-9a-f]{16}\\) → POST ${start.editorUrl}/sms/receipt answered 200`));
+    should(start.output().slice(before)).not.match(/\[error\]/);
   });
 
   it('answers a simulated inbound SMS (npm run inbound) with "You said …"', () => {

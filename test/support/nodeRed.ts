@@ -29,7 +29,12 @@ export const coreNodes: Record<string, NodeModule> = {
   http: core('network/21-httpin.js'),
 };
 
-export const packageNodes: NodeModule[] = [require('../../nodes/nexmobasic.js'), require('../../nodes/sendsms.js')];
+export const packageNodes: NodeModule[] = [
+  require('../../nodes/nexmobasic.js'),
+  require('../../nodes/sendsms.js'),
+  require('../../nodes/vonage-sms-in.js'),
+  require('../../nodes/vonage-sms-receipt.js'),
+];
 
 /** A node module that only captures RED.httpNode, the express app `http in` nodes register on. */
 export function httpNodeServer() {

@@ -1,0 +1,257 @@
+/**
+ * SMS in and SMS receipt through the real runtime, over real HTTP: Vonage's three transports, the
+ * immediate 200, long SMS in every arrival order, retries, signatures of all five methods, bad and
+ * oversize requests, and receipts matched to the SMS that caused them.
+ */
+import should from 'should';
+import { deliver, inboundRequests, sendInboundSms, sign, type SigningMethod, type Transport } from '../../dev/loopback/webhooks';
+import { useLoopbackApi } from '../support/loopback';
+import { coreNodes, exampleFlow, helper, httpNodeServer, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
+
+const SECRET = 'webhook-api-secret';
+const SIG_SECRET = 'my-signature-secret-77';
+const SMS = { msisdn: '447700900001', to: '447700900000', text: 'Hello from a phone' };
+
+/** A node that takes its time, as a slow flow would. */
+const slowNode = ((RED: any) => {
+  RED.nodes.registerType('slow', function (this: any, n: any) {
+    RED.nodes.createNode(this, n);
+    this.on('input', (msg: unknown, send: (m: unknown) => void, done: () => void) => setTimeout(() => (send(msg), done()), 1500));
+  });
+}) as (RED: unknown) => void;
+
+describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
+  this.timeout(30_000);
+  const loopback = useLoopbackApi([{ apiKey: 'hook0001', apiSecret: SECRET, balance: 10 }]);
+  const web = httpNodeServer();
+  let url = '';
+  const nodes = [...packageNodes, coreNodes.catch, coreNodes.comment, web.capture, slowNode];
+  afterEach(() => web.close());
+
+  async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
+    await helper.load(nodes, flow, credentials);
+    url = await web.listen();
+  }
+
+  function smsIn(props: Record<string, unknown> = {}, creds = ''): FlowNode[] {
+    return [
+      { id: 'tab', type: 'tab', label: 'in' },
+      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, sigmethod: 'md5hash', ...props.cfg as object },
+      { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', creds, concatwait: 5, ...props, wires: [['out']] },
+      { id: 'out', z: 'tab', type: 'helper' },
+    ];
+  }
+
+  function collect(id: string): any[] {
+    const got: any[] = [];
+    helper.getNode(id).on('input', (m: any) => got.push(m));
+    return got;
+  }
+
+  const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  describe('SMS in', () => {
+    const transports: Transport[] = ['GET', 'POST-form', 'POST-json'];
+    for (const transport of transports) {
+      it(`takes Vonage's ${transport} webhook, query and body merged, with Vonage's field names and a parsed timestamp`, async () => {
+        await load(smsIn());
+        const got = collect('out');
+        const [params] = inboundRequests(SMS);
+        const status = await deliver(transport === 'GET' ? `${url}/sms` : `${url}/sms?extra=from-query`, params, transport);
+        await settle();
+        should(status).equal(200);
+        should(got).have.length(1);
+        should(got[0].payload).have.properties(params);
+        if (transport !== 'GET') should(got[0].payload.extra).equal('from-query');
+        should(got[0].payload.received).equal(new Date(`${params['message-timestamp'].replace(' ', 'T')}Z`).toISOString());
+        should(got[0].topic).equal(SMS.msisdn);
+      });
+    }
+
+    it('answers 200 at once, before a slow flow has run', async () => {
+      const flow = smsIn();
+      // (A node whose id is also a type name confuses Node-RED's config-node check: hence 'slowstep'.)
+      flow[2].wires = [['slowstep']];
+      flow.push({ id: 'slowstep', z: 'tab', type: 'slow', wires: [['out']] });
+      await load(flow);
+      const got = collect('out');
+      const started = Date.now();
+      const status = await deliver(`${url}/sms`, inboundRequests(SMS)[0]);
+      const answeredIn = Date.now() - started;
+      should(status).equal(200);
+      should(answeredIn).be.below(500);
+      should(got).be.empty();
+      await settle(1700);
+      should(got).have.length(1);
+    });
+
+    it('joins a long SMS from its parts in every arrival order, once', async () => {
+      await load(smsIn());
+      const got = collect('out');
+      const text = 'One long message: '.repeat(3) + 'the end';
+      const orders = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]];
+      for (const order of orders) {
+        const statuses = await sendInboundSms(`${url}/sms`, { ...SMS, text }, { partLength: 25, order });
+        should(statuses).eql([200, 200, 200]);
+      }
+      await settle();
+      should(got).have.length(orders.length);
+      for (const msg of got) {
+        should(msg.payload.text).equal(text);
+        should(msg.payload.complete).be.true();
+        should(msg.payload.parts.map((p: any) => p['concat-part'])).eql(['1', '2', '3']);
+      }
+    });
+
+    it('hands on a long SMS whose parts did not all come after the wait, marked incomplete, with a warning', async () => {
+      await load(smsIn({ concatwait: 0.3 }));
+      const got = collect('out');
+      const text = 'a'.repeat(10) + 'b'.repeat(10) + 'c'.repeat(10);
+      const [first, , third] = inboundRequests({ ...SMS, text }, { partLength: 10 });
+      await deliver(`${url}/sms`, first);
+      await deliver(`${url}/sms`, third);
+      await settle(100);
+      should(got).be.empty();
+      await settle(500);
+      should(got).have.length(1);
+      should(got[0].payload).have.properties({ text: 'a'.repeat(10) + 'c'.repeat(10), complete: false, missing: [2] });
+      should(helper.log().args.some((a: any[]) => a[0].level === helper.log().WARN && a[0].msg === 'vonage-sms-in.warn.incomplete')).be.true();
+    });
+
+    it('acknowledges Vonage\'s retries but passes each SMS on once', async () => {
+      await load(smsIn());
+      const got = collect('out');
+      should(await sendInboundSms(`${url}/sms`, SMS, { repeat: 3 })).eql([200, 200, 200]);
+      should(await sendInboundSms(`${url}/sms`, { ...SMS, text: 'long '.repeat(8) }, { partLength: 20, repeat: 2, order: [2, 1] })).eql([200, 200, 200, 200]);
+      await settle();
+      should(got.map((m) => m.payload.text)).eql([SMS.text, 'long '.repeat(8)]);
+    });
+
+    it('answers 400 to a request without msisdn, to or messageId, and 413 to an oversize body', async () => {
+      await load(smsIn());
+      const got = collect('out');
+      const [params] = inboundRequests(SMS);
+      for (const field of ['msisdn', 'to', 'messageId']) {
+        const { [field]: _dropped, ...rest } = params;
+        should(await deliver(`${url}/sms`, rest, 'POST-json')).equal(400);
+      }
+      should(await deliver(`${url}/sms`, { ...params, text: 'x'.repeat(100_000) }, 'POST-json')).equal(413);
+      should(await deliver(`${url}/sms`, params, 'POST-json')).equal(200);
+      await settle();
+      should(got).have.length(1);
+    });
+
+    const methods: SigningMethod[] = ['md5hash', 'md5', 'sha1', 'sha256', 'sha512'];
+    for (const method of methods) {
+      it(`with a signature secret (${method}): accepts what Vonage signed, refuses unsigned, forged, altered and stale requests with 401`, async () => {
+        await load(smsIn({ cfg: { sigmethod: method } }, 'cfg'), { cfg: { apikey: 'hook0001', apisecret: SECRET, sigsecret: SIG_SECRET } });
+        const got = collect('out');
+        const warnings: any[] = [];
+        helper.getNode('in').on('call:warn', (call: any) => warnings.push(call.args[0]));
+        const [plain] = inboundRequests(SMS);
+        const valid = sign(plain, { secret: SIG_SECRET, method });
+        should(await deliver(`${url}/sms`, valid)).equal(200);
+        const forged = sign(plain, { secret: 'not-the-secret', method });
+        const altered = { ...valid, text: 'Send me your money' };
+        const stale = sign({ ...plain, messageId: 'STALE0001' }, { secret: SIG_SECRET, method, timestamp: Math.floor(Date.now() / 1000) - 600 });
+        const otherMethod = sign({ ...plain, messageId: 'OTHER0001' }, { secret: SIG_SECRET, method: method === 'sha256' ? 'sha512' : 'sha256' });
+        for (const bad of [plain, forged, altered, stale, otherMethod]) should(await deliver(`${url}/sms`, bad, 'POST-json')).equal(401);
+        await settle();
+        should(got).have.length(1);
+        should(got[0].payload.sig).equal(valid.sig);
+        should(warnings).eql([
+          'vonage-sms-in.warn.unsigned',
+          'vonage-sms-in.warn.mismatch',
+          'vonage-sms-in.warn.mismatch',
+          'vonage-sms-in.warn.stale',
+          'vonage-sms-in.warn.mismatch',
+        ]);
+        should(JSON.stringify(helper.log().args)).not.containEql(SIG_SECRET);
+      });
+    }
+
+    it('replaces http in + http response in the tutorial\'s reply flow: Auto-reply with SMS in', async () => {
+      const flow = exampleFlow('Auto-reply with SMS in', loopback.restHost);
+      const config = flow.find((n) => n.type === 'nexmobasic')!;
+      await load(flow, { [config.id]: { apikey: 'hook0001', apisecret: SECRET } });
+      const reply = new Promise((resolve) => helper.getNode('8c5d4e3f2a1b0c04').once('input', resolve));
+      should(await sendInboundSms(`${url}/sms`, { ...SMS, text: 'a long text '.repeat(20) }, { partLength: 153, order: [2, 1], repeat: 2 })).eql([200, 200, 200, 200]);
+      await reply;
+      await settle();
+      should(loopback.api.sent).have.length(1);
+      should(loopback.api.sent[0].params).have.properties({ to: SMS.msisdn, from: SMS.to, text: `You said ${'a long text '.repeat(20)}` });
+    });
+  });
+
+  describe('SMS receipt', () => {
+    function receiptFlow(): FlowNode[] {
+      return [
+        { id: 'tab', type: 'tab', label: 'receipts' },
+        { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost },
+        { id: 'send', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900123', fr: 'AcmeInc', text: '{{msg.payload}}', callback: '', wires: [['sent']] },
+        { id: 'sent', z: 'tab', type: 'helper' },
+        { id: 'receipts', z: 'tab', type: 'vonage-sms-receipt', url: '/sms/receipt', wires: [['out']] },
+        { id: 'out', z: 'tab', type: 'helper' },
+      ];
+    }
+
+    it('matches each receipt (one a part) to the msg that sent the SMS, through client-ref, once', async () => {
+      // The Receipt URL needs the test server's port, known only once it listens: listen first, then load.
+      url = await web.listen();
+      const flow = receiptFlow();
+      flow[2].callback = `${url}/sms/receipt`;
+      await helper.load(nodes, flow, { cfg: { apikey: 'hook0001', apisecret: SECRET } });
+      const sent = collect('sent');
+      const receipts = collect('out');
+      helper.getNode('send').receive({ payload: 'short' });
+      helper.getNode('send').receive({ payload: 'long '.repeat(40) });
+      await settle(500);
+      should(sent).have.length(2);
+      should(loopback.api.sent.map((r) => r.params.callback)).eql([`${url}/sms/receipt`, `${url}/sms/receipt`]);
+
+      should(await loopback.api.deliverReceipts()).eql([200, 200, 200]);
+      should(await loopback.api.deliverReceipts()).eql([200, 200, 200]);
+      await settle();
+      should(receipts).have.length(3);
+      for (const receipt of receipts) {
+        const cause = sent.find((m) => m._msgid === receipt.payload['client-ref']);
+        should(cause).be.ok();
+        should(cause.payload.messages.map((p: any) => p['message-id'])).containEql(receipt.payload.messageId);
+        should(receipt.payload).have.properties({ status: 'delivered', final: true, errCodeMeaning: 'Delivered', 'err-code': '0', msisdn: '447700900123', to: 'AcmeInc' });
+        should(receipt.topic).equal(receipt.payload['client-ref']);
+      }
+    });
+
+    it('says which statuses are final and what an err-code means, over every transport', async () => {
+      await load(receiptFlow(), { cfg: { apikey: 'hook0001', apisecret: SECRET } });
+      const receipts = collect('out');
+      helper.getNode('send').receive({ payload: 'hello' });
+      await settle(300);
+      const target = `${url}/sms/receipt`;
+      should(await loopback.api.deliverReceipts({ url: target, status: 'buffered', errCode: '0', transport: 'GET' })).eql([200]);
+      should(await loopback.api.deliverReceipts({ url: target, status: 'failed', errCode: '6', transport: 'POST-form' })).eql([200]);
+      should(await loopback.api.deliverReceipts({ url: target, status: 'rejected', errCode: '53', transport: 'POST-json' })).eql([200]);
+      await settle();
+      should(receipts.map((r) => [r.payload.status, r.payload.final, r.payload.errCodeMeaning])).eql([
+        ['buffered', false, 'Delivered'],
+        ['failed', true, 'Anti-spam rejection by the carrier'],
+        ['rejected', true, 'Consent filter: the recipient has not consented (regulatory)'],
+      ]);
+    });
+
+    it('refuses unsigned receipts with 401 when its credentials node has a signature secret', async () => {
+      const flow = receiptFlow();
+      flow[4].creds = 'cfg';
+      (flow[1] as FlowNode).sigmethod = 'sha256';
+      await load(flow, { cfg: { apikey: 'hook0001', apisecret: SECRET, sigsecret: SIG_SECRET } });
+      const receipts = collect('out');
+      helper.getNode('send').receive({ payload: 'hello' });
+      await settle(300);
+      const target = `${url}/sms/receipt`;
+      should(await loopback.api.deliverReceipts({ url: target })).eql([401]);
+      should(await loopback.api.deliverReceipts({ url: target, signing: { secret: SIG_SECRET, method: 'sha256' } })).eql([200]);
+      await settle();
+      should(receipts).have.length(1);
+    });
+  });
+});
