@@ -44,16 +44,36 @@ export = function (RED: NodeAPI) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('sendsms.status.bad-template') });
     }
 
+    // Every status goes to the editor: at a few hundred SMS a second, the first one is shown at once and
+    // then only the latest, at most every 100 ms.
+    let statusTimer: NodeJS.Timeout | undefined;
+    let pendingStatus: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string } | undefined;
+    function showStatus(status: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string }): void {
+      if (statusTimer) {
+        pendingStatus = status;
+        return;
+      }
+      node.status(status);
+      statusTimer = setTimeout(function flush() {
+        statusTimer = undefined;
+        if (pendingStatus) {
+          const next = pendingStatus;
+          pendingStatus = undefined;
+          showStatus(next);
+        }
+      }, 100);
+    }
+
     function show(fill: 'red' | 'green' | 'blue' | 'grey', shape: 'dot' | 'ring', text: string): void {
       lastStatus = { fill, shape, text };
-      node.status(lastStatus);
+      showStatus(lastStatus);
     }
 
     // While SMS wait in the account's shared queue, every Send SMS node using it shows how many.
     const queue = account?.sendQueue();
     const onDepth = (depth: number) => {
-      if (depth > 0) node.status({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
-      else if (lastStatus) node.status(lastStatus);
+      if (depth > 0) showStatus({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
+      else if (lastStatus) showStatus(lastStatus);
     };
     if (queue && !(queue instanceof Error)) queue.on('depth', onDepth);
 
@@ -144,6 +164,7 @@ export = function (RED: NodeAPI) {
 
     // SMS of this node still waiting fail now, counted in one warning; those being sent finish.
     node.on('close', (_removed: boolean, done: () => void) => {
+      clearTimeout(statusTimer);
       if (!queue || queue instanceof Error) return done();
       queue.off('depth', onDepth);
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));

@@ -22,7 +22,21 @@ export interface SmsLength {
 /** Vonage accepts at most this many characters in one request. */
 export const MAX_TEXT_LENGTH = 3200;
 
+const RECENT_LIMIT = 1000;
+const recent = new Map<string, SmsLength>();
+
+/** Counts a text; a text seen lately (a fixed Text) is counted once. */
 export function countSegments(text: string, forceUnicode = false): SmsLength {
+  const key = `${forceUnicode ? 'u' : 'a'}${text}`;
+  const known = recent.get(key);
+  if (known) return { ...known, unicodeCharacters: [...known.unicodeCharacters] };
+  const length = count(text, forceUnicode);
+  if (recent.size >= RECENT_LIMIT) recent.delete(recent.keys().next().value as string);
+  recent.set(key, length);
+  return { ...length, unicodeCharacters: [...length.unicodeCharacters] };
+}
+
+function count(text: string, forceUnicode: boolean): SmsLength {
   const message = new SegmentedMessage(text, forceUnicode ? 'UCS-2' : 'auto');
   const encoding: SmsEncoding = message.encodingName === 'GSM-7' ? 'GSM-7' : 'UCS-2';
   return {

@@ -45,6 +45,29 @@ function explain(err: unknown): string {
  * @returns the number's E.164 digits, without `+`.
  */
 export function normaliseNumber(input: string, field: string, defaultCountry?: string): string {
+  // A fixed To or From is the same every time: parsing it once is enough.
+  const key = `${field}\u0000${defaultCountry ?? ''}\u0000${input}`;
+  const known = recentNumbers.get(key);
+  if (known !== undefined) {
+    if (known instanceof InvalidNumberError) throw known;
+    return known;
+  }
+  let result: string | InvalidNumberError;
+  try {
+    result = parseNumber(input, field, defaultCountry);
+  } catch (err) {
+    result = err as InvalidNumberError;
+  }
+  if (recentNumbers.size >= RECENT_LIMIT) recentNumbers.delete(recentNumbers.keys().next().value as string);
+  recentNumbers.set(key, result);
+  if (result instanceof InvalidNumberError) throw result;
+  return result;
+}
+
+const RECENT_LIMIT = 1000;
+const recentNumbers = new Map<string, string | InvalidNumberError>();
+
+function parseNumber(input: string, field: string, defaultCountry?: string): string {
   const text = input.trim();
   const quoted = JSON.stringify(input);
   if (text === '') throw new InvalidNumberError(`${field} is empty`);

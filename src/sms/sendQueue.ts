@@ -77,12 +77,16 @@ export class SendQueue extends EventEmitter {
   }
 
   /**
-   * One request at a time, spaced evenly; strict mode counts a rolling window. Vonage counts
-   * arrivals, not starts, and the first request also pays for the connection, so the spacing keeps
-   * a margin: about 15 ms a second, at any rate.
+   * Requests spaced evenly; strict mode counts a rolling window, so no window ever holds more than
+   * its share. Vonage counts arrivals, not starts, and the first request also pays for the
+   * connection, so the spacing keeps a margin: about 15 ms a second, at any rate.
    */
   private static rate(perSecond: number): ConstructorParameters<typeof PQueue>[0] {
-    return perSecond > 0 ? { intervalCap: 1, interval: 1000 / (perSecond * RATE_MARGIN), strict: true } : {};
+    if (!(perSecond > 0)) return {};
+    // Batches of a tenth of the rate each tenth of a second: each start costs the event loop about a
+    // millisecond, which one-at-a-time spacing pays on every request and batches pay once each.
+    const batch = Math.max(1, Math.floor(perSecond / 10));
+    return { intervalCap: batch, interval: (1000 * batch) / (perSecond * RATE_MARGIN), strict: true };
   }
 
   /** Requests waiting or being sent. */

@@ -84,7 +84,8 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     should(sent).be.undefined();
     should(caught!.error.message).match(pattern);
     should(caught!.error.source.id).equal('send');
-    await new Promise((resolve) => setImmediate(resolve));
+    // Statuses reach the editor at most every 100 ms; the last one follows within that.
+    await new Promise((resolve) => setTimeout(resolve, 150));
     const last = statuses[statuses.length - 1];
     should(last).have.properties({ fill: 'red', shape: 'ring', text: 'sendsms.status.failed' });
     return caught!;
@@ -127,6 +128,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       await load({ text: 'a'.repeat(161) });
       const statuses = recordStatuses('send');
       ({ sent } = await run());
+      await new Promise((resolve) => setTimeout(resolve, 150));
       should(sent!.sms).have.properties({ type: 'text', encoding: 'GSM-7', parts: 2, characters: 161 });
       should(sent!.payload['message-count']).equal('2');
       should(sent!.payload.messages).have.length(2);
@@ -167,9 +169,13 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     });
 
     it('shows a blue "sending" dot, the queue depth while it is not empty, then a green "sent" dot', async () => {
-      await load();
+      // Statuses are coalesced to one each 100 ms: a slow rate keeps SMS queued long enough to show it.
+      await load({}, { rate: 4 });
       const statuses = recordStatuses('send');
+      helper.getNode('send').receive({ payload: 'first' });
+      helper.getNode('send').receive({ payload: 'second' });
       await run();
+      await new Promise((resolve) => setTimeout(resolve, 400));
       await new Promise((resolve) => setImmediate(resolve));
       should(statuses[0]).eql({ fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' });
       should(statuses).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });

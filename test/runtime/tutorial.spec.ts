@@ -38,6 +38,8 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     // Clicking the inject button is the editor's POST /inject/:id, which calls receive() on the node.
     helper.getNode('5e4d1c0a9b8e7f02').receive({});
     const msg = await debug;
+    // Statuses reach the editor at most every 100 ms; the last one follows within that.
+    await new Promise((resolve) => setTimeout(resolve, 150));
 
     should(msg.payload['message-count']).equal('1');
     should(msg.payload.messages).have.length(1);

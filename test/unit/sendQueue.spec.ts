@@ -74,7 +74,8 @@ describe('SendQueue', () => {
 
   it('keeps to the account rate and to the per-sender rate', async () => {
     const sender = scripted();
-    const queue = new SendQueue(sender, options({ ratePerSecond: 20, perSenderPerSecond: 5 }));
+    // 10/s: one at a time every ~101.5 ms (faster rates go in batches of a tenth); 5/s per sender.
+    const queue = new SendQueue(sender, options({ ratePerSecond: 10, perSenderPerSecond: 5 }));
     const started = Date.now();
     await Promise.all([
       ...Array.from({ length: 6 }, () => queue.submit(sms('447700900001', 'Slow'), 'n1')),
@@ -83,8 +84,18 @@ describe('SendQueue', () => {
     const gaps = (from: string) => sender.calls.filter((c) => c.request.from === from).map((c) => c.at).map((at, i, all) => (i ? at - all[i - 1] : 200));
     should(Math.min(...gaps('Slow'))).be.aboveOrEqual(195);
     const all = sender.calls.map((c) => c.at).sort((a, b) => a - b);
-    should(Math.min(...all.slice(1).map((at, i) => at - all[i]))).be.aboveOrEqual(48);
+    should(Math.min(...all.slice(1).map((at, i) => at - all[i]))).be.aboveOrEqual(95);
     should(Date.now() - started).be.aboveOrEqual(1000);
+  });
+
+  it('never starts more than the rate in any rolling second, in batches of a tenth of it', async () => {
+    const sender = scripted();
+    const queue = new SendQueue(sender, options({ ratePerSecond: 40 }));
+    await Promise.all(Array.from({ length: 60 }, () => queue.submit(sms(), 'n1')));
+    const at = sender.calls.map((c) => c.at).sort((a, b) => a - b);
+    for (const t of at) should(at.filter((u) => u >= t && u < t + 1000).length).be.belowOrEqual(40);
+    // 60 at 40/s: the last starts about half a second after the first second's 40.
+    should(at[59] - at[0]).be.within(1000, 1800);
   });
 
   it('refuses at once beyond its size, and reports its depth', async () => {

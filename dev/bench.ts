@@ -1,0 +1,371 @@
+/**
+ * `npm run bench`: what the package costs, measured side by side in one run against the loopback
+ * Vonage API on 127.0.0.1, printed as a table and written to BENCHMARKS.md.
+ *
+ * 1. Send overhead: N SMS through Send SMS in a real Node-RED runtime (no rate limit) vs the raw
+ *    @vonage/server-sdk at the same concurrency, rounds interleaved.
+ * 2. Rate fidelity: a burst of 10×R at a limit of R against a loopback that enforces R with status 1.
+ * 3. Inbound: SMS in vs the tutorial's http in + http response, same runtime, load and concurrency.
+ * 4. Memory: heap and RSS growth with 10k, 50k and 100k SMS waiting in the send queue.
+ * 5. Load: Node-RED's start with and without the package installed, and the package's own require time.
+ *
+ * `--smoke` runs tiny sizes (the test suite does, so that the bench cannot rot); `--out FILE`
+ * writes the report elsewhere. Run with --expose-gc for the memory figures (npm run bench does).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Vonage } from '@vonage/server-sdk';
+import helper from 'node-red-node-test-helper';
+import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
+import { inboundRequests } from './loopback/webhooks';
+import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
+
+const ROOT = path.join(__dirname, '..');
+const SMOKE = process.argv.includes('--smoke');
+const OUT = (() => {
+  const i = process.argv.indexOf('--out');
+  return i >= 0 ? path.resolve(process.argv[i + 1]) : path.join(ROOT, 'BENCHMARKS.md');
+})();
+const KEY = 'bench001';
+const SECRET = 'bench-secret-1';
+
+helper.init(require.resolve('node-red'));
+const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
+const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
+const packageNodes = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt'].map((n) => require(path.join(ROOT, 'nodes', `${n}.js`)));
+const httpNodes = require(path.join(coreDir, 'network', '21-httpin.js'));
+
+const api = new LoopbackVonageSmsApi([{ apiKey: KEY, apiSecret: SECRET, balance: 1e9 }]);
+let restHost = '';
+
+type Row = { measure: string; ours: string; reference: string; ratio: string; target: string; met: string };
+const rows: Row[] = [];
+const notes: string[] = [];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+const fixed = (n: number, d = 0) => n.toFixed(d);
+const signed = (n: number, d = 1) => `${n < 0 ? '−' : '+'}${Math.abs(n).toFixed(d)}`;
+
+/** 1. Send SMS vs the raw SDK, N at once each, rounds interleaved. */
+async function sendOverhead(): Promise<void> {
+  const n = SMOKE ? 40 : 1000;
+  const rounds = SMOKE ? 2 : 11;
+  const flow = [
+    { id: 't', type: 'tab' },
+    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: 0, queuesize: n + 10, timeout: 30 },
+    { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
+    { id: 'o', z: 't', type: 'helper' },
+  ];
+  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET } });
+  const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, timeout: 30_000 });
+
+  const throughNode = () =>
+    new Promise<number>((resolve) => {
+      let done = 0;
+      const started = performance.now();
+      const out = helper.getNode('o');
+      const onInput = () => {
+        done += 1;
+        if (done === n) {
+          out.off('input', onInput);
+          resolve(n / ((performance.now() - started) / 1000));
+        }
+      };
+      out.on('input', onInput);
+      for (let i = 0; i < n; i += 1) helper.getNode('s').receive({ payload: i });
+    });
+  const throughSdk = async () => {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: n }, (_, i) => vonage.sms.send({ to: '447700900123', from: 'Bench', text: `Hello ${i}` })));
+    return n / ((performance.now() - started) / 1000);
+  };
+
+  await throughSdk(); // warm both paths up
+  await throughNode();
+  const node: number[] = [];
+  const sdk: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    node.push(await throughNode());
+    sdk.push(await throughSdk());
+  }
+  await helper.unload();
+  api.reset();
+  // Each round against the one right after it: the machine's drift cancels out of a paired ratio.
+  const ratio = median(node.map((v, i) => v / sdk[i]));
+  rows.push({ measure: `1. Send overhead (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(node))} SMS/s`, reference: `${fixed(median(sdk))} SMS/s raw SDK`, ratio: fixed(ratio, 2), target: '≥ 0.90', met: ratio >= 0.9 ? 'yes' : 'no' });
+}
+
+/** 2. A burst of 10×R at a limit of R, against a loopback enforcing R. */
+async function rateFidelity(): Promise<void> {
+  const rate = SMOKE ? 20 : 50;
+  const n = 10 * rate * (SMOKE ? 0.2 : 1);
+  api.account(KEY)!.ratePerSecond = rate;
+  const flow = [
+    { id: 't', type: 'tab' },
+    { id: 'c', type: 'nexmobasic', resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
+    { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'burst {{msg.payload}}', wires: [['o']] },
+    { id: 'o', z: 't', type: 'helper' },
+  ];
+  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET } });
+  await new Promise<void>((resolve) => {
+    let done = 0;
+    helper.getNode('o').on('input', () => (done += 1) === n && resolve());
+    for (let i = 0; i < n; i += 1) helper.getNode('s').receive({ payload: i });
+  });
+  await helper.unload();
+  const sent = api.sent;
+  const arrivals = sent.map((r) => r.at).sort((a, b) => a - b);
+  const achieved = (arrivals.length - 1) / ((arrivals[arrivals.length - 1] - arrivals[0]) / 1000);
+  const unique = new Set(sent.map((r) => r.params.text)).size;
+  const throttled = api.requests.filter((r) => r.outcome === '1').length;
+  api.account(KEY)!.ratePerSecond = undefined;
+  api.reset();
+  rows.push({ measure: `2. Rate fidelity (${n} SMS at R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.97', met: achieved / rate >= 0.97 ? 'yes' : 'no' });
+  rows.push({ measure: '2. … throttled answers (status 1)', ours: String(throttled), reference: '', ratio: '', target: '0', met: throttled === 0 ? 'yes' : 'no' });
+  rows.push({ measure: '2. … lost / duplicated SMS', ours: `${n - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: n === unique && sent.length === unique ? 'yes' : 'no' });
+}
+
+/** 3. SMS in vs http in + http response, the same load generator and concurrency, rounds interleaved. */
+async function inbound(): Promise<void> {
+  const total = SMOKE ? 100 : 3000;
+  const concurrency = 20;
+  const rounds = SMOKE ? 1 : 3;
+  let app: import('node:http').RequestListener | undefined;
+  const capture = (RED: { httpNode: import('node:http').RequestListener }) => {
+    app = RED.httpNode;
+  };
+  const flow = [
+    { id: 't', type: 'tab' },
+    { id: 'in', z: 't', type: 'vonage-sms-in', url: '/bench-sms-in', wires: [['sink']] },
+    { id: 'hin', z: 't', type: 'http in', url: '/bench-http-in', method: 'get', wires: [['hres', 'sink']] },
+    { id: 'hres', z: 't', type: 'http response', statusCode: '', headers: {}, wires: [] },
+    { id: 'sink', z: 't', type: 'helper' },
+  ];
+  await helper.load([...packageNodes, httpNodes, capture], flow);
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => app!(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+
+  const get = (url: string) =>
+    new Promise<void>((resolve, reject) => {
+      http.get(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      }).on('error', reject);
+    });
+  const load = async (pathName: string) => {
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < total) {
+        next += 1;
+        const [params] = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello' });
+        const url = `${base}${pathName}?${new URLSearchParams(params)}`;
+        const t = performance.now();
+        await get(url);
+        latencies.push(performance.now() - t);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { perSecond: total / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  };
+  await load('/bench-sms-in');
+  await load('/bench-http-in');
+  const ours: Array<{ perSecond: number; p50: number; p99: number }> = [];
+  const theirs: typeof ours = [];
+  for (let r = 0; r < rounds; r += 1) {
+    ours.push(await load('/bench-sms-in'));
+    theirs.push(await load('/bench-http-in'));
+  }
+  agent.destroy();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await helper.unload();
+  const m = (list: typeof ours, key: 'perSecond' | 'p50' | 'p99') => median(list.map((x) => x[key]));
+  const ratio = m(ours, 'perSecond') / m(theirs, 'perSecond');
+  rows.push({
+    measure: `3. Inbound (${total} requests, ${concurrency} at a time, median of ${rounds})`,
+    ours: `${fixed(m(ours, 'perSecond'))} req/s; p50 ${fixed(m(ours, 'p50'), 2)} ms, p99 ${fixed(m(ours, 'p99'), 2)} ms`,
+    reference: `${fixed(m(theirs, 'perSecond'))} req/s; p50 ${fixed(m(theirs, 'p50'), 2)} ms, p99 ${fixed(m(theirs, 'p99'), 2)} ms (http in + http response)`,
+    ratio: fixed(ratio, 2),
+    target: '≥ 0.90',
+    met: ratio >= 0.9 ? 'yes' : 'no',
+  });
+}
+
+/** 4. Heap and RSS growth with SMS waiting in the send queue. */
+async function memory(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    notes.push('Memory was not measured: run with node --expose-gc (npm run bench does).');
+    return;
+  }
+  const sizes = SMOKE ? [1000, 2000, 3000] : [10_000, 50_000, 100_000];
+  const flow = [
+    { id: 't', type: 'tab' },
+    // One SMS a minute: everything after the first waits in the queue.
+    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: 1 / 60, queuesize: sizes[sizes.length - 1] + 10, timeout: 30 },
+    { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Queued {{msg.payload}}', wires: [[]] },
+  ];
+  helper.settings({ logging: { console: { level: 'off' } } });
+  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET } });
+  const settle = async () => {
+    for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    return process.memoryUsage();
+  };
+  const base = await settle();
+  let queued = 0;
+  const cells: string[] = [];
+  const perMessage: number[] = [];
+  for (const size of sizes) {
+    for (; queued < size; queued += 1) helper.getNode('s').receive({ payload: queued });
+    const now = await settle();
+    const heap = now.heapUsed - base.heapUsed;
+    const rss = now.rss - base.rss;
+    perMessage.push(heap / size);
+    cells.push(`${size / 1000}k: heap ${signed(heap / 2 ** 20)} MiB, RSS ${signed(rss / 2 ** 20)} MiB (${fixed(heap / size)} B/SMS)`);
+  }
+  await helper.unload();
+  api.reset();
+  const spread = Math.max(...perMessage) / Math.min(...perMessage);
+  rows.push({ measure: `4. Memory, SMS waiting in the queue`, ours: cells.join('; '), reference: '', ratio: `${fixed(spread, 2)} (max/min B per SMS)`, target: 'linear (≤ 1.25)', met: spread <= 1.25 ? 'yes' : 'no' });
+}
+
+/** 5. Node-RED's start with and without the package, and the package's own require time. */
+async function loadTime(): Promise<void> {
+  const rounds = SMOKE ? 1 : 3;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-bench-'));
+  const withPackage = path.join(work, 'with');
+  const without = path.join(work, 'without');
+  for (const dir of [withPackage, without]) {
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bench', private: true }));
+  }
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  execFileSync('npm', ['install', ...PALETTE_INSTALL_FLAGS, '--', path.join(work, packed.filename)], { cwd: withPackage, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = (userDir: string) =>
+    new Promise<number>((resolve, reject) => {
+      const settings = path.join(userDir, 'settings.js');
+      fs.writeFileSync(settings, "module.exports = { uiHost: '127.0.0.1', uiPort: 0, flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info' } } };\n");
+      const started = performance.now();
+      const child = spawn(process.execPath, [path.join(nodeRedDir, 'red.js'), '--userDir', userDir, '--settings', settings]);
+      let output = '';
+      const onData = (d: Buffer) => {
+        output += d;
+        if (/Started flows/.test(output)) {
+          const ms = performance.now() - started;
+          child.kill('SIGTERM');
+          child.once('exit', () => resolve(ms));
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => !/Started flows/.test(output) && reject(new Error(`Node-RED exited ${code}: ${output}`)));
+    });
+  const withTimes: number[] = [];
+  const withoutTimes: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    withoutTimes.push(await start(without));
+    withTimes.push(await start(withPackage));
+  }
+  const installed = path.join(withPackage, 'node_modules', 'node-red-contrib-vonage-sms');
+  const requireMs = Number(
+    execFileSync(
+      process.execPath,
+      ['-e', `const t=performance.now(); const RED={nodes:{registerType(){}},httpAdmin:{post(){}},auth:{needsPermission:()=>()=>{}}}; for (const n of ['nexmobasic','sendsms','vonage-sms-in','vonage-sms-receipt']) require(${JSON.stringify(installed)}+'/nodes/'+n+'.js')(RED); console.log(performance.now()-t)`],
+      { encoding: 'utf8' },
+    ).trim(),
+  );
+  fs.rmSync(work, { recursive: true, force: true });
+  const extra = median(withTimes) - median(withoutTimes);
+  rows.push({
+    measure: `5. Load (median of ${rounds} starts)`,
+    ours: `Node-RED start with the package ${fixed(median(withTimes))} ms; loading and registering its 4 nodes alone ${fixed(requireMs)} ms`,
+    reference: `without it ${fixed(median(withoutTimes))} ms`,
+    ratio: `+${fixed(extra)} ms`,
+    target: '(reported)',
+    met: '',
+  });
+}
+
+function report(seconds: number): string {
+  const cpus = os.cpus();
+  const table = [
+    '| Measure | This package | Reference | Ratio | Target | Met |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.measure} | ${r.ours} | ${r.reference} | ${r.ratio} | ${r.target} | ${r.met} |`),
+  ].join('\n');
+  return `# Benchmarks
+
+Written by \`npm run bench\`${SMOKE ? ' (smoke run: tiny sizes, figures not meaningful)' : ''} on ${new Date().toISOString().slice(0, 10)}, in ${fixed(seconds)} s.
+
+${table}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+
+## Machine
+
+${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()}; Node.js ${process.version}; Node-RED ${require('node-red/package.json').version} (the test helper's runtime, in process).
+A shared machine: figures move from run to run; the ratios, measured side by side in one run, are what to read.
+
+## Method
+
+Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback/\`), in this one process.
+
+1. **Send overhead**: a Send SMS node (templated Text, number normalisation, encoding, the send queue with no
+   rate limit) in the real Node-RED runtime receives N msgs at once; the raw \`@vonage/server-sdk\` sends the
+   same N at once. Rounds alternate, after one warm-up each; SMS/s is N over the time until the last answer.
+   The ratio is the median of each Send SMS round over the SDK round right after it (medians of SMS/s shown).
+2. **Rate fidelity**: the loopback enforces R requests per rolling second per API key with status 1; Send SMS
+   (rate R) gets 10×R msgs at once. Achieved rate = SMS accepted − 1 over the time between the first and last
+   arrival. Throttled = status 1 answers at the loopback (the queue retries them). Lost and duplicated come
+   from the texts the loopback accepted.
+3. **Inbound**: an SMS in node and the tutorial's \`http in\` (GET) + \`http response\` in the same runtime, each
+   wired to a node that drops the msg; 20 workers on a keep-alive agent send GET webhooks with a fresh
+   \`messageId\` each, rounds alternating after one warm-up each. Latency is per request, at the client.
+4. **Memory**: Send SMS with a rate of 1 per minute, so that every msg after the first waits in the queue;
+   heap and RSS are read after two forced garbage collections, against the figures before the first msg.
+   The heap is what to read: RSS also moves with what the allocator returns to the system, and can shrink.
+5. **Load**: Node-RED (\`red.js\`) started in a fresh user directory with the package installed with the palette
+   manager's npm flags and in one without, alternately, until it logs "Started flows". The package's own cost
+   is also measured alone: requiring and registering its four nodes in a fresh Node.js process.
+`;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  restHost = await api.listen();
+  await sendOverhead();
+  await rateFidelity();
+  await inbound();
+  await memory();
+  await loadTime();
+  await api.close();
+  const text = report((performance.now() - started) / 1000);
+  fs.writeFileSync(OUT, text);
+  console.log(text.split('\n## Machine')[0]);
+  console.log(`written to ${path.relative(process.cwd(), OUT) || OUT}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
