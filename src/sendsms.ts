@@ -47,8 +47,9 @@ export = function (RED: NodeAPI) {
     // Every status goes to the editor: at a few hundred SMS a second, the first one is shown at once and
     // then only the latest, at most every 100 ms.
     let statusTimer: NodeJS.Timeout | undefined;
-    let pendingStatus: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string } | undefined;
-    function showStatus(status: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string }): void {
+    type Status = { fill?: 'red' | 'green' | 'blue' | 'grey'; shape?: 'dot' | 'ring'; text?: string };
+    let pendingStatus: Status | undefined;
+    function showStatus(status: Status): void {
       if (statusTimer) {
         pendingStatus = status;
         return;
@@ -73,7 +74,8 @@ export = function (RED: NodeAPI) {
     const queue = account?.sendQueue();
     const onDepth = (depth: number) => {
       if (depth > 0) showStatus({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
-      else if (lastStatus) showStatus(lastStatus);
+      // Back to this node's own last status; a node that has sent nothing yet shows none.
+      else showStatus(lastStatus ?? {});
     };
     if (queue && !(queue instanceof Error)) queue.on('depth', onDepth);
 

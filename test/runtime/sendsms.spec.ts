@@ -181,6 +181,20 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       should(statuses).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
       should(statuses[statuses.length - 1]).eql({ fill: 'green', shape: 'dot', text: 'sendsms.status.sent-one' });
     });
+
+    it('shows the shared queue on every Send SMS node using the account, then each its own status again', async () => {
+      const twoSenders = [...flow({}, { rate: 4 }), { id: 'idle', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900124', fr: 'AcmeInc', text: 'Hi', wires: [[]] }];
+      await helper.load([...packageNodes, coreNodes.catch], twoSenders, { cfg: { apikey: API_KEY, apisecret: API_SECRET } });
+      const idle = recordStatuses('idle');
+      const busy = recordStatuses('send');
+      helper.getNode('send').receive({ payload: 'one' });
+      await run({ payload: 'two' });
+      // The second SMS leaves ~250 ms after the first (4/s); statuses follow within 100 ms.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      should(idle).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
+      should(idle[idle.length - 1]).eql({});
+      should(busy[busy.length - 1]).have.properties({ fill: 'green', text: 'sendsms.status.sent-one' });
+    });
   });
 
   describe('failures reach a Catch node, with a red ring, and nothing is passed on', () => {
