@@ -67,6 +67,8 @@ type Verdict = { retry: false } | { retry: true; waitMs: number; throttled: bool
 export class SendQueue extends EventEmitter {
   private readonly account: PQueue;
   private readonly senders = new Map<string, PQueue>();
+  /** When each sender may next send: the per-sender limit counts actual sends, not queue entries. */
+  private readonly nextSlot = new Map<string, number>();
   private readonly waiting = new Set<Waiting>();
   private inFlight = 0;
   private closed = false;
@@ -164,6 +166,9 @@ export class SendQueue extends EventEmitter {
       async () => {
         // Cancelled or closed while it waited: its promise is already rejected.
         if (!this.waiting.has(entry)) return undefined;
+        // Too soon for this sender: send nothing now, and queue again when its slot comes.
+        const senderWait = this.senderWait(request.from);
+        if (senderWait > 0) return { senderWait };
         this.waiting.delete(entry);
         this.inFlight += 1;
         this.changed();
@@ -179,6 +184,11 @@ export class SendQueue extends EventEmitter {
       // Retries go ahead of new requests.
       attempt > 1 ? 1 : 0,
     );
+    if (outcome && 'senderWait' in outcome) {
+      await new Promise((resolve) => setTimeout(resolve, outcome.senderWait));
+      if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+      return this.attempt(request, entry, attempt, throttles);
+    }
     if (!outcome) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
     if ('response' in outcome && outcome.response) return { response: outcome.response, attempts: attempt };
 
@@ -191,6 +201,20 @@ export class SendQueue extends EventEmitter {
     await new Promise((resolve) => setTimeout(resolve, verdict.waitMs));
     if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
     return this.attempt(request, entry, attempt + 1, throttles + (verdict.throttled ? 1 : 0));
+  }
+
+  /**
+   * How long this sender must still wait, or 0 after reserving its slot for a send now. Checked at
+   * the moment of sending: a request may wait in the account queue behind other senders and leave
+   * just before its successor, so spacing the queue's entries alone would not keep the sends apart.
+   */
+  private senderWait(from: string): number {
+    if (!(this.options.perSenderPerSecond > 0)) return 0;
+    const now = Date.now();
+    const next = this.nextSlot.get(from) ?? 0;
+    if (next > now) return next - now;
+    this.nextSlot.set(from, now + 1000 / (this.options.perSenderPerSecond * RATE_MARGIN));
+    return 0;
   }
 
   /** Whether a failure is worth another try, and after how long. */
