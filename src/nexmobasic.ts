@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NexmoBasicCredentials, NexmoBasicNode } from './accountNode';
+import { numberSetting as setting } from './nodeSettings';
 import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
@@ -26,11 +27,6 @@ interface NexmoBasicDef extends NodeDef {
   sigmethod?: string;
 }
 
-/** A setting as a number of at least `min`, or the default when it is absent or not a number. */
-function setting(value: unknown, fallback: number, min = 0): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-  return Number.isFinite(n) && n >= min ? n : fallback;
-}
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
 

@@ -10,7 +10,7 @@ import { LongSmsAssembler, isPartOfLongSms, type AssembledSms } from './sms/long
 import { RecentIds } from './sms/recentIds';
 import { receivedAt } from './sms/webhookTime';
 import { serveWebhook } from './webhookEndpoint';
-import { seconds, WEBHOOK_MAX_BYTES } from './webhookSettings';
+import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsInDef extends NodeDef {
   url?: string;

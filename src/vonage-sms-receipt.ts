@@ -9,7 +9,7 @@ import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
 import { RecentIds } from './sms/recentIds';
 import { receivedAt } from './sms/webhookTime';
 import { serveWebhook } from './webhookEndpoint';
-import { seconds, WEBHOOK_MAX_BYTES } from './webhookSettings';
+import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsReceiptDef extends NodeDef {
   url?: string;

@@ -8,11 +8,10 @@
  * - It records every request, and can be told to inject faults for the next requests.
  * - A small control API under `/_loopback/` lets another process (`npm run inbound`) use it.
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countParts } from './smsParts';
-import { deliver, receiptFor, type ReceiptOptions } from './webhooks';
+import { deliver, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
 
 export interface LoopbackAccount {
   apiKey: string;
@@ -63,10 +62,6 @@ export interface SmsApiAnswer {
 const PRICE_PER_PART = 0.0333;
 const NETWORK = '23410';
 const MAX_TEXT = 3200;
-
-function messageId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
-}
 
 function flatten(source: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -326,7 +321,7 @@ export class LoopbackVonageSmsApi {
       account.balance -= PRICE_PER_PART;
       const message: Record<string, string> = {
         to: p.to,
-        'message-id': messageId(),
+        'message-id': vonageMessageId(),
         status: '0',
         'remaining-balance': account.balance.toFixed(8),
         'message-price': PRICE_PER_PART.toFixed(8),
@@ -354,7 +349,7 @@ export class LoopbackVonageSmsApi {
       return this.json(res, 200, {});
     }
     if (action === 'inbound' && method === 'POST') {
-      const status = await deliverInboundSms(body.url, body.params);
+      const status = await deliver(body.url, body.params);
       return this.json(res, 200, { status });
     }
     return this.json(res, 404, { error: 'unknown control action' });
@@ -365,34 +360,4 @@ export class LoopbackVonageSmsApi {
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
-}
-
-export interface InboundSms {
-  msisdn: string;
-  to: string;
-  text: string;
-}
-
-/** The query Vonage sends to an inbound-SMS webhook (GET, the dashboard's default). */
-export function inboundSmsParams(sms: InboundSms, apiKey = 'loopback'): Record<string, string> {
-  const now = new Date();
-  return {
-    msisdn: sms.msisdn,
-    to: sms.to,
-    messageId: messageId(),
-    text: sms.text,
-    type: /^[\x20-\x7e\n\r]*$/.test(sms.text) ? 'text' : 'unicode',
-    keyword: (sms.text.trim().split(/\s+/)[0] ?? '').toUpperCase(),
-    'api-key': apiKey,
-    'message-timestamp': now.toISOString().slice(0, 19).replace('T', ' '),
-  };
-}
-
-/** Delivers an inbound SMS to a webhook as Vonage does by default: a GET with query parameters. */
-export async function deliverInboundSms(webhookUrl: string, params: Record<string, string>): Promise<number> {
-  const url = new URL(webhookUrl);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-  const response = await fetch(url, { method: 'GET' });
-  await response.arrayBuffer();
-  return response.status;
 }

@@ -42,7 +42,8 @@ export async function deliver(url: string, params: Record<string, string>, trans
   return response.status;
 }
 
-function randomId(): string {
+/** A message id as Vonage writes them: 16 upper-case hex digits. */
+export function vonageMessageId(): string {
   return crypto.randomBytes(8).toString('hex').toUpperCase();
 }
 
@@ -76,7 +77,7 @@ export function inboundRequests(sms: { msisdn: string; to: string; text: string 
   const ref = String(Math.floor(Math.random() * 256));
   const parts = texts.map((text, i) => ({
     ...common,
-    messageId: randomId(),
+    messageId: vonageMessageId(),
     text,
     ...(texts.length > 1 ? { concat: 'true', 'concat-ref': ref, 'concat-total': String(texts.length), 'concat-part': String(i + 1) } : {}),
   }));

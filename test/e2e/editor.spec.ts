@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import should from 'should';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { inboundSmsParams, type RecordedRequest } from '../../dev/loopback/vonageSmsApi';
+import type { RecordedRequest } from '../../dev/loopback/vonageSmsApi';
+import { inboundRequests } from '../../dev/loopback/webhooks';
 import { ROOT, startTutorial, type RunningStart } from '../support/npmStart';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -196,7 +197,7 @@ describe('the editor, in Chromium', function () {
     await deploy();
     await shot('08-reply-flow-deployed');
 
-    const params = inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Hello from the browser test' });
+    const params = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello from the browser test' })[0];
     const delivered = await fetch(`${start.loopbackUrl}/_loopback/inbound`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -4,7 +4,8 @@
  * example flows as the Import menu gives them.
  */
 import should from 'should';
-import { deliverInboundSms, inboundSmsParams, LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { deliver, inboundRequests } from '../../dev/loopback/webhooks';
 import { coreNodes, exampleFlow, helper, httpNodeServer, nextMessage, nodeRedVersion, packageNodes, recordStatuses } from '../support/nodeRed';
 
 const API_KEY = 'abcd1234';
@@ -63,8 +64,8 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     await helper.load(nodes, exampleFlow('Receive an SMS', restHost));
     const url = await web.listen();
     const debug = nextMessage('6a3b2c1d0e9f8a04');
-    const params = inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Hello from my phone' });
-    const status = await deliverInboundSms(`${url}/sms`, params);
+    const params = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello from my phone' })[0];
+    const status = await deliver(`${url}/sms`, params);
     const msg = await debug;
 
     should(status).equal(200);
@@ -78,7 +79,7 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     await helper.load(nodes, flow, { [config.id]: { apikey: API_KEY, apisecret: API_SECRET } });
     const url = await web.listen();
     const debug = nextMessage('7b4c3d2e1f0a9b05');
-    const status = await deliverInboundSms(`${url}/sms`, inboundSmsParams({ msisdn: '447700900001', to: '447700900000', text: 'Is it working?' }));
+    const status = await deliver(`${url}/sms`, inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Is it working?' })[0]);
     const msg = await debug;
 
     should(status).equal(200);
