@@ -14,6 +14,8 @@ export interface NexmoBasicCredentials {
 export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   /** ISO 3166 code for national-format numbers, or ''. */
   country: string;
+  /** The API host this node sends to. */
+  restHost: string;
   /** The shared client, or an Error that says what is missing from this config node. */
   smsClient(): VonageSmsClient | Error;
   /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */

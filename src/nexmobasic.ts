@@ -29,6 +29,9 @@ interface NexmoBasicDef extends NodeDef {
 
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
+/** A field that is exactly ${NAME}: Node-RED reads it from the environment when the node is deployed. */
+const ENV_REFERENCE = /^\$\{\S+\}$/;
+const withoutSlash = (host: string) => host.replace(/\/+$/, '');
 
 export = function (RED: NodeAPI) {
   function NexmoBasic(this: Node<NexmoBasicCredentials>, config: NexmoBasicDef) {
@@ -38,6 +41,7 @@ export = function (RED: NodeAPI) {
     const restHost = (config.resthost ?? '').trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST;
     const timeoutSeconds = setting(config.timeout, DEFAULT_TIMEOUT_SECONDS, 0.001);
     node.country = (config.country ?? '').trim().toUpperCase();
+    node.restHost = restHost;
 
     let client: VonageSmsClient | undefined;
     node.smsClient = () => {
@@ -87,28 +91,38 @@ export = function (RED: NodeAPI) {
 
   /**
    * "Check credentials" in the editor: asks the account balance with the key and secret as typed,
-   * or as stored when the dialog still shows the secret's placeholder. Answers with the balance or
-   * the error in words; secrets never travel back to the browser.
+   * or as deployed when the dialog still shows the secret's placeholder. Answers with the balance or
+   * the error in words; secrets never travel back to the browser. What is typed is sent as typed:
+   * only the deployed node's own credentials have ${NAME} read from the environment (by Node-RED,
+   * at deploy). A deployed secret goes only to the deployed API host, never to a host the request names.
    */
   RED.httpAdmin.post('/nexmobasic/check', RED.auth.needsPermission('nexmobasic.write'), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
-    const stored = (text(body.id) ? RED.nodes.getCredentials(text(body.id)) : undefined) as NexmoBasicCredentials | undefined;
-    // As the runtime does for deployed nodes: a field that is exactly ${NAME} reads the environment.
-    const fromEnv = (value: string) => value.replace(/^\$\{(\w+)\}$/, (_, name: string) => process.env[name] ?? '');
-    const apiKey = fromEnv((text(body.apikey) || stored?.apikey || '').trim());
+    const found = text(body.id) ? (RED.nodes.getNode(text(body.id)) as NexmoBasicNode | null) : null;
+    const deployed = found?.type === 'nexmobasic' ? found : undefined;
+    const typedKey = text(body.apikey).trim();
     const typedSecret = text(body.apisecret);
-    const apiSecret = fromEnv(typedSecret && typedSecret !== '__PWRD__' ? typedSecret : stored?.apisecret ?? '');
-    const restHost = text(body.resthost).trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST;
-    if (!apiKey) return res.json({ ok: false, error: RED._('nexmobasic.errors.no-apikey') });
-    if (!apiSecret) return res.json({ ok: false, error: RED._('nexmobasic.errors.no-apisecret') });
-    if (!isRestHost(restHost)) return res.json({ ok: false, error: RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }) });
+    // An empty field, the secret's placeholder or a ${NAME} mean the deployed node's value.
+    const keyFromDeployed = !typedKey || ENV_REFERENCE.test(typedKey);
+    const secretFromDeployed = !typedSecret || typedSecret === '__PWRD__' || ENV_REFERENCE.test(typedSecret);
+    const apiKey = keyFromDeployed ? deployed?.credentials?.apikey?.trim() ?? '' : typedKey;
+    const apiSecret = secretFromDeployed ? deployed?.credentials?.apisecret ?? '' : typedSecret;
+    const restHost = withoutSlash(text(body.resthost).trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST);
+    const fail = (error: string) => res.json({ ok: false, error });
+    if (!deployed && (ENV_REFERENCE.test(typedKey) || ENV_REFERENCE.test(typedSecret))) return fail(RED._('nexmobasic.errors.check-env'));
+    if (!apiKey) return fail(RED._('nexmobasic.errors.no-apikey'));
+    if (!apiSecret) return fail(RED._('nexmobasic.errors.no-apisecret'));
+    if (!isRestHost(restHost)) return fail(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }));
+    if (secretFromDeployed && deployed && restHost !== withoutSlash(deployed.restHost)) {
+      return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }));
+    }
     try {
       const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
       const balance = await client.balance();
       return res.json({ ok: true, balance: balance.value, autoReload: balance.autoReload });
     } catch (err) {
-      return res.json({ ok: false, error: (err as Error).message });
+      return fail((err as Error).message);
     }
   });
 

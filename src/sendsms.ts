@@ -79,6 +79,13 @@ export = function (RED: NodeAPI) {
     };
     if (queue && !(queue instanceof Error)) queue.on('depth', onDepth);
 
+    function copyFor(msg: SmsMessage, recipient: string): SmsMessage {
+      const { to, ...rest } = msg;
+      const copy = RED.util.cloneMessage(rest) as SmsMessage;
+      if (to !== undefined) copy.to = recipient;
+      return copy;
+    }
+
     function sourcesFor(msg: NodeMessageInFlow): TemplateSources {
       return {
         msg,
@@ -131,12 +138,15 @@ export = function (RED: NodeAPI) {
       const several = batch.messages.length > 1;
       const failures: Error[] = [];
       await Promise.all(
-        batch.messages.map(async ({ sms, error }) => {
-          // One msg for each recipient; the incoming one itself when there is just one.
-          const out: SmsMessage = several ? (RED.util.cloneMessage(msg) as SmsMessage) : msg;
+        batch.messages.map(async ({ recipient, sms, error }) => {
+          // One msg for each recipient, whose msg.to (if it had one) names just that recipient: a copy of
+          // the whole list in each would cost N² for N recipients. The incoming msg itself when there is one.
+          const out: SmsMessage = several ? copyFor(msg, recipient) : msg;
           const failed = (err: Error) => {
             failures.push(err);
             show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
+            // The flow is stopping: its Catch nodes may be gone, so the log says what became of this SMS.
+            if (closing) node.warn(RED._('sendsms.warn.outcome-failed', { to: sms?.to ?? recipient, error: err.message }));
             if (several) node.error(err, out);
           };
           if (!sms) return failed(error!);
@@ -157,6 +167,10 @@ export = function (RED: NodeAPI) {
             pending.delete(sending);
           }
           show('green', 'dot', sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }));
+          if (closing) {
+            const ids = ((out.payload as { messages?: Array<{ 'message-id'?: string }> }).messages ?? []).map((m) => m['message-id']).join(', ');
+            node.log(RED._('sendsms.warn.outcome-sent', { to: sms.to, ids }));
+          }
           send(out);
         }),
       );
@@ -164,8 +178,11 @@ export = function (RED: NodeAPI) {
       else done();
     });
 
-    // SMS of this node still waiting fail now, counted in one warning; those being sent finish.
+    // SMS of this node still waiting fail now, counted in one warning; those being sent finish. Each
+    // outcome while closing is also logged, one line an SMS: the flow's Catch and debug nodes stop too.
+    let closing = false;
     node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
       clearTimeout(statusTimer);
       if (!queue || queue instanceof Error) return done();
       queue.off('depth', onDepth);

@@ -5,11 +5,12 @@
  * field names (msisdn, to, text, messageId, …), so reply templates work as with `http in`.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
 import { LongSmsAssembler, isPartOfLongSms, type AssembledSms } from './sms/longSms';
 import { RecentIds } from './sms/recentIds';
 import { receivedAt } from './sms/webhookTime';
+import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
+import { webhookSigning } from './webhookSigning';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsInDef extends NodeDef {
@@ -28,10 +29,9 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
-    const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
+    const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds);
     const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
     let received = 0;
-    let rejected = 0;
 
     const emit = (sms: AssembledSms) => {
       const payload: Record<string, unknown> = { ...sms.params, received: receivedAt(sms.params['message-timestamp']) };
@@ -41,6 +41,9 @@ export = function (RED: NodeAPI) {
         if (!sms.complete) payload.missing = sms.missing;
       }
       if (!sms.complete) node.warn(RED._('vonage-sms-in.warn.incomplete', { missing: sms.missing.join(', '), from: sms.params.msisdn }));
+      // One SMS, however many parts it came in.
+      received += 1;
+      node.status({ fill: 'green', shape: 'dot', text: RED._('vonage-sms-in.status.received', { count: received }) });
       node.send({ payload, topic: sms.params.msisdn });
     };
     const assembler = new LongSmsAssembler(seconds(config.concatwait, 60) * 1000, emit);
@@ -49,22 +52,16 @@ export = function (RED: NodeAPI) {
     try {
       stop = serveWebhook(RED, node, {
         url,
-        required: ['msisdn', 'to', 'messageId'],
-        account,
+        schema: INBOUND_SMS,
+        signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         accepted(params) {
           if (recent.seen(params.messageId)) return;
-          received += 1;
-          node.status({ fill: 'green', shape: 'dot', text: RED._('vonage-sms-in.status.received', { count: received }) });
           if (isPartOfLongSms(params)) assembler.add(params);
           else emit({ params, parts: [params], complete: true, missing: [] });
         },
-        rejected(reason, from) {
-          rejected += 1;
-          node.status({ fill: 'red', shape: 'ring', text: RED._('vonage-sms-in.status.rejected', { count: rejected }) });
-          node.warn(RED._(`vonage-sms-in.warn.${reason}`, { from, count: rejected }));
-        },
+        rejected: signing.rejected,
       });
     } catch (err) {
       node.error((err as Error).message);

@@ -4,11 +4,12 @@
  * means. `client-ref` ties it to the Send SMS msg that caused it.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
 import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
 import { RecentIds } from './sms/recentIds';
 import { receivedAt } from './sms/webhookTime';
+import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
+import { webhookSigning } from './webhookSigning';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsReceiptDef extends NodeDef {
@@ -23,16 +24,15 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
-    const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
+    const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds);
     const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
-    let rejected = 0;
 
     let stop: () => void = () => {};
     try {
       stop = serveWebhook(RED, node, {
         url,
-        required: ['messageId', 'status'],
-        account,
+        schema: DELIVERY_RECEIPT,
+        signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         accepted(params) {
@@ -43,11 +43,7 @@ export = function (RED: NodeAPI) {
           node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
           node.send({ payload, topic: params['client-ref'] ?? params.messageId });
         },
-        rejected(reason, from) {
-          rejected += 1;
-          node.status({ fill: 'red', shape: 'ring', text: RED._('vonage-sms-receipt.status.rejected', { count: rejected }) });
-          node.warn(RED._(`vonage-sms-receipt.warn.${reason}`, { from, count: rejected }));
-        },
+        rejected: signing.rejected,
       });
     } catch (err) {
       node.error((err as Error).message);

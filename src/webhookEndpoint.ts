@@ -1,128 +1,210 @@
 /**
  * A Vonage webhook on Node-RED's HTTP node server (RED.httpNode, like `http in`), for SMS in and
  * SMS receipt. It takes every form Vonage may use (GET query, POST form, POST JSON; query and
- * body merged), checks the signature when the selected `nexmobasic` has a signature secret, and
- * answers at once, before the flow runs, since Vonage retries anything slow: 401 for an unsigned,
- * altered or stale request, 400 for a missing field, 413 for an oversize body, else 200.
- * The body is read here rather than with body-parser, which this package cannot count on resolving.
+ * body merged), checks the signature when the node names a signing `nexmobasic`, checks every
+ * field (webhookFields.ts), and answers at once, before the flow runs, since Vonage retries anything
+ * slow: 401 for an unsigned, altered or stale request, 503 while the signing node is missing, 400 for
+ * a bad or missing field, 413 for an oversize body, 408 for a body that never finishes, else 200.
+ *
+ * Node-RED has two layouts. With the admin API and the HTTP nodes on different roots, the body
+ * arrives unread and is read here, up to the limit. With both on one root (the default), the admin
+ * API's body parser has read JSON and form bodies already (up to its own 5 MB): the parsed body is
+ * taken, its size checked, and a body it could not parse is answered here too (see
+ * answerBodyParserErrors), so that both layouts answer alike.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
 import { verifySignature } from './sms/signature';
+import { checkWebhookFields, type WebhookParams, type WebhookSchema } from './sms/webhookFields';
 
-export type WebhookParams = Record<string, string>;
+export type { WebhookParams };
+
+export type RejectReason = 'unsigned' | 'stale' | 'mismatch' | 'unconfigured';
 
 export interface WebhookOptions {
   url: string;
-  /** Fields a request must carry; without one it gets 400. */
-  required: string[];
-  /** Checks signatures when this config node has a signature secret. */
-  account: NexmoBasicNode | null;
+  /** The fields a request may and must carry. */
+  schema: WebhookSchema;
+  /**
+   * The node's "Signed by": undefined when none is chosen (requests are not signed), the config
+   * node when it is, null when the chosen one is missing or disabled. A chosen node without a
+   * signature secret, or a missing one, refuses every request with 503: fail closed, and let Vonage retry.
+   */
+  signedBy: NexmoBasicNode | null | undefined;
   /** How far a signed request's timestamp may be from now. */
   signatureWindowSeconds: number;
   maxBodyBytes: number;
   /** A request that passed every check, after the 200 went back. */
   accepted(params: WebhookParams): void;
   /** A request refused for its signature: counted and warned about by the node. */
-  rejected(reason: 'unsigned' | 'stale' | 'mismatch', from: string): void;
+  rejected(reason: RejectReason, from: string): void;
 }
 
+/** How long a client may take to send its body. */
+const BODY_TIMEOUT_MS = 10_000;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type ErrorHandler = (err: unknown, req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (err?: unknown) => void) => void;
 type ExpressLike = {
-  get(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
-  post(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  get(path: string, handler: Handler): void;
+  post(path: string, handler: Handler): void;
+  use(handler: ErrorHandler): void;
+  parent?: ExpressLike;
   _router?: { stack: Array<{ route?: { path: string; stack: Array<{ handle: unknown }> } }> };
 };
 
-class TooLarge extends Error {}
+/** A request refused before its fields were read, with its status and answer. */
+class Refusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
 
-function readBody(req: IncomingMessage & { body?: unknown }, maxBytes: number): Promise<string | object> {
-  // Another middleware (httpNodeMiddleware) may have parsed it already.
-  if (req.body !== undefined && req.body !== null && typeof req.body === 'object' && Object.keys(req.body).length) return Promise.resolve(req.body as object);
+type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean };
+
+function readBody(req: ParsedRequest, maxBytes: number): Promise<string | object> {
+  const declared = Number(req.headers['content-length']);
+  // Node-RED's admin API (on the same root) or an httpNodeMiddleware has read and parsed it already.
+  if (req._body === true || req.readableEnded) {
+    const body = req.body ?? '';
+    const size = declared >= 0 ? declared : Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));
+    return size > maxBytes ? Promise.reject(new Refusal(413, 'the body is too large')) : Promise.resolve(body as string | object);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => reject(new Refusal(408, 'the body took too long to arrive')), BODY_TIMEOUT_MS);
     // Past the limit, keep reading but keep nothing, so that the client gets its 413 on an intact connection.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
     });
-    req.on('end', () => (size > maxBytes ? reject(new TooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
-    req.on('error', reject);
+    req.on('end', () => {
+      clearTimeout(timer);
+      if (size > maxBytes) reject(new Refusal(413, 'the body is too large'));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
-function asStrings(source: object): WebhookParams {
-  const out: WebhookParams = {};
-  for (const [key, value] of Object.entries(source)) {
+const notText = (name: string) => new Refusal(400, `${name.slice(0, 40)} must be text, not a list or an object`);
+
+/** Name → text, with no prototype, so that any name (even __proto__) stays a field to be checked. */
+function fieldsOf(entries: Iterable<[string, unknown]>): WebhookParams {
+  const out = Object.create(null) as WebhookParams;
+  for (const [name, value] of entries) {
     if (value === undefined || value === null) continue;
-    out[key] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    if (Object.hasOwn(out, name)) throw new Refusal(400, `${name.slice(0, 40)} is given twice`);
+    if (typeof value === 'object') throw notText(name);
+    out[name] = String(value);
   }
   return out;
 }
 
 function parseBody(body: string | object, contentType: string): WebhookParams {
-  if (typeof body === 'object') return asStrings(body);
-  if (body.trim() === '') return {};
-  if (contentType.includes('application/json')) {
-    const parsed = JSON.parse(body);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return asStrings(parsed);
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    if (body.trim() === '') return Object.create(null);
+    if (!contentType.includes('application/json')) return fieldsOf(new URLSearchParams(body));
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new Refusal(400, 'the body is neither JSON nor a form');
+    }
   }
-  return Object.fromEntries(new URLSearchParams(body));
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Refusal(400, 'the body must be a JSON object or a form');
+  return fieldsOf(Object.entries(parsed));
 }
 
 function answer(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) return;
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end(text);
+}
+
+/** The webhook paths served now, as Express matches them (no case, no trailing slash), with how many nodes serve each. */
+const servedPaths = new Map<string, number>();
+const pathKey = (path: string) => path.toLowerCase().replace(/\/+$/, '') || '/';
+const answering = new WeakSet<object>();
+
+/**
+ * Admin API and HTTP nodes on one root: a JSON or form body that the admin API's parser refuses
+ * (bad JSON, over its limit) never reaches RED.httpNode, and Express would answer with an HTML
+ * stack trace. The admin app the runtime mounts (RED.httpAdmin's parent) gets a last error
+ * handler that answers such requests to a webhook path as the webhook would: 400 or 413, plain text.
+ */
+function answerBodyParserErrors(RED: NodeAPI): void {
+  const admin = (RED as unknown as { httpAdmin?: ExpressLike }).httpAdmin;
+  const outer = admin?.parent ?? admin;
+  if (!outer || answering.has(outer)) return;
+  answering.add(outer);
+  const settings = RED.settings as unknown as { httpNodeRoot?: string | false };
+  const nodeRoot = pathKey(typeof settings.httpNodeRoot === 'string' ? settings.httpNodeRoot : '/');
+  outer.use((err, req, res, next) => {
+    const type = (err as { type?: unknown })?.type;
+    const status = Number((err as { status?: unknown })?.status);
+    if (typeof type !== 'string' || !(status >= 400 && status < 500)) return next(err);
+    const path = pathKey(new URL(req.originalUrl ?? req.url ?? '/', 'http://webhook').pathname);
+    const local = nodeRoot === '/' ? path : path.startsWith(`${nodeRoot}/`) ? path.slice(nodeRoot.length) : undefined;
+    if (local === undefined || !servedPaths.has(local)) return next(err);
+    if (status === 413 || type === 'parameters.too.many') answer(res, 413, 'the body is too large');
+    else answer(res, 400, 'the body is neither JSON nor a form');
+  });
 }
 
 /** Serves the webhook; returns the function that stops serving it. */
 export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions): () => void {
   const app = (RED as unknown as { httpNode?: ExpressLike }).httpNode;
   if (!app) throw new Error(RED._('vonage-sms-in.errors.no-http'));
+  answerBodyParserErrors(RED);
 
-  const handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse) => {
+  const handle = async (req: ParsedRequest, res: ServerResponse) => {
     const from = req.socket.remoteAddress ?? 'unknown';
-    readBody(req, options.maxBodyBytes)
-      .then((body) => {
-        let params: WebhookParams;
-        try {
-          const query = Object.fromEntries(new URL(req.url ?? '/', 'http://webhook').searchParams);
-          params = { ...query, ...parseBody(body, String(req.headers['content-type'] ?? '')) };
-        } catch {
-          return answer(res, 400, 'the body is neither JSON nor a form');
-        }
-        const signature = options.account?.signature();
-        if (signature) {
-          const verdict = verifySignature(params, signature.secret, signature.method, options.signatureWindowSeconds);
-          if (!verdict.ok) {
-            answer(res, 401, 'signature required');
-            options.rejected(verdict.reason, from);
-            return;
-          }
-        }
-        const missing = options.required.filter((field) => !params[field]);
-        if (missing.length) return answer(res, 400, `missing ${missing.join(', ')}`);
-        answer(res, 200, 'OK');
-        try {
-          options.accepted(params);
-        } catch (err) {
-          node.error(err);
-        }
-      })
-      .catch((err) => {
-        if (res.headersSent) return;
-        if (err instanceof TooLarge) answer(res, 413, 'the body is too large');
-        else answer(res, 400, 'the request could not be read');
-      });
+    const body = await readBody(req, options.maxBodyBytes);
+    const query = fieldsOf(new URL(req.url ?? '/', 'http://webhook').searchParams);
+    const params = Object.assign(query, parseBody(body, String(req.headers['content-type'] ?? '')));
+    if (options.signedBy !== undefined) {
+      const signature = options.signedBy?.signature();
+      if (!signature) {
+        options.rejected('unconfigured', from);
+        return answer(res, 503, 'signature checking is not set up: the request was not accepted');
+      }
+      const verdict = verifySignature(params, signature.secret, signature.method, options.signatureWindowSeconds);
+      if (!verdict.ok) {
+        answer(res, 401, 'signature required');
+        return options.rejected(verdict.reason, from);
+      }
+    }
+    const wrong = checkWebhookFields(options.schema, params);
+    if (wrong) return answer(res, 400, wrong);
+    answer(res, 200, 'OK');
+    // A plain object again: the msg's payload is built from it.
+    options.accepted({ ...params });
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err) => {
+      if (err instanceof Refusal) return answer(res, err.status, err.message);
+      if (res.headersSent) return node.error(err);
+      answer(res, 400, 'the request could not be read');
+    });
   };
 
   app.get(options.url, handler);
   app.post(options.url, handler);
+  const key = pathKey(options.url);
+  servedPaths.set(key, (servedPaths.get(key) ?? 0) + 1);
 
   return () => {
+    const count = (servedPaths.get(key) ?? 1) - 1;
+    if (count > 0) servedPaths.set(key, count);
+    else servedPaths.delete(key);
     const stack = app._router?.stack ?? [];
     for (let i = stack.length - 1; i >= 0; i -= 1) {
       // Only our own routes: an `http in` on the same path stays.

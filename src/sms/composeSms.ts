@@ -4,6 +4,7 @@
  */
 import { countSegments, MAX_TEXT_LENGTH, type SmsEncoding } from './encoding';
 import { normaliseNumber } from './phoneNumber';
+import { RecipientsTemplate } from './recipients';
 import { normaliseSender } from './sender';
 import type { SmsRequest } from './smsClient';
 import { SmsTemplate, type TemplateSources } from './template';
@@ -16,7 +17,8 @@ export class SmsTextError extends Error {
 }
 
 export interface SmsTemplates {
-  to: SmsTemplate;
+  /** Several recipients only as typed in the field or given in msg.to (recipients.ts). */
+  to: RecipientsTemplate;
   from: SmsTemplate;
   text: SmsTemplate;
   /** `client-ref`; empty renders as the msg's _msgid. */
@@ -38,29 +40,17 @@ export interface ComposedBatch {
   messages: Array<{ recipient: string; sms?: ComposedSms; error?: Error }>;
 }
 
-/** Several recipients: separated by commas, semicolons or new lines. */
-const RECIPIENT_SEPARATORS = /[,;\r\n]+/;
-
-function recipientsOf(to: string, msgTo: unknown): string[] {
-  let list: unknown[] = [to];
-  if (to.trim() === '' && msgTo !== undefined && msgTo !== null) list = Array.isArray(msgTo) ? msgTo : [msgTo];
-  const recipients = list.flatMap((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).split(RECIPIENT_SEPARATORS) : [String(item)]));
-  const named = recipients.map((r) => r.trim()).filter((r) => r !== '');
-  // Nobody at all: one recipient, empty, so that the usual "To is empty" error says so.
-  return named.length ? named : [''];
-}
-
-/** Parses the fields once; throws TemplateError naming the field whose template does not parse. */
 /** Vonage accepts a client-ref of up to 100 characters (40 in older documentation). */
 export const MAX_CLIENT_REF_LENGTH = 100;
 
+/** Parses the fields once; throws TemplateError naming the field whose template does not parse. */
 export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: string; unicode?: boolean; clientref?: string; callback?: string }): SmsTemplates {
   const callback = (fields.callback ?? '').trim();
   if (callback && (!/^https?:\/\/\S+$/.test(callback) || callback.length > 100)) {
     throw new SmsTextError(`Receipt URL ${JSON.stringify(callback)} is not an http(s) URL of at most 100 characters`);
   }
   return {
-    to: new SmsTemplate(fields.to ?? '', 'To'),
+    to: new RecipientsTemplate(fields.to ?? ''),
     from: new SmsTemplate(fields.fr ?? '', 'From'),
     text: new SmsTemplate(fields.text ?? '', 'Text'),
     clientRef: new SmsTemplate(fields.clientref ?? '', 'Client ref'),
@@ -72,11 +62,11 @@ export function parseSmsTemplates(fields: { to?: string; fr?: string; text?: str
 /**
  * Renders the fields and builds one SMS a recipient. A bad From or Text fails the whole msg
  * (thrown); a bad number fails only its recipient (in the batch).
- * @param msgTo `msg.to` (a string or an array), used when the To field renders empty.
+ * @param msgTo `msg.to` (a list or an array), used when the To field renders empty.
  */
 export async function composeSms(templates: SmsTemplates, sources: TemplateSources, defaultCountry?: string, msgTo?: unknown): Promise<ComposedBatch> {
-  const [to, from, text, ref] = await Promise.all([
-    templates.to.render(sources),
+  const [recipients, from, text, ref] = await Promise.all([
+    templates.to.render(sources, msgTo),
     templates.from.render(sources),
     templates.text.render(sources),
     templates.clientRef.render(sources),
@@ -102,7 +92,7 @@ export async function composeSms(templates: SmsTemplates, sources: TemplateSourc
     ...(templates.callback ? { callback: templates.callback } : {}),
   };
   return {
-    messages: recipientsOf(to, msgTo).map((recipient) => {
+    messages: recipients.map((recipient) => {
       try {
         return { recipient, sms: { ...common, to: normaliseNumber(recipient, 'To', defaultCountry) } };
       } catch (err) {

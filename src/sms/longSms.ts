@@ -2,9 +2,14 @@
  * Long inbound SMS arrive as one webhook per part (`concat-ref`, `concat-total`, `concat-part`),
  * in any order. LongSmsAssembler joins the parts of one message, from one sender to one number, in
  * part order and hands it on once. Parts still missing after the wait are handed on as they are,
- * marked incomplete: no part is dropped silently. At most `maxPending` messages wait; beyond that
- * the oldest is handed on incomplete, so memory stays bounded.
+ * marked incomplete: no part is dropped silently.
+ *
+ * Memory is bounded twice: at most `maxPending` messages wait, and their parts hold at most
+ * `maxChars` characters in all; beyond either, the oldest message is handed on incomplete. The
+ * webhook has checked every field first (see webhookFields.ts): 1 ≤ part ≤ total ≤ 255.
  */
+import { MAX_LONG_SMS_PARTS } from './webhookFields';
+
 export type InboundParams = Record<string, string>;
 
 export interface AssembledSms {
@@ -20,6 +25,7 @@ export interface AssembledSms {
 interface Pending {
   total: number;
   parts: Map<number, InboundParams>;
+  chars: number;
   timer: NodeJS.Timeout;
 }
 
@@ -27,30 +33,56 @@ export function isPartOfLongSms(params: InboundParams): boolean {
   return params.concat === 'true' && !!params['concat-ref'] && Number(params['concat-total']) > 1;
 }
 
+/** What a part costs to keep: the characters of its names and values. */
+function sizeOf(params: InboundParams): number {
+  let chars = 0;
+  for (const key in params) chars += key.length + params[key].length;
+  return chars;
+}
+
 export class LongSmsAssembler {
   private readonly pending = new Map<string, Pending>();
+  private chars = 0;
 
   constructor(
     private readonly waitMs: number,
     private readonly emit: (sms: AssembledSms) => void,
     private readonly maxPending = 1000,
+    /** About 4 MB: 255 parts of 8,000 characters, far more than real parts hold. */
+    private readonly maxChars = 2_000_000,
   ) {}
 
   get waiting(): number {
     return this.pending.size;
   }
 
+  /** Characters held by the parts waiting. */
+  get held(): number {
+    return this.chars;
+  }
+
   add(params: InboundParams): void {
-    const key = `${params.msisdn}|${params.to}|${params['concat-ref']}`;
+    const total = Number(params['concat-total']);
     const part = Number(params['concat-part']);
+    if (!(Number.isInteger(total) && Number.isInteger(part) && part >= 1 && part <= total && total <= MAX_LONG_SMS_PARTS)) {
+      throw new RangeError(`not a part of a long SMS: part ${params['concat-part']} of ${params['concat-total']}`);
+    }
+    // A part that names another total belongs to another message.
+    const key = `${params.msisdn}|${params.to}|${params['concat-ref']}|${total}`;
     let entry = this.pending.get(key);
     if (!entry) {
       if (this.pending.size >= this.maxPending) this.flush(this.pending.keys().next().value as string);
-      entry = { total: Number(params['concat-total']), parts: new Map(), timer: setTimeout(() => this.flush(key), this.waitMs) };
+      entry = { total, parts: new Map(), chars: 0, timer: setTimeout(() => this.flush(key), this.waitMs) };
       this.pending.set(key, entry);
     }
-    if (!entry.parts.has(part)) entry.parts.set(part, params);
-    if (entry.parts.size >= entry.total) this.flush(key);
+    if (entry.parts.has(part)) return;
+    const size = sizeOf(params);
+    entry.parts.set(part, params);
+    entry.chars += size;
+    this.chars += size;
+    if (entry.parts.size >= entry.total) return this.flush(key);
+    // Oldest first; the message just added to may be the one to go.
+    while (this.chars > this.maxChars && this.pending.size) this.flush(this.pending.keys().next().value as string);
   }
 
   /** Hands on every waiting message as it is (on close). */
@@ -63,6 +95,7 @@ export class LongSmsAssembler {
     if (!entry) return;
     clearTimeout(entry.timer);
     this.pending.delete(key);
+    this.chars -= entry.chars;
     const parts = [...entry.parts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
     const missing: number[] = [];
     for (let n = 1; n <= entry.total; n += 1) if (!entry.parts.has(n)) missing.push(n);

@@ -1,7 +1,15 @@
 /**
  * The ids seen within a window, so that a webhook Vonage retries is acknowledged but not emitted
- * twice. Bounded: past `maxIds` the oldest are forgotten first.
+ * twice. Bounded in count (past `maxIds` the oldest are forgotten first) and in bytes: each id is
+ * kept as a fixed-size hash, however long the id a request carried.
  */
+import crypto from 'node:crypto';
+
+/** 132 bits of SHA-256, as 22 base64url characters: no collision in any window we keep. */
+function fingerprint(id: string): string {
+  return crypto.createHash('sha256').update(id).digest('base64url').slice(0, 22);
+}
+
 export class RecentIds {
   private readonly seenAt = new Map<string, number>();
 
@@ -13,10 +21,11 @@ export class RecentIds {
       if (at > now - this.windowMs && this.seenAt.size < this.maxIds) break;
       this.seenAt.delete(oldest);
     }
-    const before = this.seenAt.get(id);
+    const key = fingerprint(id);
+    const before = this.seenAt.get(key);
     if (before !== undefined && before > now - this.windowMs) return true;
-    this.seenAt.delete(id);
-    this.seenAt.set(id, now);
+    this.seenAt.delete(key);
+    this.seenAt.set(key, now);
     return false;
   }
 

@@ -136,19 +136,24 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     should(sent.map((m) => m.payload.messages[0].status)).eql(['0', '0', '0', '0']);
   });
 
-  it('on stop, lets the SMS being sent finish and fails every queued one with done(err), counted in one warning', async () => {
+  it('on stop, lets the SMS being sent finish and fails every queued one with done(err), counted in one warning and logged one line each', async () => {
     api.account(API_KEY)!.ratePerSecond = 100;
     await load({ rate: 2 });
     const send = helper.getNode('send0');
     const errors: any[] = [];
     const warnings: any[] = [];
+    const logs: any[] = [];
     // helper.unload() restores its spies before it stops the flows: record on the node itself.
-    const [error, warn] = [send.error.bind(send), send.warn.bind(send)];
+    const [error, warn, log] = [send.error.bind(send), send.warn.bind(send), send.log.bind(send)];
     send.error = (...args: any[]) => (errors.push(args), error(...args));
     send.warn = (...args: any[]) => (warnings.push(args), warn(...args));
+    send.log = (...args: any[]) => (logs.push(args), log(...args));
+    let output = 0;
+    helper.getNode('out').on('input', () => (output += 1));
     const firstSent = new Promise((resolve) => helper.getNode('out').once('input', resolve));
     for (let i = 0; i < 6; i += 1) send.receive({ payload: `m${i}` });
     await firstSent;
+    const outputBeforeStop = output;
     await helper.unload();
     await new Promise((resolve) => setTimeout(resolve, 50));
     // done(err) reports through node.error(err, msg): one for each queued SMS, with its msg.
@@ -156,8 +161,11 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     should(api.sent.length + failed.length).equal(6);
     should(failed.length).be.aboveOrEqual(4);
     should(failed.map(([, msg]) => msg.payload)).matchEach(/^m[1-5]$/);
-    should(warnings).have.length(1);
     should(warnings[0][0]).equal('sendsms.warn.queued-failed');
+    // The flow's Catch and debug nodes stop too: every outcome during the stop is in the log, one line an SMS.
+    should(warnings.slice(1).map(([text]) => text)).eql(failed.map(() => 'sendsms.warn.outcome-failed'));
+    const sentWhileStopping = logs.filter(([text]) => text === 'sendsms.warn.outcome-sent').length;
+    should(outputBeforeStop + sentWhileStopping).equal(api.sent.length);
   });
 
   it('sends to several recipients, one msg each, and fails only the bad one', async () => {

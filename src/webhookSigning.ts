@@ -1,0 +1,34 @@
+/**
+ * "Signed by" on SMS in and SMS receipt: which `nexmobasic` signs the webhook, and what the node
+ * says when that cannot work. A chosen node that is missing, disabled or has no signature secret
+ * fails closed: every request is refused (503, so Vonage retries once it is fixed), the status says
+ * why, and one warning at start says what to do.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import type { NexmoBasicNode } from './accountNode';
+import type { RejectReason } from './webhookEndpoint';
+
+export interface WebhookSigning {
+  signedBy: NexmoBasicNode | null | undefined;
+  /** Counts a refused request, shows it in the status and warns (`<type>.warn.<reason>`). */
+  rejected(reason: RejectReason, from: string): void;
+}
+
+export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: string | undefined): WebhookSigning {
+  const signedBy = creds ? ((RED.nodes.getNode(creds) as NexmoBasicNode | null) ?? null) : undefined;
+  const problem = signedBy === null ? 'signer-missing' : signedBy && !signedBy.signature() ? 'signer-no-secret' : undefined;
+  if (problem) {
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`vonage-sms-in.status.${problem}`) });
+    node.warn(RED._(`vonage-sms-in.warn.${problem}`, { name: signedBy?.name || creds || '' }));
+  }
+  let rejected = 0;
+  return {
+    signedBy,
+    rejected(reason, from) {
+      rejected += 1;
+      if (reason === 'unconfigured') return;
+      node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.rejected`, { count: rejected }) });
+      node.warn(RED._(`${type}.warn.${reason}`, { from, count: rejected }));
+    },
+  };
+}
