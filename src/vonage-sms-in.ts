@@ -5,7 +5,7 @@
  * field names (msisdn, to, text, messageId, …), so reply templates work as with `http in`.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { LongSmsAssembler, isPartOfLongSms, type AssembledSms } from './sms/longSms';
+import { LongSmsAssembler, isPartOfLongSms, partRanges, type AssembledSms } from './sms/longSms';
 import { RecentIds } from './sms/recentIds';
 import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
@@ -40,7 +40,7 @@ export = function (RED: NodeAPI) {
         payload.complete = sms.complete;
         if (!sms.complete) payload.missing = sms.missing;
       }
-      if (!sms.complete) node.warn(RED._('vonage-sms-in.warn.incomplete', { missing: sms.missing.join(', '), from: sms.params.msisdn }));
+      if (!sms.complete) node.warn(RED._('vonage-sms-in.warn.incomplete', { missing: partRanges(sms.missing), from: sms.params.msisdn }));
       // One SMS, however many parts it came in.
       received += 1;
       node.status({ fill: 'green', shape: 'dot', text: RED._('vonage-sms-in.status.received', { count: received }) });

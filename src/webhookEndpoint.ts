@@ -190,7 +190,11 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
-      if (err instanceof Refusal) return answer(res, err.status, err.message);
+      if (err instanceof Refusal) {
+        // A client still sending after its time is up gets its answer, then no more of this connection.
+        if (err.status === 408) res.setHeader('Connection', 'close');
+        return answer(res, err.status, err.message);
+      }
       if (res.headersSent) return node.error(err);
       answer(res, 400, 'the request could not be read');
     });

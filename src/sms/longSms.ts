@@ -29,6 +29,17 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Part numbers as a person reads them: [2, 3, 4, 7] → "2-4, 7". */
+export function partRanges(numbers: number[]): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < numbers.length; i += 1) {
+    const start = numbers[i];
+    while (i + 1 < numbers.length && numbers[i + 1] === numbers[i] + 1) i += 1;
+    ranges.push(numbers[i] === start ? String(start) : `${start}-${numbers[i]}`);
+  }
+  return ranges.join(', ');
+}
+
 export function isPartOfLongSms(params: InboundParams): boolean {
   return params.concat === 'true' && !!params['concat-ref'] && Number(params['concat-total']) > 1;
 }

@@ -6,6 +6,7 @@
  */
 import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js';
 import { isSupportedCountry } from 'libphonenumber-js';
+import { quote } from './quote';
 
 export class InvalidNumberError extends Error {
   constructor(message: string) {
@@ -45,6 +46,8 @@ function explain(err: unknown): string {
  * @returns the number's E.164 digits, without `+`.
  */
 export function normaliseNumber(input: string, field: string, defaultCountry?: string): string {
+  // No number is that long: refused without parsing, and never kept.
+  if (input.length > MAX_NUMBER_INPUT) throw new InvalidNumberError(`${field} ${quote(input)} is too long to be a phone number`);
   // A fixed To or From is the same every time: parsing it once is enough.
   const key = `${field}\u0000${defaultCountry ?? ''}\u0000${input}`;
   const known = recentNumbers.get(key);
@@ -65,11 +68,13 @@ export function normaliseNumber(input: string, field: string, defaultCountry?: s
 }
 
 const RECENT_LIMIT = 1000;
+/** Characters a number may be written with, spaces and punctuation included. */
+const MAX_NUMBER_INPUT = 64;
 const recentNumbers = new Map<string, string | InvalidNumberError>();
 
 function parseNumber(input: string, field: string, defaultCountry?: string): string {
   const text = input.trim();
-  const quoted = JSON.stringify(input);
+  const quoted = quote(input);
   if (text === '') throw new InvalidNumberError(`${field} is empty`);
   if (!NUMBER_CHARACTERS.test(text)) {
     throw new InvalidNumberError(`${field} ${quoted} is not a phone number: only digits, spaces, +, -, ( ) and . are allowed`);

@@ -108,7 +108,8 @@ export function checkWebhookFields(schema: WebhookSchema, params: WebhookParams)
   for (const [name, value] of Object.entries(params)) {
     const rule = Object.hasOwn(schema.fields, name) ? schema.fields[name] : undefined;
     if (rule) {
-      if (value === '' && !rule.required) continue;
+      // An empty value is as good as none: a required one is reported missing below.
+      if (value === '') continue;
       if (!rule.pattern.test(value)) return `${name} must be ${rule.expected}`;
       continue;
     }

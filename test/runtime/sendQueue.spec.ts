@@ -192,6 +192,25 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     should((await results).sent[0].sms.to).equal('447700900003');
   });
 
+  it('gives each recipient of msg.to a msg whose msg.to is that recipient alone, up to 1000; refuses 1001 whole', async () => {
+    await load({}, [{ to: '', dryrun: true }]);
+    const numbers = Array.from({ length: 1000 }, (_, i) => String(447700900000 + i));
+    const results = collect(1000);
+    helper.getNode('send0').receive({ payload: 'x', to: numbers, topic: 'all' });
+    const { sent, caught } = await results;
+    should(caught).be.empty();
+    // A copy of the whole list in each of N msgs would cost N².
+    should(sent.map((m) => m.to).sort()).eql(numbers);
+    should(sent.every((m) => m.sms.to === m.to && m.topic === 'all')).be.true();
+
+    const refused = collect(1);
+    helper.getNode('send0').receive({ payload: 'x', to: [...numbers, '447700901000'] });
+    const { sent: none, caught: [error] } = await refused;
+    should(none).be.empty();
+    should(error.error.message).match(/^(TooManyRecipientsError: )?To names 1001 recipients: at most 1000 in one msg, so nothing was sent/);
+    should(api.requests).be.empty();
+  });
+
   it('dry-runs from the node option or msg.dryRun: renders, normalises and counts, and never calls Vonage', async () => {
     await load({}, [{ dryrun: true, to: '+44 7700 900123, 447700900124', text: '{{msg.payload}} ✓' }]);
     let results = collect(2);

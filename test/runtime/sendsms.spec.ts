@@ -342,6 +342,30 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       should(JSON.stringify([typed.body, stored.body, wrong.body, refused.body])).not.containEql(API_SECRET);
     });
 
+    it('sends a deployed secret only to the deployed API host, and reads ${NAME} only in deployed credentials', async () => {
+      const other = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 1 }]);
+      const otherHost = await other.listen();
+      process.env.CHECK_TEST_SECRET = API_SECRET;
+      try {
+        await helper.load([...packageNodes, coreNodes.catch], flow(), { cfg: { apikey: API_KEY, apisecret: '${CHECK_TEST_SECRET}' } });
+        const check = async (body: Record<string, unknown>) => (await helper.request().post('/nexmobasic/check').send(body).expect(200)).body;
+        // The deployed secret, read from the environment by Node-RED at deploy, to the deployed host: it works.
+        should(await check({ id: 'cfg', apikey: API_KEY, apisecret: '__PWRD__', resthost: restHost })).have.properties({ ok: true });
+        should(await check({ id: 'cfg', apikey: '${CHECK_TEST_KEY}', apisecret: '${CHECK_TEST_SECRET}', resthost: restHost })).have.properties({ ok: true });
+        // To any other host, the deployed secret is not sent.
+        const elsewhere = await check({ id: 'cfg', apikey: API_KEY, apisecret: '__PWRD__', resthost: otherHost });
+        should(elsewhere).eql({ ok: false, error: 'nexmobasic.errors.check-other-host' });
+        // What is typed is sent as typed; ${NAME} typed for a node not deployed is not read from the environment.
+        should(await check({ apikey: API_KEY, apisecret: '${CHECK_TEST_SECRET}', resthost: otherHost })).eql({ ok: false, error: 'nexmobasic.errors.check-env' });
+        should(await check({ id: 'cfg', apikey: API_KEY, apisecret: API_SECRET, resthost: otherHost })).have.properties({ ok: true });
+        should(other.requests.map((r) => r.headers.authorization)).eql([`Basic ${BASIC_HEADER}`]);
+        should(api.requests.filter((r) => r.path === '/account/get-balance')).have.length(2);
+      } finally {
+        delete process.env.CHECK_TEST_SECRET;
+        await other.close();
+      }
+    });
+
     it('uses VONAGE_REST_HOST, then Vonage, when the flow names no API host', async () => {
       process.env.VONAGE_REST_HOST = restHost;
       try {

@@ -3,6 +3,7 @@
  * immediate 200, long SMS in every arrival order, retries, signatures of all five methods, bad and
  * oversize requests, and receipts matched to the SMS that caused them.
  */
+import net from 'node:net';
 import should from 'should';
 import { deliver, inboundRequests, sendInboundSms, sign, type SigningMethod, type Transport } from '../../dev/loopback/webhooks';
 import { useLoopbackApi } from '../support/loopback';
@@ -169,6 +170,49 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
         should(JSON.stringify(helper.log().args)).not.containEql(SIG_SECRET);
       });
     }
+
+    it('fails closed when its Signed by node is missing, disabled or has no signature secret: 503 to everything, and says why', async () => {
+      const cases: Array<[FlowNode[], Record<string, unknown>, string]> = [
+        [smsIn({}, 'no-such-node'), {}, 'signer-missing'],
+        [smsIn({ cfg: { d: true } }, 'cfg'), { cfg: { apikey: 'hook0001', apisecret: SECRET, sigsecret: SIG_SECRET } }, 'signer-missing'],
+        [smsIn({}, 'cfg'), { cfg: { apikey: 'hook0001', apisecret: SECRET } }, 'signer-no-secret'],
+      ];
+      for (const [flow, credentials, problem] of cases) {
+        await load(flow, credentials);
+        const got = collect('out');
+        const node = helper.getNode('in');
+        should(node.status.args.map((a: any[]) => a[0])).containEql({ fill: 'red', shape: 'ring', text: `vonage-sms-in.status.${problem}` });
+        should(node.warn.args.map((a: any[]) => a[0])).eql([`vonage-sms-in.warn.${problem}`]);
+        const [plain] = inboundRequests(SMS);
+        should(await deliver(`${url}/sms`, plain)).equal(503);
+        should(await deliver(`${url}/sms`, sign(plain, { secret: SIG_SECRET, method: 'md5hash' }))).equal(503);
+        await settle(100);
+        should(got).be.empty();
+        await helper.unload();
+        await web.close();
+      }
+    });
+
+    it('answers 408 to a body that has not arrived within 10 s, and keeps serving', async function () {
+      this.timeout(20_000);
+      await load(smsIn());
+      const { port } = new URL(url);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write('POST /sms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"msisdn":');
+        });
+        let text = '';
+        socket.on('data', (d) => {
+          text += d;
+          if (text.includes('\r\n\r\n')) (resolve(text), socket.destroy());
+        });
+        socket.on('error', reject);
+      });
+      should(answer).match(/^HTTP\/1\.1 408 /);
+      should(Date.now() - started).be.within(9_500, 12_000);
+      should(await deliver(`${url}/sms`, inboundRequests(SMS)[0])).equal(200);
+    });
 
     it('replaces http in + http response in the tutorial\'s reply flow: Auto-reply with SMS in', async () => {
       const flow = exampleFlow('Auto-reply with SMS in', loopback.restHost);

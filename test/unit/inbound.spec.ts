@@ -1,5 +1,5 @@
 import should from 'should';
-import { LongSmsAssembler, type AssembledSms } from '../../src/sms/longSms';
+import { LongSmsAssembler, partRanges, type AssembledSms } from '../../src/sms/longSms';
 import { RecentIds } from '../../src/sms/recentIds';
 import { receivedAt } from '../../src/sms/webhookTime';
 
@@ -32,6 +32,39 @@ describe('LongSmsAssembler', () => {
     should(out).have.length(5);
     should(assembler.waiting).equal(0);
   });
+
+  it('keeps memory bounded in bytes too: past maxChars held, the oldest waiting message goes on incomplete', () => {
+    const out: AssembledSms[] = [];
+    const assembler = new LongSmsAssembler(10_000, (sms) => out.push(sms), 1000, 10_000);
+    for (let ref = 1; ref <= 20; ref += 1) assembler.add(part(String(ref), 1, 255, 'x'.repeat(1600)));
+    should(assembler.held).be.belowOrEqual(10_000);
+    should(assembler.waiting).be.belowOrEqual(6);
+    should(out.length + assembler.waiting).equal(20);
+    should(out[0]).have.properties({ complete: false });
+    should(out[0].missing).have.length(254);
+    assembler.flushAll();
+    should(assembler.held).equal(0);
+  });
+
+  it('takes a part that names another total for another message, and refuses a part outside 1..total or over 255', () => {
+    const out: AssembledSms[] = [];
+    const assembler = new LongSmsAssembler(10_000, (sms) => out.push(sms));
+    assembler.add(part('9', 1, 2, 'a'));
+    assembler.add(part('9', 2, 3, 'b'));
+    should(assembler.waiting).equal(2);
+    for (const [n, total] of [[0, 2], [3, 2], [1.5, 2], [NaN, 2], [1, 256], [1, Infinity]]) {
+      should(() => assembler.add(part('9', n, total, 'c'))).throw(RangeError);
+    }
+    should(assembler.waiting).equal(2);
+  });
+});
+
+describe('partRanges', () => {
+  it('writes part numbers as ranges', () => {
+    should(partRanges([2, 3, 4, 7, 9, 10])).equal('2-4, 7, 9-10');
+    should(partRanges([5])).equal('5');
+    should(partRanges(Array.from({ length: 254 }, (_, i) => i + 2))).equal('2-255');
+  });
 });
 
 describe('RecentIds', () => {
@@ -48,6 +81,15 @@ describe('RecentIds', () => {
     should(ids.size).be.belowOrEqual(100);
     should(ids.seen('id999', 1000)).be.true();
   });
+
+  it('keeps a fixed-size hash of each id, however long the id', () => {
+    const ids = new RecentIds(60_000);
+    should(ids.seen('A'.repeat(60_000), 0)).be.false();
+    should(ids.seen('A'.repeat(60_000), 1)).be.true();
+    should(ids.seen(`${'A'.repeat(59_999)}B`, 2)).be.false();
+    const kept = [...(ids as unknown as { seenAt: Map<string, number> }).seenAt.keys()];
+    should(kept.map((key) => key.length)).eql([22, 22]);
+  });
 });
 
 describe('receivedAt', () => {
@@ -55,5 +97,12 @@ describe('receivedAt', () => {
     should(receivedAt('2020-01-01 12:00:00')).equal('2020-01-01T12:00:00.000Z');
     should(receivedAt('not a time')).be.undefined();
     should(receivedAt(undefined)).be.undefined();
+  });
+
+  it('takes an impossible date for no date, rather than rolling it over', () => {
+    should(receivedAt('2021-02-30 10:00:00')).be.undefined();
+    should(receivedAt('2021-02-28 24:00:00')).be.undefined();
+    should(receivedAt('2021-13-01 10:00:00')).be.undefined();
+    should(receivedAt('2024-02-29 23:59:59')).equal('2024-02-29T23:59:59.000Z');
   });
 });

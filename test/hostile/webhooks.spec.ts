@@ -1,0 +1,223 @@
+/**
+ * The README's table of hostile webhook requests, row by row, against a real Node-RED process with
+ * the tutorial's flows and the loopback Vonage API behind Send SMS, on both of Node-RED's layouts:
+ * admin API and HTTP nodes on one root (the default), and on two. After every row the process
+ * lives; every request was answered within a second, never with HTML; only the control rows sent an
+ * SMS. After the table, memory has stayed bounded and Node-RED stops cleanly.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import should from 'should';
+import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { nodeRedVersion, type FlowNode } from '../support/nodeRed';
+import { RealNodeRed } from '../support/realNodeRed';
+
+const ROOT = path.join(__dirname, '..', '..');
+const API_KEY = 'hostile1';
+const SECRET = 'hostile-api-secret-93';
+/** Node-RED's heap, capped so that memory without bound would end the process during the table. */
+const HEAP_MIB = 256;
+/** What the table may leave behind in resident memory, in all. */
+const MAX_GROWTH_MIB = 100;
+/** Requests of a row with `times` that are under way at once. */
+const CONCURRENCY = 8;
+
+interface Row {
+  number: number;
+  name: string;
+  request: RequestSpec;
+  status: number;
+  sent: number;
+}
+
+interface RequestSpec {
+  path: string;
+  sms?: Record<string, unknown>;
+  receipt?: Record<string, unknown>;
+  as?: 'get' | 'form' | 'json';
+  body?: string;
+  type?: string;
+  extraQuery?: string;
+  times?: number;
+  chunked?: boolean;
+}
+
+function readTable(): Row[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const table = /<!-- hostile-webhook-table:[^>]*-->\n([\s\S]*?)<!-- \/hostile-webhook-table -->/.exec(readme)?.[1] ?? '';
+  return table
+    .split('\n')
+    .filter((line) => /^\| \d+ \|/.test(line))
+    .map((line) => {
+      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+      return { number: Number(cells[0]), name: cells[1], request: JSON.parse(cells[2].replace(/^`|`$/g, '')), status: Number(cells[3]), sent: Number(cells[4]) };
+    });
+}
+
+const timestamp = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
+let sequence = 0;
+const freshId = () => `F${Date.now().toString(16).toUpperCase()}${(sequence += 1).toString(16).toUpperCase()}`;
+
+/** The row's values made concrete for request number n: `$repeat`, `$numbers`, `$extra`, `{n}`. */
+function expand(value: unknown, n: number): unknown {
+  if (typeof value === 'string') return value.replace(/\{n\}/g, String(n));
+  if (Array.isArray(value)) return value.map((v) => expand(v, n));
+  if (value && typeof value === 'object') {
+    const { $repeat, $numbers } = value as { $repeat?: [string, number, string?]; $numbers?: number };
+    if ($repeat) return $repeat[0].repeat($repeat[1]) + String(expand($repeat[2] ?? '', n));
+    if ($numbers) return Array.from({ length: $numbers }, (_, i) => String(447700900000 + i + 1)).join(',');
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, n)]));
+  }
+  return value;
+}
+
+/** A valid inbound SMS or receipt, with the row's changes: null removes a field, `$extra: [count, length]` adds fields. */
+function fields(base: Record<string, string>, changes: Record<string, unknown>, n: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base, messageId: freshId() };
+  for (const [key, value] of Object.entries(expand(changes, n) as Record<string, unknown>)) {
+    if (key === '$extra') {
+      const [count, length] = value as [number, number];
+      for (let i = 0; i < count; i += 1) out[`extra${i}`] = 'e'.repeat(length);
+    } else if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+const SMS = () => ({ msisdn: '447700900001', to: '447700900000', text: 'Hello', type: 'text', keyword: 'HELLO', 'api-key': API_KEY, 'message-timestamp': timestamp() });
+const RECEIPT = () => ({ msisdn: '447700900123', to: 'AcmeInc', 'network-code': '23410', price: '0.03330000', status: 'delivered', scts: '2611251200', 'err-code': '0', 'api-key': API_KEY, 'message-timestamp': timestamp() });
+
+interface Answer {
+  status: number;
+  type: string;
+  ms: number;
+}
+
+async function request(base: string, spec: RequestSpec, n: number): Promise<Answer> {
+  const url = new URL(`${base}${spec.path}`);
+  let init: RequestInit & { duplex?: 'half' } = { method: 'GET' };
+  const params = spec.sms ? fields(SMS(), spec.sms, n) : spec.receipt ? fields(RECEIPT(), spec.receipt, n) : undefined;
+  const as = spec.as ?? 'get';
+  if (params && as === 'get') for (const [k, v] of Object.entries(params)) url.searchParams.append(k, String(v));
+  if (spec.extraQuery) url.search += `&${spec.extraQuery}`;
+  let body: string | undefined = spec.body;
+  let type = spec.type;
+  if (params && as === 'form') [body, type] = [new URLSearchParams(params as Record<string, string>).toString(), 'application/x-www-form-urlencoded'];
+  if (params && as === 'json') [body, type] = [JSON.stringify(params), 'application/json'];
+  if (body !== undefined) {
+    init = { method: 'POST', headers: { 'Content-Type': type ?? 'text/plain' }, body };
+    if (spec.chunked) {
+      const bytes = Buffer.from(body);
+      // A stream has no known length: fetch sends it chunked, with no Content-Length.
+      init.body = new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 16_384) controller.enqueue(bytes.subarray(at, at + 16_384));
+          controller.close();
+        },
+      });
+      init.duplex = 'half';
+    }
+  }
+  const started = performance.now();
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  await response.arrayBuffer();
+  return { status: response.status, type: response.headers.get('content-type') ?? '', ms: performance.now() - started };
+}
+
+async function requests(base: string, spec: RequestSpec): Promise<Answer[]> {
+  const times = spec.times ?? 1;
+  const answers: Answer[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, times) }, async () => {
+      while (next < times) answers.push(await request(base, spec, (next += 1)));
+    }),
+  );
+  return answers;
+}
+
+/** The tutorial's flows from examples/, with an SMS in that only logs and one whose signer is missing. */
+function hostileFlows(restHost: string): { flows: FlowNode[]; credentials: Record<string, Record<string, string>> } {
+  const flows: FlowNode[] = [];
+  const credentials: Record<string, Record<string, string>> = {};
+  for (const name of ['Reply to an SMS', 'Auto-reply with SMS in', 'Track delivery receipts']) {
+    const tab = `tab-${flows.length}`;
+    flows.push({ id: tab, type: 'tab', label: name });
+    for (const node of JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', `${name}.json`), 'utf8')) as FlowNode[]) {
+      if (node.type === 'nexmobasic') {
+        flows.push({ ...node, resthost: restHost });
+        credentials[node.id] = { apikey: API_KEY, apisecret: SECRET };
+      } else flows.push({ ...node, z: tab, ...(node.type === 'vonage-sms-in' ? { url: '/sms-in' } : {}) });
+    }
+  }
+  flows.push(
+    { id: 'tab-extra', type: 'tab', label: 'SMS in, no reply' },
+    { id: 'log-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-log', wires: [['log-debug']] },
+    { id: 'log-debug', z: 'tab-extra', type: 'debug', active: true, tosidebar: true, console: false, complete: 'payload', wires: [] },
+    { id: 'signed-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-signed', creds: 'no-such-node', wires: [['log-debug']] },
+  );
+  return { flows, credentials };
+}
+
+const LAYOUTS: Array<[string, Record<string, unknown>]> = [
+  ['admin API and HTTP nodes on one root', {}],
+  ['admin API on /admin, HTTP nodes on /', { httpAdminRoot: '/admin' }],
+];
+
+for (const [layout, settings] of LAYOUTS) {
+  describe(`hostile webhook requests, ${layout} (Node-RED ${nodeRedVersion})`, function () {
+    this.timeout(120_000);
+    const rows = readTable();
+    const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: SECRET, balance: 100 }]);
+    let red: RealNodeRed;
+    let startMiB = 0;
+    const smsRequests = () => api.requests.filter((r) => r.path === '/sms/json').length;
+
+    before(async () => {
+      const restHost = await api.listen();
+      // Each part of a long SMS, and each reply, at the loopback's full speed: the rate limit is not under test.
+      api.account(API_KEY)!.ratePerSecond = 1000;
+      red = await RealNodeRed.start({ ...hostileFlows(restHost), settings, nodeOptions: [`--max-old-space-size=${HEAP_MIB}`] });
+      startMiB = red.rssMiB();
+    });
+
+    after(async () => {
+      await red?.stop();
+      await api.close();
+    });
+
+    it('has at least 35 rows, numbered in order', () => {
+      should(rows.length).be.aboveOrEqual(35);
+      should(rows.map((r) => r.number)).eql(rows.map((_, i) => i + 1));
+    });
+
+    for (const row of rows) {
+      it(`${row.number}. ${row.name}: ${row.status}, ${row.sent} SMS sent`, async () => {
+        const before = smsRequests();
+        const answers = await requests(red.base, row.request);
+        should(answers.map((a) => a.status)).matchEach(row.status);
+        should(answers.map((a) => a.type)).matchEach((type: string) => should(type).not.match(/html/));
+        should(Math.max(...answers.map((a) => a.ms))).be.below(1000);
+        // An SMS the row causes leaves within moments; wait that long for one that should not.
+        const deadline = Date.now() + (row.sent ? 3000 : 400);
+        while (Date.now() < deadline && !(row.sent && smsRequests() - before >= row.sent)) await new Promise((r) => setTimeout(r, 50));
+        should(smsRequests() - before).equal(row.sent);
+        should(red.alive).be.true();
+      });
+    }
+
+    it(`holds memory bounded: less than ${MAX_GROWTH_MIB} MiB more after the table, with its heap capped at ${HEAP_MIB} MiB`, () => {
+      const grown = red.rssMiB() - startMiB;
+      console.log(`      resident memory: ${startMiB.toFixed(0)} MiB at start, ${(startMiB + grown).toFixed(0)} MiB after the table`);
+      should(red.alive).be.true();
+      should(grown).be.below(MAX_GROWTH_MIB);
+    });
+
+    it('stops cleanly, handing on what waits, with no line in its log over 10 kB', async () => {
+      should(await red.stop()).equal(0);
+      const longest = Math.max(...red.log.split('\n').map((line) => line.length));
+      should(longest).be.below(10_000);
+      should(red.log).not.containEql(SECRET);
+    });
+  });
+}

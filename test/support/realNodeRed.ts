@@ -1,0 +1,99 @@
+/**
+ * A real Node-RED process (red.js of the runtime under test) with this package in its user
+ * directory, as `npm link` would put it, on a free 127.0.0.1 port: for the tests that must see the
+ * process itself (whether it lives, how much memory it holds) and Node-RED's own HTTP layouts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NODE_RED_PACKAGE } from './nodeRed';
+import { freePort } from './ports';
+
+const ROOT = path.join(__dirname, '..', '..');
+const MODULE = 'node-red-contrib-vonage-sms';
+
+export interface RealNodeRedOptions {
+  flows: unknown[];
+  /** Node id → credentials, stored unencrypted (credentialSecret: false). */
+  credentials: Record<string, Record<string, string>>;
+  /** Merged into settings.js: httpAdminRoot, httpNodeRoot… */
+  settings?: Record<string, unknown>;
+  /** Options for Node.js itself, e.g. --max-old-space-size=256. */
+  nodeOptions?: string[];
+}
+
+export class RealNodeRed {
+  private output = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly userDir: string,
+    /** http://127.0.0.1:PORT */
+    readonly base: string,
+  ) {
+    child.stdout!.on('data', (d) => (this.output += d));
+    child.stderr!.on('data', (d) => (this.output += d));
+  }
+
+  static async start(options: RealNodeRedOptions): Promise<RealNodeRed> {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-red-'));
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', version: '0.0.1', private: true, dependencies: { [MODULE]: '*' } }));
+    fs.mkdirSync(path.join(userDir, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', MODULE), 'dir');
+    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
+    fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials));
+    const port = await freePort();
+    const settings = {
+      uiHost: '127.0.0.1',
+      uiPort: port,
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      telemetry: { enabled: false, updateNotification: false },
+      logging: { console: { level: 'info' } },
+      ...options.settings,
+    };
+    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
+    const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
+    const child = spawn(process.execPath, [...(options.nodeOptions ?? []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`);
+    const deadline = Date.now() + 60_000;
+    while (!/Started flows/.test(red.output)) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        await red.stop();
+        throw new Error(`Node-RED did not start:\n${red.output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return red;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resident memory of the process, in MiB (from /proc). */
+  rssMiB(): number {
+    const status = fs.readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  }
+
+  /** Stops Node-RED as Ctrl-C would (its flows stop, SMS in hands on what waits); resolves with its exit code. */
+  async stop(): Promise<number | null> {
+    if (this.alive) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGINT');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(this.userDir, { recursive: true, force: true });
+    return this.child.exitCode;
+  }
+}
