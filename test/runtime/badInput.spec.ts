@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import should from 'should';
 import { useLoopbackApi } from '../support/loopback';
+import { jsonCell, readmeTable } from '../support/readmeTable';
 import { coreNodes, helper, nodeRedVersion, packageNodes } from '../support/nodeRed';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -19,15 +20,7 @@ interface Row {
 }
 
 function readTable(): Row[] {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const table = /<!-- bad-input-table:[^>]*-->\n([\s\S]*?)<!-- \/bad-input-table -->/.exec(readme)?.[1] ?? '';
-  return table
-    .split('\n')
-    .filter((line) => /^\| \d+ \|/.test(line))
-    .map((line) => {
-      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|'));
-      return { number: Number(cells[0]), name: cells[1], spec: JSON.parse(cells[2].replace(/^`|`$/g, '')), expected: cells[3] };
-    });
+  return readmeTable('bad-input-table').map((cells) => ({ number: Number(cells[0]), name: cells[1], spec: jsonCell(cells[2]), expected: cells[3] }));
 }
 
 /** `{"$repeat": ["x", 3201]}` stands for a long string the table could not hold. */

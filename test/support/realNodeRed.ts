@@ -53,9 +53,14 @@ export class RealNodeRed {
       logging: { console: { level: 'info' } },
       ...options.settings,
     };
-    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
+    // Asked through a file (Node-RED takes SIGUSR2 for a restart), the process collects its garbage and writes
+    // what it still holds: the test measures what Node-RED retains, not what the allocator keeps in reserve.
+    const ask = JSON.stringify(path.join(userDir, 'memory.ask'));
+    const answer = JSON.stringify(path.join(userDir, 'memory.json'));
+    const memoryProbe = `setInterval(() => { const fs = require('fs'); if (!fs.existsSync(${ask})) return; fs.rmSync(${ask}); global.gc(); fs.writeFileSync(${answer}, JSON.stringify(process.memoryUsage())); }, 50).unref();\n`;
+    fs.writeFileSync(path.join(userDir, 'settings.js'), `${memoryProbe}module.exports = ${JSON.stringify(settings)};\n`);
     const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
-    const child = spawn(process.execPath, [...(options.nodeOptions ?? []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    const child = spawn(process.execPath, ['--expose-gc', ...(options.nodeOptions ?? []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`);
@@ -82,6 +87,21 @@ export class RealNodeRed {
   rssMiB(): number {
     const status = fs.readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  }
+
+  /** Heap and external memory (Buffers) in MiB that the process still holds after a full garbage collection. */
+  async retainedMiB(): Promise<number> {
+    const file = path.join(this.userDir, 'memory.json');
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(path.join(this.userDir, 'memory.ask'), '');
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(file)) {
+      if (Date.now() > deadline) throw new Error('Node-RED did not report its memory');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const usage = JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+    return (usage.heapUsed + usage.external) / 2 ** 20;
   }
 
   /** Stops Node-RED as Ctrl-C would (its flows stop, SMS in hands on what waits); resolves with its exit code. */
