@@ -5,10 +5,30 @@
  *
  * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number),
  * --path /sms (the webhook), --parts N (send the text as a long SMS in N parts, last part first).
- * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881).
+ * It finds a running `npm start` through npm-start.json in its user directory (NODE_RED_USER_DIR,
+ * default .node-red); PORT and LOOPBACK_PORT, when set, name the ports instead.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { RecordedRequest } from './loopback/vonageSmsApi';
 import { inboundRequests } from './loopback/webhooks';
+
+const ROOT = path.join(__dirname, '..');
+
+/** Node-RED's and the loopback API's addresses: PORT / LOOPBACK_PORT, else what npm start wrote, else the defaults. */
+function addresses(): { editor: string; loopback: string; source: string } {
+  const userDir = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
+  let state: { editor?: string; loopback?: string } = {};
+  try {
+    state = JSON.parse(fs.readFileSync(path.join(userDir, 'npm-start.json'), 'utf8'));
+  } catch {
+    // No npm start is running from that user directory: the defaults, or PORT and LOOPBACK_PORT.
+  }
+  const editor = process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : state.editor ?? 'http://127.0.0.1:1880';
+  const loopback = process.env.LOOPBACK_PORT ? `http://127.0.0.1:${process.env.LOOPBACK_PORT}` : state.loopback ?? 'http://127.0.0.1:1881';
+  const source = process.env.PORT || process.env.LOOPBACK_PORT ? 'PORT and LOOPBACK_PORT' : state.editor ? path.join(userDir, 'npm-start.json') : 'the default ports';
+  return { editor, loopback, source };
+}
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,11 +40,21 @@ async function main(): Promise<number> {
   const text = words.join(' ') || 'Hello from my phone';
   const msisdn = option('from', '447700900001');
   const to = option('to', '447700900000');
-  const webhook = `http://127.0.0.1:${process.env.PORT || 1880}${option('path', '/sms')}`;
+  const where = addresses();
+  const webhook = `${where.editor}${option('path', '/sms')}`;
   const parts = Math.max(1, Number(option('parts', '1')) || 1);
-  const loopback = `http://127.0.0.1:${process.env.LOOPBACK_PORT || 1881}/_loopback`;
+  const loopback = `${where.loopback}/_loopback`;
 
-  const before = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
+  let before: RecordedRequest[];
+  try {
+    before = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
+  } catch (err) {
+    console.error(
+      `could not reach npm start's loopback Vonage API at ${where.loopback} (from ${where.source}): ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}.\n` +
+        'Is npm start running? If it runs with another NODE_RED_USER_DIR, set the same one here, or set PORT and LOOPBACK_PORT to its ports.',
+    );
+    return 1;
+  }
   const requests = inboundRequests({ msisdn, to, text }, parts > 1 ? { partLength: Math.ceil(text.length / parts) } : {}).reverse();
   let status = 0;
   for (const params of requests) {
@@ -56,7 +86,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    console.error(`could not reach npm start's loopback Vonage API or Node-RED: ${err instanceof Error ? err.message : err}`);
+    console.error(`npm run inbound failed: ${err instanceof Error ? err.message : err}`);
     process.exit(1);
   },
 );

@@ -4,8 +4,10 @@
  * deploys the example flows against the loopback API, and starts Node-RED.
  *
  * Environment: PORT (Node-RED, default 1880), LOOPBACK_PORT (default 1881),
- * NODE_RED_USER_DIR (default .node-red). `npm start -- --reset` rewrites the flows;
- * `--empty` starts with no flows at all (the end-to-end tests build the tutorial by hand).
+ * NODE_RED_USER_DIR (default .node-red). They apply at every start: the loopback addresses in the
+ * flows follow them, and npm-start.json in the user directory tells `npm run inbound` where to go.
+ * `npm start -- --reset` rewrites the flows; `--empty` starts with no flows at all (for building the
+ * tutorial by hand, as the end-to-end tests do).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -84,8 +86,8 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
       const copy: FlowNode = { ...node, id: ownId(node.id), z: tabId, ...(wires ? { wires } : {}) };
       if (copy.type === 'sendsms') copy.creds = config.id;
       if (copy.type === 'vonage-sms-in') copy.url = '/sms-in';
-      // Receipts come back to this Node-RED's own SMS receipt node.
-      if (copy.type === 'sendsms' && copy.callback) copy.callback = `http://127.0.0.1:${PORT}/sms/receipt`;
+      // Receipts come back to this Node-RED's own SMS receipt node (the example itself leaves the URL empty).
+      if (copy.type === 'sendsms' && name === 'Track delivery receipts') copy.callback = `http://127.0.0.1:${PORT}/sms/receipt`;
       flows.push(copy);
     }
   }
@@ -112,8 +114,41 @@ module.exports = {
     fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
     fs.writeFileSync(path.join(USER_DIR, 'flows_cred.json'), `${JSON.stringify(credentials, null, 4)}\n`);
     console.log(EMPTY ? 'started with no flows' : `deployed the tutorial's flows against the loopback Vonage API (${restHost})`);
+  } else {
+    const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as FlowNode[];
+    const moved = retarget(flows, restHost);
+    if (moved) {
+      fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
+      console.log(`pointed ${moved} node(s) of the flows at this start's addresses (${restHost}, http://127.0.0.1:${PORT})`);
+    }
   }
 }
+
+/** A loopback address a previous npm start wrote into the flows. */
+const LOOPBACK_ADDRESS = /^http:\/\/127\.0\.0\.1:\d+/;
+
+/**
+ * The flows name the loopback API (API host) and Node-RED itself (Receipt URL) by port: settings given
+ * to this start apply to flows an earlier start wrote, and to any the user built against them. Other
+ * hosts (the real Vonage API, the user's own) are left alone.
+ */
+function retarget(flows: FlowNode[], restHost: string): number {
+  let moved = 0;
+  for (const node of flows) {
+    const field = node.type === 'nexmobasic' ? 'resthost' : node.type === 'sendsms' ? 'callback' : undefined;
+    const value = field ? node[field] : undefined;
+    if (!field || typeof value !== 'string' || !LOOPBACK_ADDRESS.test(value)) continue;
+    const next = field === 'resthost' ? restHost : value.replace(LOOPBACK_ADDRESS, `http://127.0.0.1:${PORT}`);
+    if (next !== value) {
+      node[field] = next;
+      moved += 1;
+    }
+  }
+  return moved;
+}
+
+/** Where this npm start runs, for `npm run inbound` (dev/inbound.ts) to find without being told. */
+const START_STATE = 'npm-start.json';
 
 async function main(): Promise<void> {
   const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
@@ -134,6 +169,9 @@ async function main(): Promise<void> {
     reported = api.requests.length;
   }, 200);
 
+  const state = path.join(USER_DIR, START_STATE);
+  fs.writeFileSync(state, `${JSON.stringify({ editor: `http://127.0.0.1:${PORT}`, loopback: restHost, pid: process.pid }, null, 2)}\n`);
+
   const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
   const nodeRed = spawn(process.execPath, [redJs, '--userDir', USER_DIR, '--settings', path.join(USER_DIR, 'settings.js')], { stdio: 'inherit' });
   console.log(`
@@ -153,6 +191,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   nodeRed.on('exit', async (code) => {
     clearInterval(reporter);
+    fs.rmSync(state, { force: true });
     await api.close();
     process.exit(code ?? 0);
   });

@@ -9,7 +9,7 @@ import { numberSetting as setting } from './nodeSettings';
 import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
-import { DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
+import { BalanceError, DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
 
 interface NexmoBasicDef extends NodeDef {
   resthost?: string;
@@ -109,20 +109,21 @@ export = function (RED: NodeAPI) {
     const apiKey = keyFromDeployed ? deployed?.credentials?.apikey?.trim() ?? '' : typedKey;
     const apiSecret = secretFromDeployed ? deployed?.credentials?.apisecret ?? '' : typedSecret;
     const restHost = withoutSlash(text(body.resthost).trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST);
-    const fail = (error: string) => res.json({ ok: false, error });
+    // `blame` tells the editor whether to say the credentials or the API host do not work.
+    const fail = (error: string, blame: 'credentials' | 'host' = 'credentials') => res.json({ ok: false, error, blame });
     if (!deployed && (ENV_REFERENCE.test(typedKey) || ENV_REFERENCE.test(typedSecret))) return fail(RED._('nexmobasic.errors.check-env'));
     if (!apiKey) return fail(RED._('nexmobasic.errors.no-apikey'));
     if (!apiSecret) return fail(RED._('nexmobasic.errors.no-apisecret'));
-    if (!isRestHost(restHost)) return fail(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }));
+    if (!isRestHost(restHost)) return fail(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }), 'host');
     if (secretFromDeployed && deployed && restHost !== withoutSlash(deployed.restHost)) {
-      return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }));
+      return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }), 'host');
     }
     try {
       const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
       const balance = await client.balance();
       return res.json({ ok: true, balance: balance.value, autoReload: balance.autoReload });
     } catch (err) {
-      return fail((err as Error).message);
+      return fail((err as Error).message, err instanceof BalanceError ? err.blame : 'credentials');
     }
   });
 

@@ -7,6 +7,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
+import { InvalidNumberError } from './sms/phoneNumber';
+import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError } from './sms/sendQueue';
 import { SmsSendError } from './sms/smsClient';
 import type { ContextScope, TemplateSources } from './sms/template';
@@ -112,16 +114,25 @@ export = function (RED: NodeAPI) {
       };
     }
 
+    /** A few words for the status: "wrong API key or secret", "invalid To or From"… */
     function reason(err: Error): string {
       if (err instanceof SmsSendError) return err.shortReason;
       if (err instanceof QueueError) return RED._(err.reason === 'full' ? 'sendsms.status.queue-full' : 'sendsms.status.stopped');
+      if (err instanceof InvalidNumberError) return RED._('sendsms.status.bad-number');
+      if (err instanceof TooManyRecipientsError) return RED._('sendsms.status.too-many');
       return RED._('sendsms.status.bad-input');
     }
+
+    /**
+     * What the debug sidebar and a Catch node get: the error's own words, as text. Node-RED shows a
+     * string in full, where an Error object is a collapsed {name, message, stack} with the advice cut off.
+     */
+    const told = (err: Error) => err.message as unknown as Error;
 
     node.on('input', async (msg: SmsMessage, send, done) => {
       const fail = (err: Error, why: string) => {
         show('red', 'ring', RED._('sendsms.status.failed', { reason: why }));
-        done(err);
+        done(told(err));
       };
       if (templates instanceof Error) return fail(templates, RED._('sendsms.status.bad-template'));
       if (!account || !queue) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
@@ -132,7 +143,7 @@ export = function (RED: NodeAPI) {
       try {
         batch = await composeSms(templates, sourcesFor(msg), account.country, msg.to);
       } catch (err) {
-        return fail(err as Error, RED._('sendsms.status.bad-input'));
+        return fail(err as Error, reason(err as Error));
       }
 
       const several = batch.messages.length > 1;
@@ -147,7 +158,7 @@ export = function (RED: NodeAPI) {
             show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
             // The flow is stopping: its Catch nodes may be gone, so the log says what became of this SMS.
             if (closing) node.warn(RED._('sendsms.warn.outcome-failed', { to: sms?.to ?? recipient, error: err.message }));
-            if (several) node.error(err, out);
+            if (several) node.error(told(err), out);
           };
           if (!sms) return failed(error!);
           out.sms = describe(sms);
@@ -174,7 +185,7 @@ export = function (RED: NodeAPI) {
           send(out);
         }),
       );
-      if (!several && failures.length) done(failures[0]);
+      if (!several && failures.length) done(told(failures[0]));
       else done();
     });
 

@@ -276,7 +276,10 @@ export class LoopbackVonageSmsApi {
     const account = apiKey ? this.accounts.get(apiKey) : undefined;
     if (!account || account.apiSecret !== apiSecret) {
       record.outcome = 'HTTP 401';
-      return this.json(res, 401, { 'error-code': '401', 'error-code-label': 'authentication failed' });
+      // Vonage's own 401 body; the label also names the keys this loopback accepts (never a secret), so that
+      // a user of npm start who typed another key learns which one works here.
+      const keys = [...this.accounts.keys()].map((key) => `"${key}"`).join(', ');
+      return this.json(res, 401, { 'error-code': '401', 'error-code-label': `authentication failed: this loopback Vonage API accepts the API key ${keys}` });
     }
     record.outcome = 'HTTP 200';
     this.json(res, 200, { value: Number(account.balance.toFixed(8)), autoReload: false });

@@ -51,7 +51,7 @@ export class SmsSendError extends Error {
   constructor(
     message: string,
     readonly kind: SendFailureKind,
-    /** For the node status: "status 29", "HTTP 500", "timeout"… */
+    /** For the node status, in a few words: "wrong API key or secret", "HTTP 500", "no answer: may have been sent"… */
     readonly shortReason: string,
     /** False only when the request certainly never reached Vonage. */
     readonly mayHaveBeenSent: boolean,
@@ -60,6 +60,25 @@ export class SmsSendError extends Error {
   ) {
     super(message);
     this.name = 'SmsSendError';
+  }
+}
+
+/** Why a balance check failed: the key and secret, or the API host (unreachable, or not Vonage's). */
+export class BalanceError extends Error {
+  constructor(message: string, readonly blame: 'credentials' | 'host') {
+    super(message);
+    this.name = 'BalanceError';
+  }
+}
+
+/** The error label of a refused request's JSON body ("authentication failed"), at most 200 characters. */
+async function apiWords(response: { text?: () => Promise<string> } | undefined): Promise<string> {
+  try {
+    const body = JSON.parse((await response?.text?.()) ?? '') as Record<string, unknown>;
+    const label = body['error-code-label'] ?? body.title ?? body.detail;
+    return typeof label === 'string' ? label.slice(0, 200) : '';
+  } catch {
+    return '';
   }
 }
 
@@ -92,7 +111,7 @@ function asApiResponse(data: unknown): SmsApiResponse | undefined {
 function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   const failed = response.messages.filter((m) => m.status !== '0');
   const first = failed[0];
-  const { meaning, advice } = describeStatus(first.status);
+  const { meaning, advice, short } = describeStatus(first.status);
   const said = first['error-text'] ? ` (Vonage said: "${first['error-text']}")` : '';
   const parts = response.messages.length;
   const which = parts > 1 ? `${failed.length} of ${parts} parts of the SMS` : 'the SMS';
@@ -101,7 +120,7 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   return new SmsSendError(
     `Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}${rest}`,
     'status',
-    `status ${first.status}`,
+    short,
     failed.length < parts,
     first.status,
     response,
@@ -143,7 +162,7 @@ function translateSdkError(err: unknown, account: VonageAccount, to: string): Sm
     return new SmsSendError(
       `the Vonage API at ${account.restHost} answered with a body that could not be read, for the SMS to ${to}; it may have been sent`,
       'bad-response',
-      'bad response',
+      'unreadable answer: may have been sent',
       true,
     );
   }
@@ -151,7 +170,7 @@ function translateSdkError(err: unknown, account: VonageAccount, to: string): Sm
     return new SmsSendError(
       `no answer from the Vonage API at ${account.restHost} within ${account.timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
       'timeout',
-      'timeout',
+      'no answer: may have been sent',
       true,
     );
   }
@@ -161,14 +180,14 @@ function translateSdkError(err: unknown, account: VonageAccount, to: string): Sm
     return new SmsSendError(
       `could not connect to the Vonage API at ${account.restHost} (${code}); the SMS to ${to} was not sent`,
       'connection',
-      code,
+      `cannot reach the API host (${code})`,
       false,
     );
   }
   return new SmsSendError(
     `the connection to the Vonage API at ${account.restHost} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
     'connection',
-    code ?? 'connection lost',
+    `connection lost${code ? ` (${code})` : ''}: may have been sent`,
     true,
   );
 }
@@ -190,23 +209,29 @@ export class VonageSmsClient {
 
   /**
    * The account balance in EUR, from the account API on the same host: the way to check that the
-   * key and secret are right without sending anything. Rejects with an error that names no secret.
+   * key and secret are right without sending anything. Rejects with a BalanceError that names no
+   * secret and says whether the credentials or the host are to blame.
    */
   async balance(): Promise<{ value: number; autoReload: boolean }> {
+    const host = this.account.restHost;
+    let data: { value?: unknown; autoReload?: unknown };
     try {
-      const data = (await this.vonage.accounts.getBalance()) as { value?: unknown; autoReload?: unknown };
-      if (typeof data?.value !== 'number') throw new Error('not a balance');
-      return { value: data.value, autoReload: data.autoReload === true };
+      data = (await this.vonage.accounts.getBalance()) as typeof data;
     } catch (err) {
-      const e = (err ?? {}) as SdkErrorShape;
+      const e = (err ?? {}) as SdkErrorShape & { response?: { text?: () => Promise<string> } };
       const status = e.config !== undefined ? e.response?.status : undefined;
-      if (status === 401) throw new Error(`the Vonage API at ${this.account.restHost} refused this API key and secret (HTTP 401)`);
-      if (status) throw new Error(`the Vonage API at ${this.account.restHost} answered HTTP ${status} to the balance check`);
+      if (status === 401) {
+        const said = await apiWords(e.response);
+        throw new BalanceError(`the Vonage API at ${host} refused this API key and secret (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
+      }
+      if (status) throw new BalanceError(`the API host ${host} answered HTTP ${status} to the balance check: it may not be a Vonage API host`, 'host');
       const code = e.cause?.code ?? e.code;
-      if (e.name === 'AbortError') throw new Error(`no answer from the Vonage API at ${this.account.restHost} within ${this.account.timeoutMs / 1000} s`);
-      if (code) throw new Error(`could not connect to the Vonage API at ${this.account.restHost} (${code})`);
-      throw new Error(`the Vonage API at ${this.account.restHost} did not answer with an account balance`);
+      if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new BalanceError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
+      if (code) throw new BalanceError(`could not connect to the API host ${host} (${code})`, 'host');
+      throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     }
+    if (typeof data?.value !== 'number') throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
+    return { value: data.value, autoReload: data.autoReload === true };
   }
 
   /** Resolves with the API response when every part was accepted; rejects with SmsSendError. */
@@ -231,7 +256,7 @@ export class VonageSmsClient {
       throw new SmsSendError(
         `the Vonage API at ${this.account.restHost} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`,
         'bad-response',
-        'bad response',
+        'unreadable answer: may have been sent',
         true,
       );
     }

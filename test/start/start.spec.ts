@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import should from 'should';
 import { ROOT, startTutorial, TSX, type RunningStart } from '../support/npmStart';
@@ -57,10 +58,37 @@ describe('npm start: the tutorial, offline', function () {
     should(start.output().slice(before)).not.match(/\[error\]/);
   });
 
-  it('answers a simulated inbound SMS (npm run inbound) with "You said …"', () => {
-    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'Is', 'it', 'working?'], { cwd: ROOT, env: start.env, encoding: 'utf8' });
+  it('answers a simulated inbound SMS (npm run inbound) with "You said …", finding npm start on its ports without being told', () => {
+    // Only the user directory, as a user who ran `NODE_RED_USER_DIR=… npm start` would: no PORT, no LOOPBACK_PORT.
+    const { PORT: _port, LOOPBACK_PORT: _loopbackPort, ...env } = start.env;
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'Is', 'it', 'working?'], { cwd: ROOT, env, encoding: 'utf8' });
     should(inbound.status).equal(0);
     should(inbound.stdout).match(/inbound SMS from 447700900001 to 447700900000: "Is it working\?" → GET http:\/\/127\.0\.0\.1:\d+\/sms answered 200/);
     should(inbound.stdout).match(/reply recorded by the loopback Vonage API: status 0, to 447700900001 from 447700900000: "You said Is it working\?"/);
+  });
+
+  it('applies PORT and LOOPBACK_PORT on a second start too: the flows follow, and a send reaches the new loopback API', async () => {
+    await start.stop({ keepUserDir: true });
+    start = await startTutorial([], start.userDir);
+    const flows = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows.json'), 'utf8'));
+    should(flows.find((n: { type: string }) => n.type === 'nexmobasic').resthost).equal(start.loopbackUrl);
+    should(flows.find((n: { type: string; callback?: string }) => n.type === 'sendsms' && n.callback).callback).equal(`${start.editorUrl}/sms/receipt`);
+    should(start.output()).match(/pointed 2 node\(s\) of the flows at this start's addresses/);
+    const injectId = crypto.createHash('sha256').update('npm start 5e4d1c0a9b8e7f02').digest('hex').slice(0, 16);
+    should((await fetch(`${start.editorUrl}/inject/${injectId}`, { method: 'POST' })).status).equal(200);
+    await start.waitFor(/\[loopback Vonage API\] POST \/sms\/json → status 0: SMS to 447700900123 from 447700900000: "Hello World"/);
+    const { PORT: _port, LOOPBACK_PORT: _loopbackPort, ...env } = start.env;
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'Second', 'start'], { cwd: ROOT, env, encoding: 'utf8' });
+    should(inbound.stdout).containEql('"You said Second start"');
+  });
+
+  it('says which address npm run inbound tried when nothing answers there', () => {
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'Hello'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_RED_USER_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-none-')), PORT: '9', LOOPBACK_PORT: '9' },
+      encoding: 'utf8',
+    });
+    should(inbound.status).equal(1);
+    should(inbound.stderr).match(/could not reach npm start's loopback Vonage API at http:\/\/127\.0\.0\.1:9 \(from PORT and LOOPBACK_PORT\)/);
   });
 });

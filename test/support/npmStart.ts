@@ -16,11 +16,13 @@ export interface RunningStart {
   output(): string;
   /** Resolves once the output matches, or rejects after timeoutMs. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops npm start; its user directory goes too, unless kept for another start. */
+  stop(options?: { keepUserDir?: boolean }): Promise<void>;
 }
 
-export async function startTutorial(args: string[] = []): Promise<RunningStart> {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-start-'));
+/** @param reuse a user directory an earlier start kept, to start again in it (on new ports). */
+export async function startTutorial(args: string[] = [], reuse?: string): Promise<RunningStart> {
+  const userDir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-start-'));
   const env = { ...process.env, NODE_RED_USER_DIR: userDir, PORT: String(await freePort()), LOOPBACK_PORT: String(await freePort()) };
   const child: ChildProcess = spawn(process.execPath, [TSX, 'dev/start.ts', ...args], { cwd: ROOT, env });
   let output = '';
@@ -38,12 +40,12 @@ export async function startTutorial(args: string[] = []): Promise<RunningStart> 
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
-    async stop() {
+    async stop(options = {}) {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await new Promise((resolve) => child.once('exit', resolve));
       }
-      fs.rmSync(userDir, { recursive: true, force: true });
+      if (!options.keepUserDir) fs.rmSync(userDir, { recursive: true, force: true });
     },
   };
   await running.waitFor(/Started flows/, 120_000);
