@@ -29,7 +29,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
-    const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds);
+    const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds, url);
     const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
     let received = 0;
 
@@ -62,6 +62,7 @@ export = function (RED: NodeAPI) {
           else emit({ params, parts: [params], complete: true, missing: [] });
         },
         rejected: signing.rejected,
+        shared: signing.shared,
       });
     } catch (err) {
       node.error((err as Error).message);

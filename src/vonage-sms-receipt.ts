@@ -24,7 +24,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
-    const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds);
+    const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds, url);
     const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
 
     let stop: () => void = () => {};
@@ -44,6 +44,7 @@ export = function (RED: NodeAPI) {
           node.send({ payload, topic: params['client-ref'] ?? params.messageId });
         },
         rejected: signing.rejected,
+        shared: signing.shared,
       });
     } catch (err) {
       node.error((err as Error).message);

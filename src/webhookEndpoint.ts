@@ -39,6 +39,11 @@ export interface WebhookOptions {
   accepted(params: WebhookParams): void;
   /** A request refused for its signature: counted and warned about by the node. */
   rejected(reason: RejectReason, from: string): void;
+  /**
+   * Another node serves the same path: it takes every request ('shadowed'), or this one takes them
+   * all from it ('shadowing'). Checked each time the flows start.
+   */
+  shared?(how: 'shadowed' | 'shadowing', others: number): void;
 }
 
 /** How long a client may take to send its body. */
@@ -51,8 +56,25 @@ type ExpressLike = {
   post(path: string, handler: Handler): void;
   use(handler: ErrorHandler): void;
   parent?: ExpressLike;
-  _router?: { stack: Array<{ route?: { path: string; stack: Array<{ handle: unknown }> } }> };
+  _router?: { stack: Array<{ route?: { path: string; methods?: Record<string, boolean>; stack: Array<{ handle: unknown }> } }> };
 };
+
+/**
+ * Other routes on the same path and methods (an `http in`, another webhook node), before and after
+ * ours: Express hands a request to the first, so those before ours take every request.
+ */
+function sameRoutes(app: ExpressLike, url: string, handler: Handler): { before: number; after: number } {
+  const key = pathKey(url);
+  let ours = -1;
+  const others: number[] = [];
+  (app._router?.stack ?? []).forEach((layer, i) => {
+    const route = layer.route;
+    if (!route || typeof route.path !== 'string' || pathKey(route.path) !== key) return;
+    if (route.stack.some((l) => l.handle === handler)) ours = ours < 0 ? i : ours;
+    else if (route.methods?.get || route.methods?.post || route.methods?._all) others.push(i);
+  });
+  return { before: others.filter((i) => i < ours).length, after: others.filter((i) => i > ours).length };
+}
 
 /** A request refused before its fields were read, with its status and answer. */
 class Refusal extends Error {
@@ -205,7 +227,17 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   const key = pathKey(options.url);
   servedPaths.set(key, (servedPaths.get(key) ?? 0) + 1);
 
+  // Once every node of the flows is in place: does another node serve this path too?
+  const events = (RED as unknown as { events?: { on(e: string, f: () => void): void; off?(e: string, f: () => void): void; removeListener?(e: string, f: () => void): void } }).events;
+  const checkShared = () => {
+    const { before, after } = sameRoutes(app, options.url, handler);
+    if (before + after === 0) return;
+    options.shared?.(before > 0 ? 'shadowed' : 'shadowing', before + after);
+  };
+  events?.on('flows:started', checkShared);
+
   return () => {
+    (events?.off ?? events?.removeListener)?.call(events, 'flows:started', checkShared);
     const count = (servedPaths.get(key) ?? 1) - 1;
     if (count > 0) servedPaths.set(key, count);
     else servedPaths.delete(key);

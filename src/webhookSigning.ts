@@ -1,6 +1,6 @@
 /**
- * "Signed by" on SMS in and SMS receipt: which `nexmobasic` signs the webhook, and what the node
- * says when that cannot work. A chosen node that is missing, disabled or has no signature secret
+ * What SMS in and SMS receipt say about their webhook: "Signed by" (which `nexmobasic` signs it, and
+ * what the node says when that cannot work), refused requests, and another node on the same path. A chosen node that is missing, disabled or has no signature secret
  * fails closed: every request is refused (503, so Vonage retries once it is fixed), the status says
  * why, and one warning at start says what to do.
  */
@@ -12,9 +12,11 @@ export interface WebhookSigning {
   signedBy: NexmoBasicNode | null | undefined;
   /** Counts a refused request, shows it in the status and warns (`<type>.warn.<reason>`). */
   rejected(reason: RejectReason, from: string): void;
+  /** Says, in the status and a warning, that another node serves the same path. */
+  shared(how: 'shadowed' | 'shadowing', others: number): void;
 }
 
-export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: string | undefined): WebhookSigning {
+export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: string | undefined, url: string): WebhookSigning {
   const signedBy = creds ? ((RED.nodes.getNode(creds) as NexmoBasicNode | null) ?? null) : undefined;
   const problem = signedBy === null ? 'signer-missing' : signedBy && !signedBy.signature() ? 'signer-no-secret' : undefined;
   if (problem) {
@@ -29,6 +31,10 @@ export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: st
       if (reason === 'unconfigured') return;
       node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.rejected`, { count: rejected }) });
       node.warn(RED._(`${type}.warn.${reason}`, { from, count: rejected }));
+    },
+    shared(how, others) {
+      node.status({ fill: 'yellow', shape: 'ring', text: RED._(`vonage-sms-in.status.${how}`) });
+      node.warn(RED._(`vonage-sms-in.warn.${how}`, { url, count: others }));
     },
   };
 }

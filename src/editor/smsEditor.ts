@@ -5,7 +5,11 @@
  */
 import { countSegments, type SmsLength } from '../sms/encoding';
 import { normaliseNumber } from '../sms/phoneNumber';
+import { typedEntries } from '../sms/recipients';
 import { normaliseSender } from '../sms/sender';
+import { showOurMessagesWhole } from './debugSidebar';
+
+export { showsWhole } from './debugSidebar';
 
 /** Characters that look like GSM-7 ones but force Unicode, and the GSM-7 text that replaces them. */
 export const LOOK_ALIKES: Record<string, string> = {
@@ -37,15 +41,26 @@ export function replaceLookAlikes(text: string): string {
   return [...text].map((ch) => LOOK_ALIKES[ch] ?? ch).join('');
 }
 
-/** The problem with a fixed To value, or '' when it is fine or a template decides it at run time. */
+/**
+ * The problem with the fixed numbers typed in To, or '' when they are fine or a template decides at
+ * run time. A list (447700900001, 447700900002) is cut into entries exactly as the runtime cuts it.
+ */
 export function checkTo(value: string, country: string): string {
-  if (value.trim() === '' || value.includes('{{')) return '';
+  let entries: string[];
   try {
-    normaliseNumber(value, 'To', country || undefined);
-    return '';
+    entries = typedEntries(value);
   } catch (err) {
-    return (err as Error).message;
+    return `To: the template does not parse: ${(err as Error).message}`;
   }
+  for (const entry of entries) {
+    if (entry.trim() === '' || entry.includes('{{')) continue;
+    try {
+      normaliseNumber(entry.trim(), 'To', country || undefined);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return '';
 }
 
 export function checkFrom(value: string, country: string): string {
@@ -57,3 +72,7 @@ export function checkFrom(value: string, country: string): string {
     return (err as Error).message;
   }
 }
+
+// In the editor: errors and warnings of this package's nodes read whole in the debug sidebar.
+const browser = globalThis as unknown as { RED?: Parameters<typeof showOurMessagesWhole>[0]; $?: Parameters<typeof showOurMessagesWhole>[1] };
+if (browser.RED && browser.$) showOurMessagesWhole(browser.RED, browser.$);

@@ -15,6 +15,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
 const API_KEY = 'loopback';
 const API_SECRET = 'loopback-secret';
+/** The one config node every example shares (examples/*.json). */
+const EXAMPLE_ACCOUNT = '5e4d1c0a9b8e7f05';
 
 describe('the editor, in Chromium', function () {
   this.timeout(120_000);
@@ -23,11 +25,13 @@ describe('the editor, in Chromium', function () {
   let page: Page;
   const pageErrors: string[] = [];
   const responses: string[] = [];
+  /** The Send an SMS example imported by test 2c, pointed at the loopback with a wrong secret. */
+  let wrongSecretFlow = { sendSms: '', inject: '' };
 
-  async function shot(name: string): Promise<void> {
+  async function shot(name: string, { notifications = false } = {}): Promise<void> {
     await page.waitForTimeout(300);
     // Notifications of earlier steps would hide what this step shows.
-    await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
+    if (!notifications) await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
     await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
   }
 
@@ -78,8 +82,20 @@ describe('the editor, in Chromium', function () {
     });
   }
 
-  async function deploy(): Promise<void> {
+  /**
+   * Deploy. `warned` lists what Node-RED's "not properly configured" confirmation must name: it must
+   * appear then, and it is confirmed; with none, it must not appear.
+   */
+  async function deploy(warned: string[] = []): Promise<void> {
     await page.click('#red-ui-header-button-deploy');
+    const confirm = page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy');
+    if (warned.length > 0) {
+      await confirm.waitFor({ timeout: 5_000 });
+      const dialog = await page.locator('.red-ui-notification:has(#red-ui-deploy-dialog-confirm-deploy-deploy)').innerText();
+      for (const name of warned) should(dialog).containEql(name);
+      await shot('08a-deploy-warns-of-account-without-key', { notifications: true });
+      await confirm.click();
+    }
     await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 15_000 });
     await page.waitForTimeout(500);
   }
@@ -164,24 +180,50 @@ describe('the editor, in Chromium', function () {
     should(sent[0].params).have.properties({ to: '447700900123', from: 'AcmeInc', text: 'Hello World', type: 'text' });
   });
 
-  it('2. Import › Examples › Reply to an SMS, select the credentials, Deploy, and an inbound SMS is answered', async () => {
+  /**
+   * Import › Examples › node-red-contrib-vonage-sms › `name`, into a new flow. When the flow's
+   * config node is already there, Node-RED asks; "Import copy" keeps the one already there.
+   */
+  async function importExample(name: string, screenshot?: string): Promise<{ conflict: boolean }> {
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');
     await page.click('#red-ui-clipboard-dialog-import-tab-examples, .red-ui-tab:has-text("Examples")');
     const dialog = page.locator('#red-ui-clipboard-dialog');
     const folder = dialog.locator('.red-ui-treeList-label:has-text("node-red-contrib-vonage-sms")');
     await folder.waitFor();
-    await folder.locator('.red-ui-treeList-icon').first().click();
-    await dialog.locator('.red-ui-treeList-label:has-text("Reply to an SMS")').click();
+    const example = dialog.locator(`.red-ui-treeList-label:has-text("${name}")`);
+    if (!(await example.isVisible())) await folder.locator('.red-ui-treeList-icon').first().click();
+    await example.click();
     await page.click('#red-ui-clipboard-dialog-import-opt-new');
-    await shot('06-import-examples-reply-to-an-sms');
+    if (screenshot) await shot(screenshot);
     await page.click('#red-ui-clipboard-dialog-ok');
     await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
     await page.waitForTimeout(500);
-
+    const copy = page.locator('.red-ui-notification button:has-text("Import copy")');
+    const conflict = await copy.isVisible();
+    if (conflict) {
+      await copy.click();
+      await page.waitForTimeout(500);
+    }
     // Imported nodes follow the mouse until a click puts them down.
     await page.mouse.click(330, 200);
     await page.waitForTimeout(300);
+    return { conflict };
+  }
+
+  /** The config nodes of a type, as the editor holds them. */
+  async function configNodes(type: string): Promise<{ id: string; name: string; users: number }[]> {
+    return page.evaluate((t) => {
+      const found: { id: string; name: string; users: number }[] = [];
+      (window as any).RED.nodes.eachConfig((n: any) => {
+        if (n.type === t) found.push({ id: n.id, name: n.name, users: n.users.length });
+      });
+      return found;
+    }, type);
+  }
+
+  it('2. Import › Examples › Reply to an SMS, select the credentials, Deploy, and an inbound SMS is answered', async () => {
+    await importExample('Reply to an SMS', '06-import-examples-reply-to-an-sms');
     const [reply] = await nodeIds('sendsms');
     should(reply).be.ok();
     await page.dblclick(`[id="${reply}"]`);
@@ -192,9 +234,10 @@ describe('the editor, in Chromium', function () {
     await page.selectOption('#node-input-creds', { label: API_KEY });
     await shot('07-reply-select-credentials');
     await page.click('#node-dialog-ok');
-    // Nothing imported is marked "not properly configured" (the orange triangle), the example's own config node included.
-    should(await invalidNodes()).eql([]);
-    await deploy();
+    // The example's own account, now unused and still without an API key, is the only thing flagged.
+    should(await invalidNodes()).eql([`nexmobasic ${EXAMPLE_ACCOUNT}`]);
+    // Deploy warns of it, as of any node that is not properly configured.
+    await deploy(['Vonage account']);
     await shot('08-reply-flow-deployed');
 
     const params = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello from the browser test' })[0];
@@ -233,6 +276,63 @@ describe('the editor, in Chromium', function () {
     should(await invalidNodes()).eql(before);
   });
 
+  it('2c. importing more examples reuses the one "Vonage account", flagged with its Send SMS nodes until it has an API key', async () => {
+    should((await importExample('Send an SMS')).conflict).be.true();
+    const [sendSms] = await nodeIds('sendsms');
+    const [inject] = await nodeIds('inject');
+    should((await importExample('Track delivery receipts')).conflict).be.true();
+    const accounts = (await configNodes('nexmobasic')).filter((c) => c.name === 'Vonage account');
+    should(accounts).have.length(1);
+    should(accounts[0]).have.properties({ id: EXAMPLE_ACCOUNT });
+    should(accounts[0].users).be.above(1);
+    const flagged = await invalidNodes();
+    should(flagged).containEql(`nexmobasic ${EXAMPLE_ACCOUNT}`);
+    should(flagged).containEql(`sendsms ${sendSms}`);
+    await page.evaluate((id) => {
+      const RED = (window as any).RED;
+      RED.workspaces.show(RED.nodes.node(id).z);
+    }, sendSms);
+    await page.waitForTimeout(300);
+    await page.locator(`[id="${sendSms}"] .red-ui-flow-node-changed, [id="${sendSms}"] .red-ui-flow-node-error`).first().waitFor();
+    should(await page.locator(`[id="${sendSms}"] .red-ui-flow-node-error`).isVisible()).be.true();
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-creds');
+    should(await page.locator('#node-input-creds option:checked').innerText()).equal('Vonage account');
+    await page.click('.form-row:has(#node-input-creds) .fa-pencil');
+    await page.waitForSelector('#node-config-input-apikey');
+    await shot('14-example-account-without-api-key');
+    // The right key with the wrong secret: the SMS API answers status 4.
+    await page.fill('#node-config-input-apikey', API_KEY);
+    await page.fill('#node-config-input-apisecret', 'not-the-secret');
+    await page.fill('#node-config-input-resthost', start.loopbackUrl);
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
+    await page.click('#node-dialog-ok');
+    should(await invalidNodes()).not.containEql(`sendsms ${sendSms}`);
+    should(await invalidNodes()).not.containEql(`nexmobasic ${EXAMPLE_ACCOUNT}`);
+    wrongSecretFlow = { sendSms, inject };
+  });
+
+  it('2d. a failure reads in full in the debug sidebar, without a stack or a class name, and the status says it in words', async () => {
+    const { sendSms, inject } = wrongSecretFlow;
+    await deploy();
+    await page.evaluate(() => (window as any).RED.sidebar.show('debug'));
+    const errors = page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20');
+    const before = await errors.count();
+    await page.click(`[id="${inject}"] .red-ui-flow-node-button`);
+    const error = errors.nth(before);
+    await error.waitFor({ timeout: 15_000 });
+    await page.locator(`[id="${sendSms}"] .red-ui-flow-node-status-label:has-text("failed: wrong API key or secret")`).waitFor();
+    const text = await error.locator('.red-ui-debug-msg-payload').innerText();
+    // Shown whole (Node-RED alone shows 80 characters and a caret): what happened first, then what to do.
+    should(text).not.containEql('...');
+    should(text).match(/^Vonage refused the SMS to 447700900123: status 4, Invalid credentials: /);
+    should(text).containEql('check them on the Vonage credentials (nexmobasic) node');
+    should(text).not.match(/\bError\b|\bstack\b|node_modules|\n\s+at /);
+    should(await error.locator('.red-ui-debug-msg-object-handle, .red-ui-debug-msg-expandable').count()).equal(0);
+    await shot('15-debug-sidebar-error-in-full');
+  });
+
   it('3a. the live counter under Text, and the hints under To and From', async () => {
     await page.evaluate(() => {
       const RED = (window as any).RED;
@@ -264,9 +364,32 @@ describe('the editor, in Chromium', function () {
     await page.fill('#node-input-fr', 'MyLongCompanyName');
     should(await page.locator('#node-input-fr-hint').innerText()).match(/^From "MyLongCompanyName" is too long for a sender ID/);
     await shot('11-counter-templated-and-hints');
+    await page.fill('#node-input-text', '');
+    should(await summary.innerText()).equal('Text is empty: there is nothing to send');
+
+    // Saved with a bad To and a bad From, the node gets the orange triangle, and both are reported.
+    await page.click('#node-dialog-ok');
+    await page.waitForTimeout(300);
+    const state = await page.evaluate((id) => {
+      const n = (window as any).RED.nodes.node(id);
+      return { valid: n.valid, errors: (n.validationErrors || []).map(String) };
+    }, sendSms);
+    should(state.valid).be.false();
+    should(state.errors.join('\n')).match(/call me/).and.match(/MyLongCompanyName/);
+    should(await page.locator(`[id="${sendSms}"] .red-ui-flow-node-error`).isVisible()).be.true();
+    await page.hover(`[id="${sendSms}"] .red-ui-flow-node-error`);
+    await shot('11b-invalid-to-and-from-flagged');
+
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-to');
     await page.fill('#node-input-to', '{{msg.payload.msisdn}}');
     should(await page.locator('#node-input-to-hint').isVisible()).be.false();
-    await page.click('#node-dialog-cancel');
+    await page.fill('#node-input-to', '+44 7700 900123');
+    await page.fill('#node-input-fr', 'AcmeInc');
+    await page.fill('#node-input-text', 'Hello World');
+    await page.click('#node-dialog-ok');
+    await page.waitForTimeout(300);
+    should(await page.evaluate((id) => (window as any).RED.nodes.node(id).valid, sendSms)).be.true();
   });
 
   it('3b. Check credentials shows the balance, or why the credentials fail, and never sends a secret back', async () => {
@@ -286,7 +409,7 @@ describe('the editor, in Chromium', function () {
     await page.fill('#node-config-input-apisecret', 'not-the-secret');
     await page.click('#node-config-check-credentials');
     await result.filter({ hasText: 'do not work' }).waitFor();
-    should(await result.innerText()).match(/^They do not work: the Vonage API at http:\/\/127\.0\.0\.1:\d+ refused this API key and secret \(HTTP 401\)$/);
+    should(await result.innerText()).match(/^These credentials do not work: .*HTTP 401.*accepts the API key "?loopback/);
     await shot('13-check-credentials-refused');
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');

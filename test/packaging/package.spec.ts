@@ -131,6 +131,8 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/sendsms.js',
       'nodes/sendsms.html',
       'nodes/icons/vonage-sms.svg',
+      'nodes/icons/vonage-sms-in.svg',
+      'nodes/icons/vonage-sms-receipt.svg',
       'nodes/locales/en-US/sendsms.json',
       'nodes/locales/en-US/sendsms.html',
       'nodes/locales/en-US/nexmobasic.json',
@@ -140,6 +142,19 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     ]);
     const stray = files.filter((f) => /^(src|test|dev|\.ci)\/|^nodes\/loopback\/|tsconfig|\.ts$|\.mocharc/.test(f));
     should(stray).be.empty();
+  });
+
+  it('shows its README images on the palette manager and npm: each link is absolute, and names an image in docs/images', () => {
+    const readme = fs.readFileSync(path.join(userDir, 'node_modules', MODULE, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+    should(images.length).be.above(3);
+    const base = 'https://raw.githubusercontent.com/node-red-contrib-vonage-sms/node-red-contrib-vonage-sms/main/';
+    for (const image of images) {
+      const shipped = !/^[a-z]+:/i.test(image) && files.includes(image.replace(/^\.\//, ''));
+      if (shipped) continue;
+      should(image.startsWith(base)).be.true(`${image} is neither absolute nor in the package`);
+      should(fs.existsSync(path.join(ROOT, image.slice(base.length)))).be.true(`${image} names no file in the repository`);
+    }
   });
 
   it('registers nexmobasic, sendsms, SMS in and SMS receipt, in the nexmo section, with no load error', async () => {
@@ -157,9 +172,13 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const editorHelpers = await admin('GET', `/resources/${MODULE}/vonage-sms-editor.js`);
     should(editorHelpers.status).equal(200);
     should(editorHelpers.text).match(/VonageSmsEditor/);
-    const icon = await admin('GET', `/icons/${MODULE}/vonage-sms.svg`);
-    should(icon.status).equal(200);
-    should(icon.text).match(/^<svg/);
+    // Each node its own icon.
+    for (const name of ['vonage-sms.svg', 'vonage-sms-in.svg', 'vonage-sms-receipt.svg']) {
+      const icon = await admin('GET', `/icons/${MODULE}/${name}`);
+      should(icon.status).equal(200);
+      should(icon.text).match(/^<svg/);
+      should(editor.text).containEql(`icon: '${name}'`);
+    }
   });
 
   it('offers the five examples in Import › Examples', async () => {

@@ -113,12 +113,14 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     should(byType(reply, 'sendsms')[0]).have.properties({ to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'You said {{msg.payload.text}}' });
   });
 
-  it('the example nexmobasic nodes carry no credentials and name the real Vonage API host', () => {
-    for (const name of ['Send an SMS', 'Reply to an SMS']) {
+  it('the examples share one nexmobasic, "Vonage account", with an empty set of credentials (so the editor flags it until a key is entered) and the real Vonage API host', () => {
+    for (const name of ['Send an SMS', 'Reply to an SMS', 'Receive an SMS', 'Auto-reply with SMS in', 'Track delivery receipts']) {
       const flow = require(`../../examples/${name}.json`) as Array<Record<string, unknown>>;
       const configs = flow.filter((n) => n.type === 'nexmobasic');
+      if (name === 'Receive an SMS' && configs.length === 0) continue;
       should(configs).have.length(1);
-      should(configs[0]).not.have.property('credentials');
+      should(configs[0]).have.properties({ id: '5e4d1c0a9b8e7f05', name: 'Vonage account' });
+      should(configs[0].credentials).eql({});
       should(configs[0].resthost).equal('https://rest.nexmo.com');
       should(flow[0].type).equal('comment');
     }

@@ -26,7 +26,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
   const loopback = useLoopbackApi([{ apiKey: 'hook0001', apiSecret: SECRET, balance: 10 }]);
   const web = httpNodeServer();
   let url = '';
-  const nodes = [...packageNodes, coreNodes.catch, coreNodes.comment, web.capture, slowNode];
+  const nodes = [...packageNodes, coreNodes.catch, coreNodes.comment, coreNodes.http, web.capture, slowNode];
   afterEach(() => web.close());
 
   async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
@@ -102,6 +102,9 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
         should(msg.payload.complete).be.true();
         should(msg.payload.parts.map((p: any) => p['concat-part'])).eql(['1', '2', '3']);
       }
+      // The status counts SMS, not parts: one "received" a joined SMS.
+      const received = helper.getNode('in').status.args.filter((a: any[]) => a[0].text === 'vonage-sms-in.status.received');
+      should(received).have.length(orders.length);
     });
 
     it('hands on a long SMS whose parts did not all come after the wait, marked incomplete, with a warning', async () => {
@@ -212,6 +215,28 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
       should(answer).match(/^HTTP\/1\.1 408 /);
       should(Date.now() - started).be.within(9_500, 12_000);
       should(await deliver(`${url}/sms`, inboundRequests(SMS)[0])).equal(200);
+    });
+
+    it('says so when another node serves its URL too, and which one gets the requests', async () => {
+      const httpIn = { id: 'hin', z: 'tab', type: 'http in', url: '/sms', method: 'get', wires: [['hout']] };
+      const httpOut = { id: 'hout', z: 'tab', type: 'http response', statusCode: '204', wires: [] };
+      for (const [order, expected] of [['http in first', 'shadowed'], ['SMS in first', 'shadowing']] as const) {
+        const flow = smsIn();
+        // Nodes start in the order of the flow: whichever comes first registers its route first.
+        const nodesInOrder = order === 'http in first' ? [flow[0], flow[1], httpIn, httpOut, ...flow.slice(2)] : [...flow, httpIn, httpOut];
+        await load(nodesInOrder);
+        await settle(100);
+        const node = helper.getNode('in');
+        should(node.warn.args.map((a: any[]) => a[0])).containEql(`vonage-sms-in.warn.${expected}`);
+        should(node.status.args.map((a: any[]) => a[0])).containEql({ fill: 'yellow', shape: 'ring', text: `vonage-sms-in.status.${expected}` });
+        // Express gives each request to the route registered first.
+        should(await deliver(`${url}/sms`, inboundRequests(SMS)[0])).equal(expected === 'shadowed' ? 204 : 200);
+        await helper.unload();
+        await web.close();
+      }
+      await load(smsIn());
+      await settle(100);
+      should(helper.getNode('in').warn.args).be.empty();
     });
 
     it('replaces http in + http response in the tutorial\'s reply flow: Auto-reply with SMS in', async () => {

@@ -1,5 +1,6 @@
 /**
- * The Node-RED runtime under test: `node-red` (4.1) by default, or `NODE_RED_PACKAGE=node-red-5`.
+ * The Node-RED runtime under test: `node-red` (4.1) by default, or NODE_RED_PACKAGE, the folder of
+ * another (npm test sets it to dev/node-red-5/node_modules/node-red for Node-RED 5).
  * Loads the real core nodes of that same runtime, and serves its `RED.httpNode` app over real
  * HTTP on 127.0.0.1, so that the tutorial's http in / http response flows are exercised as in production.
  */

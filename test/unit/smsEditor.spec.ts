@@ -1,5 +1,5 @@
 import should from 'should';
-import { checkFrom, checkTo, describeText, replaceLookAlikes } from '../../src/editor/smsEditor';
+import { checkFrom, checkTo, describeText, replaceLookAlikes, showsWhole } from '../../src/editor/smsEditor';
 import { countSegments } from '../../src/sms/encoding';
 
 describe('the editor panel helpers', () => {
@@ -31,5 +31,23 @@ describe('the editor panel helpers', () => {
     should(checkTo('{{msg.payload.msisdn}}', '')).equal('');
     should(checkFrom('AcmeInc', '')).equal('');
     should(checkFrom('ABCDEFGHIJKL', '')).match(/too long for a sender ID/);
+  });
+
+  it('check a list typed in To entry by entry, as the runtime cuts it', () => {
+    should(checkTo('447700900001, +44 7700 900002;\n447700900003', '')).equal('');
+    should(checkTo('447700900001, {{flow.deputy}}', '')).equal('');
+    should(checkTo('447700900001, call me', '')).match(/^To "call me" is not a phone number/);
+    should(checkTo('{{msg.payload.msisdn', '')).match(/^To: the template does not parse/);
+  });
+});
+
+describe('errors and warnings in the debug sidebar', () => {
+  it('shows whole the text errors and warnings of this package\'s nodes only', () => {
+    should(showsWhole({ level: 20, type: 'sendsms' }, 'x'.repeat(300))).be.true();
+    should(showsWhole({ level: 30, type: 'vonage-sms-in' }, 'a warning')).be.true();
+    should(showsWhole({ level: 20, type: 'function' }, 'someone else\'s error')).be.false();
+    should(showsWhole({ type: 'sendsms' }, 'a msg from a debug node')).be.false();
+    should(showsWhole({ level: 20, type: 'sendsms' }, { name: 'Error' })).be.false();
+    should(showsWhole(undefined, 'x')).be.false();
   });
 });
