@@ -93,7 +93,8 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     nodeRed.stdout!.on('data', (d) => (output += d));
     nodeRed.stderr!.on('data', (d) => (output += d));
     const deadline = Date.now() + 60_000;
-    while (!/Started flows|Server now running/.test(output)) {
+    // Node-RED starts its flows and its HTTP server side by side: wait for both.
+    while (!(/Started flows/.test(output) && /Server now running/.test(output))) {
       if (Date.now() > deadline || nodeRed.exitCode !== null) throw new Error(`Node-RED did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

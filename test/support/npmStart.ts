@@ -48,6 +48,8 @@ export async function startTutorial(args: string[] = [], reuse?: string): Promis
       if (!options.keepUserDir) fs.rmSync(userDir, { recursive: true, force: true });
     },
   };
+  // Node-RED starts its flows and its HTTP server side by side: either may come first.
   await running.waitFor(/Started flows/, 120_000);
+  await running.waitFor(/Server now running at/, 30_000);
   return running;
 }

@@ -65,7 +65,8 @@ export class RealNodeRed {
     });
     const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
-    while (!/Started flows/.test(red.output)) {
+    // Node-RED starts its flows and its HTTP server side by side: wait for both.
+    while (!(/Started flows/.test(red.output) && /Server now running/.test(red.output))) {
       if (Date.now() > deadline || child.exitCode !== null) {
         await red.stop();
         throw new Error(`Node-RED did not start:\n${red.output}`);
