@@ -9,7 +9,7 @@ const root = path.join(__dirname, '..');
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
 const E2E = process.argv.includes('--e2e');
-const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/hostile/**/*.spec.ts', 'test/start/**/*.spec.ts', 'test/bench/**/*.spec.ts'];
+const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/hostile/**/*.spec.ts', 'test/instances/**/*.spec.ts', 'test/start/**/*.spec.ts', 'test/bench/**/*.spec.ts'];
 const E2E_SPECS = ['test/e2e/**/*.spec.ts'];
 const NODE_FOR_NODE_RED_5 = process.env.NODE_FOR_NODE_RED_5 || 'node@24';
 // Node-RED 5 is not a devDependency (it would make npm install on Node.js 20 warn EBADENGINE): it has a

@@ -1,6 +1,7 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
 import type { Node } from 'node-red';
 import type { SendQueue } from './sms/sendQueue';
+import type { AccountState } from './state/accountState';
 import type { SignatureMethod } from './sms/signature';
 import type { VonageSmsClient } from './sms/smsClient';
 
@@ -9,6 +10,8 @@ export interface NexmoBasicCredentials {
   apisecret?: string;
   /** The signature secret from the dashboard, for signed webhooks. */
   sigsecret?: string;
+  /** redis://[:password@]host:port/db (rediss:// for TLS): state shared by every Node-RED instance; empty for memory. */
+  redisurl?: string;
 }
 
 export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
@@ -20,6 +23,8 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   smsClient(): VonageSmsClient | Error;
   /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */
   sendQueue(): SendQueue | Error;
+  /** Where this account's state lives (memory, or Redis when `redisurl` is set), or an Error that says what is wrong with it. */
+  accountState(): AccountState | Error;
   /** How webhooks for this account are signed, when a signature secret is set. */
   signature(): { secret: string; method: SignatureMethod } | undefined;
 }

@@ -10,6 +10,9 @@ import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
 import { BalanceError, DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
+import { MemoryAccountState, type AccountState } from './state/accountState';
+import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
+import { registerState } from './state/registry';
 
 interface NexmoBasicDef extends NodeDef {
   resthost?: string;
@@ -64,26 +67,59 @@ export = function (RED: NodeAPI) {
       return secret ? { secret, method: sigmethod } : undefined;
     };
 
+    // Memory (this Node-RED alone) unless a Redis URL is set: then shared by every instance, and by
+    // every config node, with the same API key. Connected at deploy; it reconnects by itself.
+    let state: AccountState | Error | undefined;
+    let unregister = () => {};
+    node.accountState = () => {
+      if (state) return state;
+      const url = node.credentials?.redisurl?.trim();
+      if (!url) return (state = new MemoryAccountState());
+      const apiKey = node.credentials?.apikey?.trim();
+      if (!apiKey) return (state = new Error(RED._('nexmobasic.errors.no-apikey')));
+      if (!isRedisUrl(url)) return (state = new Error(RED._('nexmobasic.errors.bad-redisurl')));
+      const redis = new RedisAccountState(url, apiKey);
+      redis.on('down', (err: Error) => node.warn(RED._('nexmobasic.warn.state-down', { error: err.message })));
+      redis.on('up', () => node.log(RED._('nexmobasic.log.state-up', { where: redis.where })));
+      unregister = registerState(apiKey, redis);
+      return (state = redis);
+    };
+    node.accountState();
+
     let queue: SendQueue | undefined;
     node.sendQueue = () => {
       if (queue) return queue;
       const smsClient = node.smsClient();
       if (smsClient instanceof Error) return smsClient;
+      const accountState = node.accountState();
+      if (accountState instanceof Error) return accountState;
+      const ratePerSecond = setting(config.rate, DEFAULT_QUEUE_OPTIONS.ratePerSecond);
+      const perSenderPerSecond = setting(config.senderrate, DEFAULT_QUEUE_OPTIONS.perSenderPerSecond);
       queue = new SendQueue(smsClient, {
-        ratePerSecond: setting(config.rate, DEFAULT_QUEUE_OPTIONS.ratePerSecond),
-        perSenderPerSecond: setting(config.senderrate, DEFAULT_QUEUE_OPTIONS.perSenderPerSecond),
+        ratePerSecond,
+        perSenderPerSecond,
         maxQueued: setting(config.queuesize, DEFAULT_QUEUE_OPTIONS.maxQueued, 1),
         maxRetries: setting(config.retries, DEFAULT_QUEUE_OPTIONS.maxRetries),
         backoffMs: DEFAULT_QUEUE_OPTIONS.backoffMs,
+        slots: accountState.sendSlots(ratePerSecond, perSenderPerSecond),
+        stateWaitMs: timeoutSeconds * 1000,
       });
       return queue;
     };
 
     // In-flight requests finish; whatever still waits (a Send SMS node has not cancelled it) fails, counted once.
     node.on('close', (_removed: boolean, done: () => void) => {
-      if (!queue) return done();
-      queue.close(RED._('nexmobasic.errors.stopped')).then((count) => {
+      const closeState = async () => {
+        unregister();
+        if (state && !(state instanceof Error)) await state.close();
+      };
+      if (!queue) {
+        Promise.resolve(closeState()).then(() => done(), () => done());
+        return;
+      }
+      queue.close(RED._('nexmobasic.errors.stopped')).then(async (count) => {
         if (count > 0) node.warn(RED._('nexmobasic.warn.queued-failed', { count }));
+        await closeState();
         done();
       }, done);
     });
@@ -132,6 +168,7 @@ export = function (RED: NodeAPI) {
       apikey: { type: 'text' },
       apisecret: { type: 'password' },
       sigsecret: { type: 'password' },
+      redisurl: { type: 'password' },
     },
   });
 };

@@ -4,6 +4,7 @@
  * the SMS API response. Failures go to `done(err)` (one recipient) or to a Catch node with that
  * recipient's msg (several), and nothing is sent on bad input or in a dry run.
  */
+import { SharedStateError } from './state/accountState';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
@@ -49,7 +50,7 @@ export = function (RED: NodeAPI) {
     // Every status goes to the editor: at a few hundred SMS a second, the first one is shown at once and
     // then only the latest, at most every 100 ms.
     let statusTimer: NodeJS.Timeout | undefined;
-    type Status = { fill?: 'red' | 'green' | 'blue' | 'grey'; shape?: 'dot' | 'ring'; text?: string };
+    type Status = { fill?: 'red' | 'green' | 'blue' | 'grey' | 'yellow'; shape?: 'dot' | 'ring'; text?: string };
     let pendingStatus: Status | undefined;
     function showStatus(status: Status): void {
       if (statusTimer) {
@@ -75,11 +76,18 @@ export = function (RED: NodeAPI) {
     // While SMS wait in the account's shared queue, every Send SMS node using it shows how many.
     const queue = account?.sendQueue();
     const onDepth = (depth: number) => {
-      if (depth > 0) showStatus({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
+      // While the shared state (Redis) is unreachable, SMS wait for it: the status says why.
+      if (depth > 0 && queue && !(queue instanceof Error) && !queue.stateAvailable) {
+        showStatus({ fill: 'yellow', shape: 'ring', text: RED._('sendsms.status.state-down', { count: depth }) });
+      } else if (depth > 0) showStatus({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
       // Back to this node's own last status; a node that has sent nothing yet shows none.
       else showStatus(lastStatus ?? {});
     };
-    if (queue && !(queue instanceof Error)) queue.on('depth', onDepth);
+    const onState = () => onDepth(queue && !(queue instanceof Error) ? queue.depth : 0);
+    if (queue && !(queue instanceof Error)) {
+      queue.on('depth', onDepth);
+      queue.on('state', onState);
+    }
 
     function copyFor(msg: SmsMessage, recipient: string): SmsMessage {
       const { to, ...rest } = msg;
@@ -120,6 +128,7 @@ export = function (RED: NodeAPI) {
       if (err instanceof QueueError) return RED._(err.reason === 'full' ? 'sendsms.status.queue-full' : 'sendsms.status.stopped');
       if (err instanceof InvalidNumberError) return RED._('sendsms.status.bad-number');
       if (err instanceof TooManyRecipientsError) return RED._('sendsms.status.too-many');
+      if (err instanceof SharedStateError) return RED._('sendsms.status.state-failed');
       return RED._('sendsms.status.bad-input');
     }
 
@@ -197,6 +206,7 @@ export = function (RED: NodeAPI) {
       clearTimeout(statusTimer);
       if (!queue || queue instanceof Error) return done();
       queue.off('depth', onDepth);
+      queue.off('state', onState);
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));
       if (count > 0) node.warn(RED._('sendsms.warn.queued-failed', { count }));
       Promise.allSettled([...pending]).then(() => done());

@@ -6,7 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { LongSmsAssembler, isPartOfLongSms, partRanges, type AssembledSms } from './sms/longSms';
-import { RecentIds } from './sms/recentIds';
+import { webhookDedup } from './webhookState';
 import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
@@ -30,7 +30,7 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds, url);
-    const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
+    const recent = webhookDedup(RED, node, 'sms-in', seconds(config.dedupwindow, 86_400) * 1000, signing.signedBy);
     let received = 0;
 
     const emit = (sms: AssembledSms) => {
@@ -56,8 +56,8 @@ export = function (RED: NodeAPI) {
         signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
-        accepted(params) {
-          if (recent.seen(params.messageId)) return;
+        async accepted(params) {
+          if (await recent.seen(params, params.messageId)) return;
           if (isPartOfLongSms(params)) assembler.add(params);
           else emit({ params, parts: [params], complete: true, missing: [] });
         },
@@ -70,6 +70,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', () => {
       stop();
+      recent.close();
       // Parts still waiting go on as they are: nothing dropped silently.
       assembler.flushAll();
     });

@@ -5,7 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
-import { RecentIds } from './sms/recentIds';
+import { webhookDedup } from './webhookState';
 import { receivedAt } from './sms/webhookTime';
 import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
@@ -25,7 +25,7 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds, url);
-    const recent = new RecentIds(seconds(config.dedupwindow, 86_400) * 1000);
+    const recent = webhookDedup(RED, node, 'receipt', seconds(config.dedupwindow, 86_400) * 1000, signing.signedBy);
 
     let stop: () => void = () => {};
     try {
@@ -35,9 +35,9 @@ export = function (RED: NodeAPI) {
         signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
-        accepted(params) {
+        async accepted(params) {
           // A retry repeats all of these; a new status for the same message is a new receipt.
-          if (recent.seen(`${params.messageId}|${params.status}|${params['err-code'] ?? ''}`)) return;
+          if (await recent.seen(params, `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`)) return;
           const final = isFinalStatus(params.status);
           const payload = { ...params, final, errCodeMeaning: describeErrorCode(params['err-code']), received: receivedAt(params['message-timestamp']) };
           node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
@@ -50,7 +50,10 @@ export = function (RED: NodeAPI) {
       node.error((err as Error).message);
     }
 
-    node.on('close', () => stop());
+    node.on('close', () => {
+      stop();
+      recent.close();
+    });
   }
 
   RED.nodes.registerType('vonage-sms-receipt', SmsReceipt);

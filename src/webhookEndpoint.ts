@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
+import { SharedStateError } from './state/accountState';
 import { verifySignature } from './sms/signature';
 import { checkWebhookFields, type WebhookParams, type WebhookSchema } from './sms/webhookFields';
 
@@ -35,8 +36,11 @@ export interface WebhookOptions {
   /** How far a signed request's timestamp may be from now. */
   signatureWindowSeconds: number;
   maxBodyBytes: number;
-  /** A request that passed every check, after the 200 went back. */
-  accepted(params: WebhookParams): void;
+  /**
+   * A request that passed every check. The 200 goes back once it has returned (or its promise has
+   * resolved): a SharedStateError answers 503 instead, so that Vonage retries, any other error 500.
+   */
+  accepted(params: WebhookParams): void | Promise<void>;
   /** A request refused for its signature: counted and warned about by the node. */
   rejected(reason: RejectReason, from: string): void;
   /**
@@ -205,9 +209,15 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
     }
     const wrong = checkWebhookFields(options.schema, params);
     if (wrong) return answer(res, 400, wrong);
+    try {
+      // A plain object again: the msg's payload is built from it.
+      await options.accepted({ ...params });
+    } catch (err) {
+      if (err instanceof SharedStateError) return answer(res, 503, 'the shared state is unreachable: try again later');
+      node.error(err instanceof Error ? err.message : String(err));
+      return answer(res, 500, 'the request could not be handled: try again later');
+    }
     answer(res, 200, 'OK');
-    // A plain object again: the msg's payload is built from it.
-    options.accepted({ ...params });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {

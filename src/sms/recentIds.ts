@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 
 /** 132 bits of SHA-256, as 22 base64url characters: no collision in any window we keep. */
-function fingerprint(id: string): string {
+export function fingerprint(id: string): string {
   return crypto.createHash('sha256').update(id).digest('base64url').slice(0, 22);
 }
 

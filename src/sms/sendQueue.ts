@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
+import { SharedStateError, type SendSlots } from '../state/accountState';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
 
 export interface SmsSender {
@@ -28,6 +29,13 @@ export interface SendQueueOptions {
   maxRetries: number;
   /** First backoff; doubled on each retry, with ±50% jitter. */
   backoffMs: number;
+  /**
+   * Send slots kept by a shared state (Redis), which then keeps both rates for every instance;
+   * without, this queue keeps them itself.
+   */
+  slots?: SendSlots;
+  /** How long an SMS may wait for an unreachable shared state before it fails, unsent. */
+  stateWaitMs?: number;
 }
 
 export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
@@ -53,8 +61,13 @@ export interface SendResult {
 
 interface Waiting {
   owner: string;
+  /** When it was submitted: how long it may wait for the shared state counts from here. */
+  since: number;
   reject(err: Error): void;
 }
+
+/** How often an SMS asks an unreachable shared state again. */
+const STATE_RETRY_MS = 500;
 
 /** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
 export function throttleWaitMs(errorText: string | undefined): number | undefined {
@@ -72,10 +85,25 @@ export class SendQueue extends EventEmitter {
   private readonly waiting = new Set<Waiting>();
   private inFlight = 0;
   private closed = false;
+  /** False while the shared state cannot be reached and SMS wait for it. */
+  private stateUp = true;
 
   constructor(private readonly sender: SmsSender, readonly options: SendQueueOptions = DEFAULT_QUEUE_OPTIONS) {
     super();
-    this.account = new PQueue(SendQueue.rate(options.ratePerSecond));
+    // With shared slots, each request asks the shared log until it is let through: the queue only
+    // bounds how many ask at once (about a second's worth).
+    this.account = new PQueue(options.slots ? { concurrency: Math.max(1, Math.ceil(options.ratePerSecond)) } : SendQueue.rate(options.ratePerSecond));
+  }
+
+  /** Whether the shared state answers (always, in memory). Emits 'state' when this changes. */
+  get stateAvailable(): boolean {
+    return this.stateUp;
+  }
+
+  private stateIs(up: boolean): void {
+    if (this.stateUp === up) return;
+    this.stateUp = up;
+    this.emit('state', up);
   }
 
   /**
@@ -109,7 +137,7 @@ export class SendQueue extends EventEmitter {
       );
     }
     return new Promise<SendResult>((resolve, reject) => {
-      const entry: Waiting = { owner, reject };
+      const entry: Waiting = { owner, since: Date.now(), reject };
       this.waiting.add(entry);
       this.changed();
       this.attempt(request, entry, 1, 0).then(resolve, reject);
@@ -148,7 +176,7 @@ export class SendQueue extends EventEmitter {
   }
 
   private schedule<T>(from: string, job: () => Promise<T>, priority: number): Promise<T> {
-    if (this.options.perSenderPerSecond > 0) {
+    if (this.options.perSenderPerSecond > 0 && !this.options.slots) {
       let perSender = this.senders.get(from);
       if (!perSender) {
         perSender = new PQueue(SendQueue.rate(this.options.perSenderPerSecond));
@@ -166,9 +194,25 @@ export class SendQueue extends EventEmitter {
       async () => {
         // Cancelled or closed while it waited: its promise is already rejected.
         if (!this.waiting.has(entry)) return undefined;
-        // Too soon for this sender: send nothing now, and queue again when its slot comes.
-        const senderWait = this.senderWait(request.from);
-        if (senderWait > 0) return { senderWait };
+        if (this.options.slots) {
+          // Until the shared log lets it through: each wait ends when a slot of the window frees.
+          for (;;) {
+            let wait: number;
+            try {
+              wait = await this.options.slots.take(request.from);
+            } catch (err) {
+              return { stateDown: err as Error };
+            }
+            this.stateIs(true);
+            if (wait <= 0) break;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+            if (!this.waiting.has(entry)) return undefined;
+          }
+        } else {
+          // Too soon for this sender: send nothing now, and queue again when its slot comes.
+          const senderWait = this.senderWait(request.from);
+          if (senderWait > 0) return { senderWait };
+        }
         this.waiting.delete(entry);
         this.inFlight += 1;
         this.changed();
@@ -186,6 +230,20 @@ export class SendQueue extends EventEmitter {
     );
     if (outcome && 'senderWait' in outcome) {
       await new Promise((resolve) => setTimeout(resolve, outcome.senderWait));
+      if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+      return this.attempt(request, entry, attempt, throttles);
+    }
+    if (outcome && 'stateDown' in outcome && outcome.stateDown) {
+      // The shared state keeps the rate for every instance: without it, nothing is sent. The SMS
+      // waits (still counted as queued) and asks again, until it has waited the config node's timeout.
+      this.stateIs(false);
+      const waited = Date.now() - entry.since;
+      const limit = this.options.stateWaitMs ?? 10_000;
+      if (waited + STATE_RETRY_MS > limit) {
+        if (this.waiting.delete(entry)) this.changed();
+        throw new SharedStateError(`${outcome.stateDown.message}: the SMS to ${request.to} was not sent (it waited ${Math.round(waited / 1000)} s)`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, STATE_RETRY_MS));
       if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
       return this.attempt(request, entry, attempt, throttles);
     }

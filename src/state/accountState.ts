@@ -1,0 +1,69 @@
+/**
+ * The state an account's nodes keep between requests: which webhooks were already passed on, and
+ * when the next SMS may be sent. One interface, two implementations, chosen by the `nexmobasic`
+ * config node: in memory (this Node-RED alone, as always), or in Redis, shared by every Node-RED
+ * instance and every config node with the same API key. The nodes do not know which one they have.
+ */
+import { EventEmitter } from 'node:events';
+import { RecentIds } from '../sms/recentIds';
+
+/** The shared state could not be read or written: nothing was done, and the caller says so. */
+export class SharedStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SharedStateError';
+  }
+}
+
+/** Webhook ids already passed on within a window. */
+export interface RecentIdStore {
+  /** True when the id was seen within the window; remembers it either way. Rejects with SharedStateError. */
+  seen(id: string): Promise<boolean>;
+}
+
+/** Send slots kept by the shared state: every instance's SMS together stay under the limits. */
+export interface SendSlots {
+  /**
+   * Asks to send now, from this sender: resolves with 0 when the request may go and has been
+   * counted against the account's (and the sender's) limit, or else the milliseconds to wait before
+   * asking again. Rejects with SharedStateError.
+   */
+  take(from: string): Promise<number>;
+}
+
+export type StateScope = 'sms-in' | 'receipt';
+
+/**
+ * Events: 'down' (with a SharedStateError) when the shared state becomes unreachable, 'up' when it
+ * is back. The memory state never emits them.
+ */
+export interface AccountState extends EventEmitter {
+  /** Where the state lives, for statuses and errors: "memory", "Redis at 127.0.0.1:6379/0". Never a password. */
+  readonly where: string;
+  /** Whether other Node-RED instances see the same state. */
+  readonly shared: boolean;
+  /** Whether the state can be used now. */
+  readonly available: boolean;
+  recentIds(scope: StateScope, windowMs: number): RecentIdStore;
+  /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
+  sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
+  close(): Promise<void>;
+}
+
+/** This Node-RED alone: what the package always did. */
+export class MemoryAccountState extends EventEmitter implements AccountState {
+  readonly where = 'memory';
+  readonly shared = false;
+  readonly available = true;
+
+  recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
+    const ids = new RecentIds(windowMs);
+    return { seen: async (id) => ids.seen(id) };
+  }
+
+  sendSlots(): SendSlots | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {}
+}

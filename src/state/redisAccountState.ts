@@ -1,0 +1,188 @@
+/**
+ * The account state in Redis (or Valkey), shared by every Node-RED instance and every config node
+ * with the same API key. Keys live under `vonage-sms:{<API key>}:`, each with a TTL, so nothing
+ * grows without bound. Commands are never queued while Redis is away: they fail at once with a
+ * SharedStateError, so that a webhook can answer 503 (Vonage retries it) and an SMS can wait.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import Redis from 'ioredis';
+import { fingerprint } from '../sms/recentIds';
+import { SharedStateError, type AccountState, type RecentIdStore, type SendSlots, type StateScope } from './accountState';
+
+/**
+ * The share of the rate limit used. What is left absorbs the difference between when a request is
+ * let through and when it reaches Vonage, which counts arrivals: up to ~40 ms, as when one instance's
+ * first request opens its connection while another's is already warm (0.985, the memory queue's
+ * margin, drew a throttled answer in about one run of two, 150 SMS from each of two instances).
+ */
+const RATE_MARGIN = 0.96;
+/** A command that takes longer than this counts as Redis being unreachable. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/**
+ * A rolling-window log of the account's sends (and each limited sender's), on Redis's own clock:
+ * a send is let through only when the last window holds fewer than the limit and it is its turn
+ * (paced evenly, one 1/limit of the window apart), and is then counted.
+ * Strict in the same way as Vonage's own count of arrivals, and as the memory queue (p-queue in
+ * strict mode): a request that left late cannot crowd a later window, because the window counts
+ * when requests were let through, not when they were planned. The window is 1/RATE_MARGIN long,
+ * so that requests may reach the API up to ~40 ms apart from when they were let through.
+ * KEYS: the account's log, the sender's log, the account's pace, the sender's pace. ARGV: account limit, sender limit (0: none),
+ * window in microseconds, a unique member. Returns 0 when let through, else microseconds to wait.
+ */
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[3])
+local function waitFor(log, pace, limit)
+  if limit <= 0 then return 0 end
+  local step = window / limit
+  local wait = 0
+  -- Paced (GCRA): each send moves the theoretical time on by one step, and may come half a step
+  -- early. A late send does not make the next ones hurry, and there are no bursts, which would
+  -- reach the API spread by their own latency and crowd the next window.
+  local tat = tonumber(redis.call('GET', pace) or '0')
+  wait = math.max(wait, tat - step / 2 - now)
+  -- Strict: never more than the limit let through within one window.
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', string.format('%.0f', now - window))
+  if redis.call('ZCARD', log) >= limit then
+    local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+  if wait > 0 then return math.max(1, wait) end
+  return 0
+end
+local limits = { tonumber(ARGV[1]), tonumber(ARGV[2]) }
+local wait = math.max(waitFor(KEYS[1], KEYS[3], limits[1]), waitFor(KEYS[2], KEYS[4], limits[2]))
+if wait > 0 then return wait end
+local keep = math.ceil(window / 1000) * 2 + 1000
+for i, limit in ipairs(limits) do
+  if limit > 0 then
+    redis.call('ZADD', KEYS[i], string.format('%.0f', now), ARGV[4])
+    redis.call('PEXPIRE', KEYS[i], keep)
+    local tat = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+    redis.call('SET', KEYS[i + 2], string.format('%.0f', math.max(tat, now) + window / limit), 'PX', keep)
+  end
+end
+return 0
+`;
+
+/** Whether a credential value is a Redis URL this package can use. */
+export function isRedisUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** "Redis at host:port/db": where, never who or with which password. */
+export function describeRedis(url: string): string {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '') || '0';
+  return `Redis at ${parsed.hostname}:${parsed.port || '6379'}/${db}${parsed.protocol === 'rediss:' ? ' (TLS)' : ''}`;
+}
+
+type TakingRedis = Redis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string): Promise<number> };
+
+export class RedisAccountState extends EventEmitter implements AccountState {
+  readonly where: string;
+  readonly shared = true;
+  private readonly redis: TakingRedis;
+  private readonly prefix: string;
+  /** 'connecting' until the first answer or failure; 'down' is reported once an outage. */
+  private condition: 'connecting' | 'up' | 'down' = 'connecting';
+  private closed = false;
+
+  constructor(url: string, apiKey: string) {
+    super();
+    this.where = describeRedis(url);
+    this.prefix = `vonage-sms:{${apiKey}}:`;
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      // Try again for as long as the node lives: Redis may come back at any time.
+      retryStrategy: (times) => (this.closed ? null : Math.min(100 * times, 1000)),
+      // No reconnection storm on a READONLY replica: it fails like any other command.
+      reconnectOnError: () => false,
+    }) as TakingRedis;
+    this.redis.defineCommand('vonageSmsTake', { numberOfKeys: 4, lua: TAKE });
+    this.redis.on('ready', () => {
+      if (this.condition === 'up') return;
+      this.condition = 'up';
+      this.emit('up');
+    });
+    // ioredis reports every failed connection attempt as 'error': without a listener it would crash Node-RED.
+    this.redis.on('error', (err: Error) => this.wentDown(err));
+    this.redis.on('close', () => this.wentDown());
+  }
+
+  get available(): boolean {
+    return this.condition === 'up';
+  }
+
+  private wentDown(err?: Error): void {
+    if (this.condition === 'down' || this.closed) return;
+    this.condition = 'down';
+    this.emit('down', this.failure(err));
+  }
+
+  /** The error a caller reports: where Redis is and what went wrong, without the URL's password. */
+  private failure(err?: unknown): SharedStateError {
+    const reason = err instanceof Error ? (err as NodeJS.ErrnoException).code || err.message : 'connection closed';
+    return new SharedStateError(`the shared state (${this.where}) is unreachable (${reason.replace(/redis:\/\/[^@\s]*@/gi, 'redis://')})`);
+  }
+
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new SharedStateError(`the shared state (${this.where}) is closed`);
+    try {
+      return await run();
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
+
+  recentIds(scope: StateScope, windowMs: number): RecentIdStore {
+    const window = Math.max(1, Math.round(windowMs));
+    return {
+      seen: (id) => this.command(async () => (await this.redis.set(`${this.prefix}seen:${scope}:${fingerprint(id)}`, '1', 'PX', window, 'NX')) === null),
+    };
+  }
+
+  sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined {
+    // Limits per window of one second; a fractional rate (0.5/s) becomes one per 2 s.
+    const perWindow = (perSecond: number) => (perSecond >= 1 ? { limit: Math.floor(perSecond), seconds: Math.floor(perSecond) / perSecond } : { limit: 1, seconds: 1 / perSecond });
+    const account = ratePerSecond > 0 ? perWindow(ratePerSecond) : undefined;
+    const sender = perSenderPerSecond > 0 ? perWindow(perSenderPerSecond) : undefined;
+    // One window for both keys: the longer of the two, each limit scaled to it.
+    const seconds = Math.max(account?.seconds ?? 1, sender?.seconds ?? 1);
+    const limitIn = (w?: { limit: number; seconds: number }) => (w ? Math.max(1, Math.floor((w.limit * seconds) / w.seconds)) : 0);
+    const windowMicros = Math.ceil((seconds * 1_000_000) / RATE_MARGIN);
+    let counter = 0;
+    const instance = randomUUID();
+    return {
+      take: (from) =>
+        this.command(async () => {
+          counter += 1;
+          const who = fingerprint(from);
+          const wait = await this.redis.vonageSmsTake(
+            `${this.prefix}sent:account`,
+            `${this.prefix}sent:sender:${who}`,
+            `${this.prefix}pace:account`,
+            `${this.prefix}pace:sender:${who}`,
+            limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`);
+          return Number(wait) / 1000;
+        }),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.condition = 'down';
+    this.redis.disconnect();
+  }
+}

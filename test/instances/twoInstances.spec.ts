@@ -1,0 +1,106 @@
+/**
+ * Two real Node-RED processes (red.js) with the same flows and one API key, sharing a real
+ * redis-server through `redisurl`, against the loopback API enforcing Vonage's 30 requests per
+ * rolling second: as FlowFuse's HA mode runs them, with no sticky routing between them.
+ */
+import should from 'should';
+import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { inboundRequests } from '../../dev/loopback/webhooks';
+import { RealNodeRed } from '../support/realNodeRed';
+import { startRedis, type RunningRedis } from '../support/redisServer';
+
+const API_KEY = 'twoinst1';
+const API_SECRET = 'two-instances-secret';
+const REDIS_PASSWORD = 'two-instances-redis';
+
+function flows(restHost: string): unknown[] {
+  return [
+    { id: 'tab', type: 'tab', label: 'two instances' },
+    { id: 'cfg', type: 'nexmobasic', name: 'shared', resthost: restHost, rate: 30, timeout: 5, queuesize: 1000 },
+    // POST /burst {"to": [...]}: one SMS to each number, through the account's queue.
+    { id: 'burst', z: 'tab', type: 'http in', url: '/burst', method: 'post', wires: [['ack', 'toList']] },
+    { id: 'ack', z: 'tab', type: 'http response', statusCode: '202', wires: [] },
+    { id: 'toList', z: 'tab', type: 'change', rules: [{ t: 'move', p: 'payload.to', pt: 'msg', to: 'to', tot: 'msg' }], wires: [['bulk']] },
+    { id: 'bulk', z: 'tab', type: 'sendsms', creds: 'cfg', to: '', fr: 'Shared', text: 'burst', wires: [[]] },
+    // The tutorial's auto-reply, on SMS in.
+    { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', wires: [['reply']] },
+    { id: 'reply', z: 'tab', type: 'sendsms', creds: 'cfg', to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'You said {{msg.payload.text}}', wires: [[]] },
+  ];
+}
+
+describe('two Node-RED instances sharing Redis', function () {
+  this.timeout(120_000);
+  const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000, ratePerSecond: 30 }]);
+  let redis: RunningRedis;
+  let instances: RealNodeRed[] = [];
+
+  before(async () => {
+    redis = await startRedis({ password: REDIS_PASSWORD });
+    const restHost = await api.listen();
+    const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: redis.url } };
+    instances = await Promise.all([0, 1].map(() => RealNodeRed.start({ flows: flows(restHost), credentials })));
+  });
+  afterEach(() => api.reset());
+  after(async () => {
+    await Promise.all(instances.map((red) => red.stop()));
+    await redis?.stop();
+    await api.close();
+  });
+
+  const sent = () => api.requests.filter((r) => r.path === '/sms/json');
+
+  async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; !check(); ) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function inbound(red: RealNodeRed, params: Record<string, string>): Promise<number> {
+    const res = await fetch(`${red.base}/sms?${new URLSearchParams(params)}`);
+    await res.text();
+    return res.status;
+  }
+
+  it('keeps both instances together under the account rate: 150 SMS into each at once, at most 1% throttled, each accepted once', async () => {
+    const numbers = (i: number) => Array.from({ length: 150 }, (_, n) => `4477009${String(i * 1000 + n).padStart(5, '0')}`);
+    const answers = await Promise.all(
+      instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: numbers(i) }) })),
+    );
+    should(answers.map((a) => a.status)).eql([202, 202]);
+    await until(() => sent().filter((r) => r.outcome === '0').length >= 300, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const accepted = sent().filter((r) => r.outcome === '0');
+    should(accepted).have.length(300);
+    should(new Set(accepted.map((r) => r.params.to)).size).equal(300);
+    const throttled = sent().filter((r) => r.outcome === '1').length;
+    should(throttled).be.belowOrEqual(3);
+    for (const red of instances) should(red.log).not.match(/\[error\]/);
+  });
+
+  it('passes a Vonage retry that reaches the other instance on once: one reply, both answered 200', async () => {
+    const [params] = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'only once' }, { apiKey: API_KEY });
+    should(await inbound(instances[0], params)).equal(200);
+    should(await inbound(instances[1], params)).equal(200);
+    await until(() => sent().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    should(sent().map((r) => r.params.text)).eql(['You said only once']);
+  });
+
+  it('answers 503 while Redis is down, so that Vonage retries, and takes the retry once Redis is back', async () => {
+    const [params] = inboundRequests({ msisdn: '447700900002', to: '447700900000', text: 'after the outage' }, { apiKey: API_KEY });
+    await redis.kill();
+    should(await inbound(instances[0], params)).equal(503);
+    await until(() => /shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable/.test(instances[0].log));
+    should(instances[0].log).not.containEql(REDIS_PASSWORD);
+    await redis.restart();
+    // Both reconnect by themselves.
+    await until(() => instances.every((red) => /shared state in Redis at 127\.0\.0\.1:\d+\/0 is reachable/.test(red.log.split('unreachable').pop()!)), 15_000);
+    should(await inbound(instances[1], params)).equal(200);
+    should(await inbound(instances[0], params)).equal(200);
+    await until(() => sent().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    should(sent().map((r) => r.params.text)).eql(['You said after the outage']);
+    for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The account state in a real redis-server (started here, killed and restarted for outages): two
+ * RedisAccountState objects stand for two Node-RED instances with the same API key. The sends go
+ * through the real send queue and client to the loopback API, which enforces Vonage's rate.
+ */
+import should from 'should';
+import Redis from 'ioredis';
+import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { SharedStateError } from '../../src/state/accountState';
+import { describeRedis, isRedisUrl, RedisAccountState } from '../../src/state/redisAccountState';
+import { SendQueue } from '../../src/sms/sendQueue';
+import { VonageSmsClient } from '../../src/sms/smsClient';
+import { startRedis, type RunningRedis } from '../support/redisServer';
+
+const API_KEY = 'shared01';
+const API_SECRET = 'shared-secret-1';
+const PASSWORD = 'redis-pass-word-1';
+
+describe('the account state in Redis', function () {
+  this.timeout(60_000);
+  let redis: RunningRedis;
+  const states: RedisAccountState[] = [];
+  const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000, ratePerSecond: 30 }]);
+  let restHost = '';
+
+  async function state(apiKey = API_KEY): Promise<RedisAccountState> {
+    const made = new RedisAccountState(redis.url, apiKey);
+    states.push(made);
+    if (!made.available) await new Promise((resolve) => made.once('up', resolve));
+    return made;
+  }
+
+  before(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    restHost = await api.listen();
+  });
+  afterEach(async () => {
+    await Promise.all(states.splice(0).map((s) => s.close()));
+    api.reset();
+  });
+  after(async () => {
+    await redis?.stop();
+    await api.close();
+  });
+
+  it('takes redis:// and rediss:// URLs, and names the server without its password', () => {
+    should(isRedisUrl('redis://:secret@127.0.0.1:6379/2')).be.true();
+    should(isRedisUrl('rediss://user:secret@redis.example:6380')).be.true();
+    for (const bad of ['', 'localhost:6379', 'http://127.0.0.1:6379', 'redis://', '${REDIS_URL}']) should(isRedisUrl(bad)).be.false(bad);
+    should(describeRedis('redis://:secret@127.0.0.1:6379/2')).equal('Redis at 127.0.0.1:6379/2');
+    should(describeRedis('rediss://user:secret@redis.example:6380')).equal('Redis at redis.example:6380/0 (TLS)');
+  });
+
+  it('de-duplicates across instances, per API key and scope, with keys that expire and never name the secret', async () => {
+    const [one, two, other] = [await state(), await state(), await state('another1')];
+    const idsOne = one.recentIds('sms-in', 60_000);
+    const idsTwo = two.recentIds('sms-in', 60_000);
+    should(await idsOne.seen('0A0000001234ABCD')).be.false();
+    should(await idsTwo.seen('0A0000001234ABCD')).be.true();
+    should(await idsOne.seen('0A0000001234ABCD')).be.true();
+    // Another account, or a receipt with the same id, is another thing.
+    should(await other.recentIds('sms-in', 60_000).seen('0A0000001234ABCD')).be.false();
+    should(await two.recentIds('receipt', 60_000).seen('0A0000001234ABCD')).be.false();
+    // A long id costs a fixed-size key.
+    should(await idsOne.seen('x'.repeat(10_000))).be.false();
+
+    const inspect = new Redis(redis.url);
+    try {
+      const keys = await inspect.keys('*');
+      should(keys.length).equal(4);
+      for (const key of keys) {
+        should(key).match(/^vonage-sms:\{(shared01|another1)\}:seen:(sms-in|receipt):[\w-]{22}$/);
+        should(key).not.containEql(API_SECRET);
+        const ttl = await inspect.pttl(key);
+        should(ttl).be.within(1, 60_000);
+      }
+    } finally {
+      inspect.disconnect();
+    }
+  });
+
+  it('keeps two instances\' sends together under the account rate: 150 SMS from each, at most 1% throttled, each accepted once', async () => {
+    const queues = [await state(), await state()].map((s) => {
+      const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
+      return new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 100, slots: s.sendSlots(30, 0), stateWaitMs: 10_000 });
+    });
+    const started = Date.now();
+    const results = await Promise.all(
+      queues.flatMap((queue, q) => Array.from({ length: 150 }, (_, i) => queue.submit({ to: `4477009${String(q * 1000 + i).padStart(5, '0')}`, from: 'Shared', text: 'hi', type: 'text' }, 'n'))),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    should(results).have.length(300);
+    // Vonage's answers: at most 1% throttled (status 1, retried by the queue), every SMS accepted once.
+    const throttled = api.requests.filter((r) => r.outcome === '1').length;
+    should(throttled).be.belowOrEqual(3);
+    const requests = api.requests.filter((r) => r.path === '/sms/json');
+    should(requests.filter((r) => r.outcome !== '0' && r.outcome !== '1')).be.empty();
+    should(requests.filter((r) => r.outcome === '0')).have.length(300);
+    should(new Set(requests.map((r) => r.params.to)).size).equal(300);
+    // Under the limit, and not far under it: 300 at 30/s takes 10 s (the bench measures the rate; this only bounds it).
+    should(seconds).be.above(9.5);
+  });
+
+  it('fails fast when Redis is gone, says so without the password, and recovers by itself when it is back', async () => {
+    const one = await state();
+    const ids = one.recentIds('receipt', 60_000);
+    const down = new Promise<Error>((resolve) => one.once('down', resolve));
+    await redis.kill();
+    should((await down).message).match(/^the shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable/);
+    const started = Date.now();
+    const err = await ids.seen('A1').then(() => undefined, (e: Error) => e);
+    should(err).be.instanceOf(SharedStateError);
+    should(Date.now() - started).be.below(2_500);
+    should(err!.message).not.containEql(PASSWORD);
+    should(err!.message).match(/Redis at 127\.0\.0\.1:\d+\/0/);
+
+    const up = new Promise((resolve) => one.once('up', resolve));
+    await redis.restart();
+    await up;
+    should(await ids.seen('A1')).be.false();
+  });
+
+  it('keeps an SMS waiting while Redis is down and sends it once when it is back; fails it, unsent, after the timeout', async () => {
+    const one = await state();
+    const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
+    const queue = new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 10, maxRetries: 3, backoffMs: 100, slots: one.sendSlots(30, 0), stateWaitMs: 3_000 });
+    const states: boolean[] = [];
+    queue.on('state', (up: boolean) => states.push(up));
+
+    await redis.kill();
+    const waiting = queue.submit({ to: '447700900555', from: 'Shared', text: 'wait for me', type: 'text' }, 'n');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    should(queue.depth).equal(1);
+    should(api.requests).be.empty();
+    await redis.restart();
+    should((await waiting).attempts).equal(1);
+    should(api.requests.filter((r) => r.params.to === '447700900555')).have.length(1);
+    should(states).eql([false, true]);
+
+    await redis.kill();
+    const doomed = queue.submit({ to: '447700900556', from: 'Shared', text: 'too late', type: 'text' }, 'n');
+    const err = await doomed.then(() => undefined, (e: Error) => e);
+    should(err).be.instanceOf(SharedStateError);
+    should(err!.message).match(/^the shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable .*: the SMS to 447700900556 was not sent/);
+    should(api.requests.filter((r) => r.params.to === '447700900556')).be.empty();
+    should(queue.depth).equal(0);
+    await redis.restart();
+  });
+});
