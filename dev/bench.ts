@@ -8,9 +8,11 @@
  * 3. Inbound: SMS in vs the tutorial's http in + http response, same runtime, load and concurrency.
  * 4. Memory: heap and RSS growth with 10k, 50k and 100k SMS waiting in the send queue.
  * 5. Load: Node-RED's start with and without the package installed, and the package's own require time.
+ * 6. Shared state (Redis, a redis-server started here): two config nodes with the same API key as two
+ *    instances (combined rate and throttling), and 1 and 3 again with Redis against in memory.
  *
  * `--smoke` runs tiny sizes (the test suite does, so that the bench cannot rot); `--out FILE`
- * writes the report elsewhere. Run with --expose-gc for the memory figures (npm run bench does).
+ * writes the report elsewhere; `--only memory,inbound` runs only those measures (for working on one). Run with --expose-gc for the memory figures (npm run bench does).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,12 +23,17 @@ import helper from 'node-red-node-test-helper';
 import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
 import { inboundRequests } from './loopback/webhooks';
 import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
+import { redisServerInstalled, startRedis, type RunningRedis } from './redisServer';
 
 const ROOT = path.join(__dirname, '..');
 const SMOKE = process.argv.includes('--smoke');
 const OUT = (() => {
   const i = process.argv.indexOf('--out');
   return i >= 0 ? path.resolve(process.argv[i + 1]) : path.join(ROOT, 'BENCHMARKS.md');
+})();
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 ? new Set(process.argv[i + 1].split(',')) : undefined;
 })();
 const KEY = 'bench001';
 const SECRET = 'bench-secret-1';
@@ -39,6 +46,10 @@ const httpNodes = require(path.join(coreDir, 'network', '21-httpin.js'));
 
 const api = new LoopbackVonageSmsApi([{ apiKey: KEY, apiSecret: SECRET, balance: 1e9 }]);
 let restHost = '';
+/** The redis-server of the shared-state measures, when this machine has one. */
+let redis: RunningRedis | undefined;
+/** A rate that never binds, so that each queue still does its limiting work (in memory, or in Redis). */
+const UNBINDING_RATE = 100_000;
 
 type Row = { measure: string; ours: string; reference: string; ratio: string; target: string; met: string };
 const rows: Row[] = [];
@@ -61,27 +72,31 @@ async function sendOverhead(): Promise<void> {
   const rounds = SMOKE ? 2 : 11;
   const flow = [
     { id: 't', type: 'tab' },
-    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: 0, queuesize: n + 10, timeout: 30 },
+    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
     { id: 'o', z: 't', type: 'helper' },
+    // The same with the account's state in Redis.
+    { id: 'cr', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+    { id: 'sr', z: 't', type: 'sendsms', creds: 'cr', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['or']] },
+    { id: 'or', z: 't', type: 'helper' },
   ];
-  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET } });
+  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET }, cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' } });
   const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, timeout: 30_000 });
 
-  const throughNode = () =>
+  const throughNode = (send = 's', out = 'o') =>
     new Promise<number>((resolve) => {
       let done = 0;
       const started = performance.now();
-      const out = helper.getNode('o');
+      const sink = helper.getNode(out);
       const onInput = () => {
         done += 1;
         if (done === n) {
-          out.off('input', onInput);
+          sink.off('input', onInput);
           resolve(n / ((performance.now() - started) / 1000));
         }
       };
-      out.on('input', onInput);
-      for (let i = 0; i < n; i += 1) helper.getNode('s').receive({ payload: i });
+      sink.on('input', onInput);
+      for (let i = 0; i < n; i += 1) helper.getNode(send).receive({ payload: i });
     });
   const throughSdk = async () => {
     const started = performance.now();
@@ -89,19 +104,64 @@ async function sendOverhead(): Promise<void> {
     return n / ((performance.now() - started) / 1000);
   };
 
-  await throughSdk(); // warm both paths up
+  await throughSdk(); // warm every path up
   await throughNode();
+  if (redis) await throughNode('sr', 'or');
   const node: number[] = [];
   const sdk: number[] = [];
+  const shared: number[] = [];
   for (let r = 0; r < rounds; r += 1) {
     node.push(await throughNode());
     sdk.push(await throughSdk());
+    if (redis) shared.push(await throughNode('sr', 'or'));
   }
   await helper.unload();
   api.reset();
   // Each round against the one right after it: the machine's drift cancels out of a paired ratio.
   const ratio = median(node.map((v, i) => v / sdk[i]));
   rows.push({ measure: `1. Send overhead (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(node))} SMS/s`, reference: `${fixed(median(sdk))} SMS/s raw SDK`, ratio: fixed(ratio, 2), target: '≥ 0.90', met: ratio >= 0.9 ? 'yes' : 'no' });
+  if (!redis) return;
+  const sharedRatio = median(shared.map((v, i) => v / node[i]));
+  rows.push({ measure: `6b. Send overhead with the state in Redis (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(shared))} SMS/s`, reference: `${fixed(median(node))} SMS/s in memory`, ratio: fixed(sharedRatio, 2), target: '≥ 0.90', met: sharedRatio >= 0.9 ? 'yes' : 'no' });
+}
+
+/** 6a. Two config nodes with one API key and one Redis, as two instances: a burst of 10×R between them at a limit of R. */
+async function sharedRate(): Promise<void> {
+  if (!redis) return;
+  const rate = 30;
+  const n = 10 * rate * (SMOKE ? 0.2 : 1);
+  api.account(KEY)!.ratePerSecond = rate;
+  const flow = [
+    { id: 't', type: 'tab' },
+    ...['a', 'b'].flatMap((x) => [
+      { id: `c${x}`, type: 'nexmobasic', resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
+      { id: `s${x}`, z: 't', type: 'sendsms', creds: `c${x}`, to: '447700900123', fr: 'Bench', text: `burst ${x} {{msg.payload}}`, wires: [['o']] },
+    ]),
+    { id: 'o', z: 't', type: 'helper' },
+  ];
+  const creds = { apikey: KEY, apisecret: SECRET, redisurl: redis.url };
+  await helper.load(packageNodes, flow, { ca: creds, cb: creds });
+  await new Promise<void>((resolve) => {
+    let done = 0;
+    helper.getNode('o').on('input', () => (done += 1) === n && resolve());
+    for (let i = 0; i < n / 2; i += 1) {
+      helper.getNode('sa').receive({ payload: i });
+      helper.getNode('sb').receive({ payload: i });
+    }
+  });
+  await helper.unload();
+  const sent = api.sent;
+  const arrivals = sent.map((r) => r.at).sort((a, b) => a - b);
+  const achieved = (arrivals.length - 1) / ((arrivals[arrivals.length - 1] - arrivals[0]) / 1000);
+  const unique = new Set(sent.map((r) => r.params.text)).size;
+  const requests = api.requests.filter((r) => r.path === '/sms/json').length;
+  const throttled = api.requests.filter((r) => r.outcome === '1').length;
+  api.account(KEY)!.ratePerSecond = undefined;
+  api.reset();
+  const share = throttled / requests;
+  rows.push({ measure: `6a. Two instances over Redis (${n} SMS, half into each, R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved together`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.95', met: achieved / rate >= 0.95 ? 'yes' : 'no' });
+  rows.push({ measure: '6a. … throttled answers (status 1)', ours: `${throttled} of ${requests} (${fixed(share * 100, 1)}%)`, reference: '', ratio: '', target: '≤ 1%', met: share <= 0.01 ? 'yes' : 'no' });
+  rows.push({ measure: '6a. … lost / duplicated SMS', ours: `${n - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: n === unique && sent.length === unique ? 'yes' : 'no' });
 }
 
 /** 2. A burst of 10×R at a limit of R, against a loopback enforcing R. */
@@ -146,11 +206,14 @@ async function inbound(): Promise<void> {
   const flow = [
     { id: 't', type: 'tab' },
     { id: 'in', z: 't', type: 'vonage-sms-in', url: '/bench-sms-in', wires: [['sink']] },
+    // Webhooks naming the API key of a config node with a Shared state keep their state in Redis.
+    { id: 'cr', type: 'nexmobasic', resthost: restHost },
+    { id: 'inr', z: 't', type: 'vonage-sms-in', url: '/bench-sms-in-redis', wires: [['sink']] },
     { id: 'hin', z: 't', type: 'http in', url: '/bench-http-in', method: 'get', wires: [['hres', 'sink']] },
     { id: 'hres', z: 't', type: 'http response', statusCode: '', headers: {}, wires: [] },
     { id: 'sink', z: 't', type: 'helper' },
   ];
-  await helper.load([...packageNodes, httpNodes, capture], flow);
+  await helper.load([...packageNodes, httpNodes, capture], flow, redis ? { cr: { apikey: KEY, apisecret: SECRET, redisurl: redis.url } } : {});
   const http = await import('node:http');
   const server = http.createServer((req, res) => app!(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -171,7 +234,7 @@ async function inbound(): Promise<void> {
     const worker = async () => {
       while (next < total) {
         next += 1;
-        const [params] = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello' });
+        const [params] = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Hello' }, { apiKey: pathName.endsWith('-redis') ? KEY : 'memory01' });
         const url = `${base}${pathName}?${new URLSearchParams(params)}`;
         const t = performance.now();
         await get(url);
@@ -183,11 +246,14 @@ async function inbound(): Promise<void> {
   };
   await load('/bench-sms-in');
   await load('/bench-http-in');
+  if (redis) await load('/bench-sms-in-redis');
   const ours: Array<{ perSecond: number; p50: number; p99: number }> = [];
   const theirs: typeof ours = [];
+  const shared: typeof ours = [];
   for (let r = 0; r < rounds; r += 1) {
     ours.push(await load('/bench-sms-in'));
     theirs.push(await load('/bench-http-in'));
+    if (redis) shared.push(await load('/bench-sms-in-redis'));
   }
   agent.destroy();
   server.closeAllConnections();
@@ -202,6 +268,16 @@ async function inbound(): Promise<void> {
     ratio: fixed(ratio, 2),
     target: '≥ 0.90',
     met: ratio >= 0.9 ? 'yes' : 'no',
+  });
+  if (!redis) return;
+  const sharedRatio = m(shared, 'perSecond') / m(ours, 'perSecond');
+  rows.push({
+    measure: `6c. Inbound with the state in Redis (${total} requests, ${concurrency} at a time, median of ${rounds})`,
+    ours: `${fixed(m(shared, 'perSecond'))} req/s; p50 ${fixed(m(shared, 'p50'), 2)} ms, p99 ${fixed(m(shared, 'p99'), 2)} ms`,
+    reference: `${fixed(m(ours, 'perSecond'))} req/s in memory`,
+    ratio: fixed(sharedRatio, 2),
+    target: '≥ 0.70',
+    met: sharedRatio >= 0.7 ? 'yes' : 'no',
   });
 }
 
@@ -242,8 +318,34 @@ async function memory(): Promise<void> {
   }
   await helper.unload();
   api.reset();
+
+  // Node-RED's own share: a node that only keeps each msg with its send() and done(), as any node
+  // still working on a msg does.
+  const held: unknown[] = [];
+  const holder = (RED: { nodes: { createNode(node: object, config: object): void; registerType(type: string, ctor: unknown): void } }) => {
+    function Holder(this: { on(event: string, handler: (...args: unknown[]) => void): void }, config: object) {
+      RED.nodes.createNode(this, config);
+      this.on('input', (msg, send, done) => held.push([msg, send, done]));
+    }
+    RED.nodes.registerType('bench-holder', Holder);
+  };
+  await helper.load([holder], [{ id: 't', type: 'tab' }, { id: 'h', z: 't', type: 'bench-holder', wires: [[]] }]);
+  const before = await settle();
+  for (let i = 0; i < sizes[0]; i += 1) helper.getNode('h').receive({ payload: i });
+  const floor = ((await settle()).heapUsed - before.heapUsed) / sizes[0];
+  await helper.unload();
+  held.length = 0;
+
   const spread = Math.max(...perMessage) / Math.min(...perMessage);
-  rows.push({ measure: `4. Memory, SMS waiting in the queue`, ours: cells.join('; '), reference: '', ratio: `${fixed(spread, 2)} (max/min B per SMS)`, target: 'linear (≤ 1.25)', met: spread <= 1.25 ? 'yes' : 'no' });
+  const most = Math.max(...perMessage);
+  rows.push({
+    measure: `4. Memory, SMS waiting in the queue`,
+    ours: cells.join('; '),
+    reference: `${fixed(floor)} B/msg: Node-RED itself, holding a msg and its send() and done()`,
+    ratio: `${fixed(spread, 2)} (max/min B per SMS)`,
+    target: '≤ 2048 B/SMS, linear (≤ 1.25)',
+    met: spread <= 1.25 && most <= 2048 ? 'yes' : 'no',
+  });
 }
 
 /** 5. Node-RED's start with and without the package, and the package's own require time. */
@@ -341,20 +443,32 @@ Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback
 4. **Memory**: Send SMS with a rate of 1 per minute, so that every msg after the first waits in the queue;
    heap and RSS are read after two forced garbage collections, against the figures before the first msg.
    The heap is what to read: RSS also moves with what the allocator returns to the system, and can shrink.
+   A waiting SMS holds: Node-RED's own part (the msg, and the send() and done() it gave the node: the
+   reference column measures it with a node that only keeps them), the composed request (To, From, Text,
+   encoding, parts), the queue's entry in its backlog (a plain FIFO: only a few SMS at a time are handed
+   to p-queue, whose jobs and promises cost several times more), and one small object that hears the
+   outcome for the msg. msg.sms is written when the outcome is known.
 5. **Load**: Node-RED (\`red.js\`) started in a fresh user directory with the package installed with the palette
    manager's npm flags and in one without, alternately, until it logs "Started flows". The package's own cost
    is also measured alone: requiring and registering its four nodes in a fresh Node.js process.
+6. **Shared state**: a redis-server started for the run on 127.0.0.1 (no persistence). 6a: two \`nexmobasic\`
+   nodes with the same API key and Redis URL, each with its own queue and Redis connection as two instances
+   would have, get 5×R msgs each at once; figures as in 2, with throttled as a share of all requests.
+   6b: measure 1 with a third path, Send SMS whose config node has the Redis URL (both at a rate that never
+   binds, so that both limiters work); the ratio pairs each Redis round with the memory round before it.
+   6c: measure 3 with a third SMS in, whose webhooks name the API key of a config node with the Redis URL
+   (de-duplication in Redis), against the SMS in that keeps it in memory.
 `;
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
   restHost = await api.listen();
-  await sendOverhead();
-  await rateFidelity();
-  await inbound();
-  await memory();
-  await loadTime();
+  if (redisServerInstalled()) redis = await startRedis();
+  else notes.push('The shared-state measures (6) were not taken: this machine has no redis-server (apt-get install redis-server).');
+  const measures: Record<string, () => Promise<void>> = { sendOverhead, rateFidelity, sharedRate, inbound, memory, loadTime };
+  for (const [name, measure] of Object.entries(measures)) if (!ONLY || ONLY.has(name)) await measure();
+  await redis?.stop();
   await api.close();
   const text = report((performance.now() - started) / 1000);
   fs.writeFileSync(OUT, text);

@@ -4,7 +4,8 @@
  * "Reply to an SMS" flow sent back through the loopback API.
  *
  * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number),
- * --path /sms (the webhook), --parts N (send the text as a long SMS in N parts, last part first).
+ * --path /sms (the webhook), --parts N (send the text as a long SMS in N parts, last part first),
+ * --spread (with `npm start -- --redis`: the parts go to the two Node-RED instances in turn).
  * It finds a running `npm start` through npm-start.json in its user directory (NODE_RED_USER_DIR,
  * default .node-red); PORT and LOOPBACK_PORT, when set, name the ports instead.
  */
@@ -16,9 +17,9 @@ import { inboundRequests } from './loopback/webhooks';
 const ROOT = path.join(__dirname, '..');
 
 /** Node-RED's and the loopback API's addresses: PORT / LOOPBACK_PORT, else what npm start wrote, else the defaults. */
-function addresses(): { editor: string; loopback: string; source: string } {
+function addresses(): { editor: string; editors: string[]; loopback: string; source: string } {
   const userDir = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
-  let state: { editor?: string; loopback?: string } = {};
+  let state: { editor?: string; editors?: string[]; loopback?: string } = {};
   try {
     state = JSON.parse(fs.readFileSync(path.join(userDir, 'npm-start.json'), 'utf8'));
   } catch {
@@ -27,7 +28,8 @@ function addresses(): { editor: string; loopback: string; source: string } {
   const editor = process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : state.editor ?? 'http://127.0.0.1:1880';
   const loopback = process.env.LOOPBACK_PORT ? `http://127.0.0.1:${process.env.LOOPBACK_PORT}` : state.loopback ?? 'http://127.0.0.1:1881';
   const source = process.env.PORT || process.env.LOOPBACK_PORT ? 'PORT and LOOPBACK_PORT' : state.editor ? path.join(userDir, 'npm-start.json') : 'the default ports';
-  return { editor, loopback, source };
+  const editors = process.env.PORT ? [editor] : state.editors ?? [editor];
+  return { editor, editors, loopback, source };
 }
 
 function option(name: string, fallback: string): string {
@@ -36,12 +38,18 @@ function option(name: string, fallback: string): string {
 }
 
 async function main(): Promise<number> {
-  const words = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  // Words that are neither an option nor an option's value (--spread takes none).
+  const takesValue = (arg: string | undefined) => !!arg && arg.startsWith('--') && arg !== '--spread';
+  const words = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !takesValue(all[i - 1]));
   const text = words.join(' ') || 'Hello from my phone';
   const msisdn = option('from', '447700900001');
   const to = option('to', '447700900000');
   const where = addresses();
-  const webhook = `${where.editor}${option('path', '/sms')}`;
+  const path_ = option('path', '/sms');
+  const webhook = `${where.editor}${path_}`;
+  const spread = process.argv.includes('--spread');
+  if (spread && where.editors.length < 2) console.log(`--spread: only one Node-RED instance runs (${where.editor}); start two with npm start -- --redis`);
+  const webhooks = spread ? where.editors.map((editor) => `${editor}${path_}`) : [webhook];
   const parts = Math.max(1, Number(option('parts', '1')) || 1);
   const loopback = `${where.loopback}/_loopback`;
 
@@ -57,17 +65,21 @@ async function main(): Promise<number> {
   }
   const requests = inboundRequests({ msisdn, to, text }, parts > 1 ? { partLength: Math.ceil(text.length / parts) } : {}).reverse();
   let status = 0;
-  for (const params of requests) {
+  const answers: string[] = [];
+  for (const [i, params] of requests.entries()) {
+    const url = webhooks[i % webhooks.length];
     const delivered = await fetch(`${loopback}/inbound`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ url: webhook, params }),
+      body: JSON.stringify({ url, params }),
     });
     ({ status } = (await delivered.json()) as { status: number });
+    answers.push(`part ${params['concat-part'] ?? 1} → GET ${url} answered ${status}`);
     if (status !== 200) break;
   }
   const how = requests.length > 1 ? ` in ${requests.length} parts, last first` : '';
-  console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → GET ${webhook} answered ${status}`);
+  if (webhooks.length > 1) console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how}, spread over ${webhooks.length} instances:\n  ${answers.join('\n  ')}`);
+  else console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → GET ${webhook} answered ${status}`);
   if (status !== 200) return 1;
 
   for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {

@@ -7,7 +7,9 @@
  * NODE_RED_USER_DIR (default .node-red). They apply at every start: the loopback addresses in the
  * flows follow them, and npm-start.json in the user directory tells `npm run inbound` where to go.
  * `npm start -- --reset` rewrites the flows; `--empty` starts with no flows at all (for building the
- * tutorial by hand, as the end-to-end tests do).
+ * tutorial by hand, as the end-to-end tests do). `--redis` runs two Node-RED instances with the same
+ * flows (the second on SECOND_PORT, default PORT + 2) sharing a local redis-server (REDIS_PORT,
+ * default LOOPBACK_PORT + 2) through the config node's Shared state, as an HA setup would.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -15,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
 import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
+import { redisServerInstalled, REDIS_SERVER, startRedis, type RunningRedis } from './redisServer';
 
 const ROOT = path.join(__dirname, '..');
 const USER_DIR = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
@@ -22,6 +25,11 @@ const PORT = Number(process.env.PORT || 1880);
 const LOOPBACK_PORT = Number(process.env.LOOPBACK_PORT ?? 1881);
 const EMPTY = process.argv.includes('--empty');
 const RESET = process.argv.includes('--reset') || EMPTY;
+const REDIS = process.argv.includes('--redis');
+const SECOND_PORT = Number(process.env.SECOND_PORT || PORT + 2);
+const REDIS_PORT = Number(process.env.REDIS_PORT || LOOPBACK_PORT + 2);
+/** The second instance of --redis: a user directory of its own inside the first, with the same flows and package. */
+const SECOND_USER_DIR = path.join(USER_DIR, 'second-instance');
 const MODULE = 'node-red-contrib-vonage-sms';
 // The loopback API's demo account: not a Vonage account, and only good on 127.0.0.1.
 const LOOPBACK_KEY = 'loopback';
@@ -94,11 +102,11 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
   return { flows, credentials: { [config.id]: { apikey: LOOPBACK_KEY, apisecret: LOOPBACK_SECRET } } };
 }
 
-function writeUserDir(restHost: string): void {
-  const settings = `// Written by npm start. The loopback Vonage API's demo credentials are stored unencrypted.
+function settingsFor(port: number): string {
+  return `// Written by npm start. The loopback Vonage API's demo credentials are stored unencrypted.
 module.exports = {
     uiHost: '127.0.0.1',
-    uiPort: ${PORT},
+    uiPort: ${port},
     flowFile: 'flows.json',
     credentialSecret: false,
     editorTheme: { tours: false },
@@ -107,7 +115,10 @@ module.exports = {
     logging: { console: { level: 'info' } }
 };
 `;
-  fs.writeFileSync(path.join(USER_DIR, 'settings.js'), settings);
+}
+
+function writeUserDir(restHost: string, redisUrl: string | undefined): void {
+  fs.writeFileSync(path.join(USER_DIR, 'settings.js'), settingsFor(PORT));
   const flowFile = path.join(USER_DIR, 'flows.json');
   if (!fs.existsSync(flowFile) || RESET) {
     const { flows, credentials } = EMPTY ? { flows: [], credentials: {} } : tutorialFlows(restHost);
@@ -122,6 +133,38 @@ module.exports = {
       console.log(`pointed ${moved} node(s) of the flows at this start's addresses (${restHost}, http://127.0.0.1:${PORT})`);
     }
   }
+  shareState(redisUrl);
+}
+
+/**
+ * With --redis, the loopback account's config node(s) get this start's local Redis as Shared state;
+ * without, a local Redis an earlier --redis start set is taken out again. Other URLs are the user's.
+ */
+function shareState(redisUrl: string | undefined): void {
+  const flows = JSON.parse(fs.readFileSync(path.join(USER_DIR, 'flows.json'), 'utf8')) as FlowNode[];
+  const credFile = path.join(USER_DIR, 'flows_cred.json');
+  const credentials = JSON.parse(fs.readFileSync(credFile, 'utf8')) as Record<string, Record<string, string>>;
+  let changed = false;
+  for (const node of flows) {
+    const creds = credentials[node.id];
+    if (node.type !== 'nexmobasic' || !creds || creds.apikey !== LOOPBACK_KEY) continue;
+    const local = !creds.redisurl || /^redis:\/\/127\.0\.0\.1:\d+\/0$/.test(creds.redisurl);
+    if (!local || creds.redisurl === redisUrl) continue;
+    if (redisUrl) creds.redisurl = redisUrl;
+    else delete creds.redisurl;
+    changed = true;
+  }
+  if (changed) fs.writeFileSync(credFile, `${JSON.stringify(credentials, null, 4)}\n`);
+}
+
+/** The second instance: the same package, flows and credentials, its own port and runtime files. */
+function writeSecondUserDir(): void {
+  fs.mkdirSync(SECOND_USER_DIR, { recursive: true });
+  const modules = path.join(SECOND_USER_DIR, 'node_modules');
+  if (!fs.existsSync(modules)) fs.symlinkSync(path.join(USER_DIR, 'node_modules'), modules, 'dir');
+  fs.copyFileSync(path.join(USER_DIR, 'package.json'), path.join(SECOND_USER_DIR, 'package.json'));
+  for (const file of ['flows.json', 'flows_cred.json']) fs.copyFileSync(path.join(USER_DIR, file), path.join(SECOND_USER_DIR, file));
+  fs.writeFileSync(path.join(SECOND_USER_DIR, 'settings.js'), settingsFor(SECOND_PORT));
 }
 
 /** A loopback address a previous npm start wrote into the flows. */
@@ -156,8 +199,19 @@ async function main(): Promise<void> {
   api.onReceipt = (url, receipt, status) =>
     console.log(`[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId} (client-ref ${receipt['client-ref'] ?? 'none'}) → POST ${url} answered ${status}`);
   const restHost = await api.listen(LOOPBACK_PORT);
+  let redis: RunningRedis | undefined;
+  if (REDIS) {
+    if (!redisServerInstalled()) {
+      console.error(`npm start -- --redis needs ${REDIS_SERVER}, which is not on this machine: install Debian's (sudo apt-get install redis-server), or set REDIS_SERVER to another.`);
+      await api.close();
+      process.exit(1);
+    }
+    redis = await startRedis({ port: REDIS_PORT });
+    console.log(`started redis-server on 127.0.0.1:${REDIS_PORT} (no persistence), shared by both Node-RED instances`);
+  }
   installPackage();
-  writeUserDir(restHost);
+  writeUserDir(restHost, redis?.url);
+  if (REDIS) writeSecondUserDir();
 
   // Say what the loopback API receives, so the terminal shows each SMS as Vonage would have sent it.
   let reported = 0;
@@ -170,31 +224,40 @@ async function main(): Promise<void> {
   }, 200);
 
   const state = path.join(USER_DIR, START_STATE);
-  fs.writeFileSync(state, `${JSON.stringify({ editor: `http://127.0.0.1:${PORT}`, loopback: restHost, pid: process.pid }, null, 2)}\n`);
+  const editors = [`http://127.0.0.1:${PORT}`, ...(REDIS ? [`http://127.0.0.1:${SECOND_PORT}`] : [])];
+  fs.writeFileSync(state, `${JSON.stringify({ editor: editors[0], editors, loopback: restHost, redis: redis ? `127.0.0.1:${REDIS_PORT}` : undefined, pid: process.pid }, null, 2)}\n`);
 
   const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
-  const nodeRed = spawn(process.execPath, [redJs, '--userDir', USER_DIR, '--settings', path.join(USER_DIR, 'settings.js')], { stdio: 'inherit' });
+  const startNodeRed = (userDir: string) => spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'inherit' });
+  const instances = [startNodeRed(USER_DIR), ...(REDIS ? [startNodeRed(SECOND_USER_DIR)] : [])];
   console.log(`
-  Node-RED editor:        http://127.0.0.1:${PORT}/
+  Node-RED editor:        ${editors[0]}/${REDIS ? `\n  second instance:        ${editors[1]}/  (the same flows; deploy on the first, then npm start again)\n  shared state:           redis-server on 127.0.0.1:${REDIS_PORT}` : ''}
   loopback Vonage API:    ${restHost}  (no Vonage account needed)
   send an SMS:            click the inject button on the "Send an SMS" tab
   receive and reply:      npm run inbound -- "Hello"
-  with SMS in, in parts:  npm run inbound -- --path /sms-in --parts 3 "a long message, in three parts"
+  with SMS in, in parts:  npm run inbound -- --path /sms-in --parts 3 ${REDIS ? '--spread ' : ''}"a long message, in three parts"
   delivery receipts:      click the inject button on the "Track delivery receipts" tab
 `);
 
   const stop = () => {
     clearInterval(reporter);
-    nodeRed.kill('SIGINT');
+    for (const nodeRed of instances) nodeRed.kill('SIGINT');
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  nodeRed.on('exit', async (code) => {
-    clearInterval(reporter);
-    fs.rmSync(state, { force: true });
-    await api.close();
-    process.exit(code ?? 0);
-  });
+  // When one instance ends, so does the other, then Redis and the loopback API.
+  let exitCode: number | null = null;
+  for (const nodeRed of instances) {
+    nodeRed.on('exit', async (code) => {
+      exitCode ??= code;
+      stop();
+      if (instances.some((other) => other.exitCode === null && other.signalCode === null)) return;
+      fs.rmSync(state, { force: true });
+      await redis?.stop();
+      await api.close();
+      process.exit(exitCode ?? 0);
+    });
+  }
 }
 
 main().catch((err) => {

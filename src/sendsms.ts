@@ -10,8 +10,8 @@ import type { NexmoBasicNode } from './accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
 import { InvalidNumberError } from './sms/phoneNumber';
 import { TooManyRecipientsError } from './sms/recipients';
-import { QueueError } from './sms/sendQueue';
-import { SmsSendError } from './sms/smsClient';
+import { QueueError, type SendReceiver, type SendResult } from './sms/sendQueue';
+import { SmsSendError, type SmsRequest } from './sms/smsClient';
 import type { ContextScope, TemplateSources } from './sms/template';
 
 interface SendSmsDef extends NodeDef {
@@ -35,7 +35,9 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
-    const pending = new Set<Promise<unknown>>();
+    /** SMS of this node in the queue; on close, done() waits for those being sent to finish. */
+    let outstanding = 0;
+    let settled: (() => void) | undefined;
     let lastStatus: { fill: 'red' | 'green' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string } | undefined;
 
     let templates: SmsTemplates | Error;
@@ -155,48 +157,102 @@ export = function (RED: NodeAPI) {
         return fail(err as Error, reason(err as Error));
       }
 
-      const several = batch.messages.length > 1;
-      const failures: Error[] = [];
-      await Promise.all(
-        batch.messages.map(async ({ recipient, sms, error }) => {
-          // One msg for each recipient, whose msg.to (if it had one) names just that recipient: a copy of
-          // the whole list in each would cost N² for N recipients. The incoming msg itself when there is one.
-          const out: SmsMessage = several ? copyFor(msg, recipient) : msg;
-          const failed = (err: Error) => {
-            failures.push(err);
-            show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
-            // The flow is stopping: its Catch nodes may be gone, so the log says what became of this SMS.
-            if (closing) node.warn(RED._('sendsms.warn.outcome-failed', { to: sms?.to ?? recipient, error: err.message }));
-            if (several) node.error(told(err), out);
-          };
-          if (!sms) return failed(error!);
+      // No await from here on: a waiting SMS holds its msg, its request and a Delivery, not this
+      // handler's frame or closures (memory per waiting SMS, BENCHMARKS.md).
+      const delivery = new Delivery(msg, send, done, batch.messages.length);
+      for (const { recipient, sms, error } of batch.messages) {
+        // One msg for each recipient, whose msg.to (if it had one) names just that recipient: a copy of
+        // the whole list in each would cost N² for N recipients. The incoming msg itself when there is one.
+        const out: SmsMessage = delivery.several ? copyFor(msg, recipient) : msg;
+        if (!sms) {
+          delivery.failed(error!, recipient, out);
+          continue;
+        }
+        if (dryRun) {
           out.sms = describe(sms);
-          if (dryRun) {
-            out.payload = { ...describe(sms), dryRun: true };
-            show('grey', 'dot', RED._('sendsms.status.dry-run', { count: sms.parts }));
-            return send(out);
-          }
-          if (!lastStatus || lastStatus.fill !== 'blue') show('blue', 'dot', RED._('sendsms.status.sending'));
-          const sending = (queue as Exclude<typeof queue, Error>).submit(sms, node.id);
-          pending.add(sending);
-          try {
-            out.payload = (await sending).response;
-          } catch (err) {
-            return failed(err as Error);
-          } finally {
-            pending.delete(sending);
-          }
+          out.payload = { ...describe(sms), dryRun: true };
+          show('grey', 'dot', RED._('sendsms.status.dry-run', { count: sms.parts }));
+          send(out);
+          delivery.finished();
+          continue;
+        }
+        if (!lastStatus || lastStatus.fill !== 'blue') show('blue', 'dot', RED._('sendsms.status.sending'));
+        outstanding += 1;
+        (queue as Exclude<typeof queue, Error>).enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
+      }
+    });
+
+    /**
+     * One msg's SMS, one a recipient, as the queue holds them: done() once each has an outcome, with
+     * the error when the msg had one recipient (several: each failure is its own node.error).
+     */
+    class Delivery implements SendReceiver {
+      private remaining: number;
+      private failure: Error | undefined;
+      readonly several: boolean;
+
+      constructor(
+        private readonly msg: SmsMessage,
+        private readonly send: (msg: SmsMessage) => void,
+        private readonly done: (err?: Error) => void,
+        count: number,
+      ) {
+        this.remaining = count;
+        this.several = count > 1;
+      }
+
+      /** The outcome of the msg's one SMS. */
+      outcome(err: Error | undefined, result: SendResult | undefined, request: SmsRequest): void {
+        this.settle(this.msg, err, result, request as ComposedSms);
+      }
+
+      /** An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. */
+      settle(out: SmsMessage, err: Error | undefined, result: SendResult | undefined, sms: ComposedSms): void {
+        out.sms = describe(sms);
+        if (err) this.failed(err, sms.to, out);
+        else {
+          const response = result!.response;
+          out.payload = response;
           show('green', 'dot', sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }));
           if (closing) {
-            const ids = ((out.payload as { messages?: Array<{ 'message-id'?: string }> }).messages ?? []).map((m) => m['message-id']).join(', ');
+            const ids = (response.messages ?? []).map((m) => m['message-id']).join(', ');
             node.log(RED._('sendsms.warn.outcome-sent', { to: sms.to, ids }));
           }
-          send(out);
-        }),
-      );
-      if (!several && failures.length) done(told(failures[0]));
-      else done();
-    });
+          this.send(out);
+          this.finished();
+        }
+        outstanding -= 1;
+        if (outstanding === 0) settled?.();
+      }
+
+      failed(err: Error, to: string, out: SmsMessage): void {
+        this.failure ??= err;
+        show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
+        // The flow is stopping: its Catch nodes may be gone, so the log says what became of this SMS.
+        if (closing) node.warn(RED._('sendsms.warn.outcome-failed', { to, error: err.message }));
+        if (this.several) node.error(told(err), out);
+        this.finished();
+      }
+
+      finished(): void {
+        this.remaining -= 1;
+        if (this.remaining > 0) return;
+        if (!this.several && this.failure) this.done(told(this.failure));
+        else this.done();
+      }
+    }
+
+    /** One recipient's copy of a msg with several. */
+    class Recipient implements SendReceiver {
+      constructor(
+        private readonly delivery: Delivery,
+        private readonly out: SmsMessage,
+      ) {}
+
+      outcome(err: Error | undefined, result: SendResult | undefined, request: SmsRequest): void {
+        this.delivery.settle(this.out, err, result, request as ComposedSms);
+      }
+    }
 
     // SMS of this node still waiting fail now, counted in one warning; those being sent finish. Each
     // outcome while closing is also logged, one line an SMS: the flow's Catch and debug nodes stop too.
@@ -209,7 +265,8 @@ export = function (RED: NodeAPI) {
       queue.off('state', onState);
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));
       if (count > 0) node.warn(RED._('sendsms.warn.queued-failed', { count }));
-      Promise.allSettled([...pending]).then(() => done());
+      if (outstanding === 0) return done();
+      settled = done;
     });
   }
 

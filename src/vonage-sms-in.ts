@@ -5,8 +5,9 @@
  * field names (msisdn, to, text, messageId, …), so reply templates work as with `http in`.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { LongSmsAssembler, isPartOfLongSms, partRanges, type AssembledSms } from './sms/longSms';
-import { webhookDedup } from './webhookState';
+import { isPartOfLongSms, partRanges, type AssembledSms } from './sms/longSms';
+import type { AccountState } from './state/accountState';
+import { webhookState } from './webhookState';
 import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
@@ -30,7 +31,9 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds, url);
-    const recent = webhookDedup(RED, node, 'sms-in', seconds(config.dedupwindow, 86_400) * 1000, signing.signedBy);
+    const state = webhookState(RED, node, signing.signedBy);
+    const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
+    const waitMs = seconds(config.concatwait, 60) * 1000;
     let received = 0;
 
     const emit = (sms: AssembledSms) => {
@@ -46,7 +49,9 @@ export = function (RED: NodeAPI) {
       node.status({ fill: 'green', shape: 'dot', text: RED._('vonage-sms-in.status.received', { count: received }) });
       node.send({ payload, topic: sms.params.msisdn });
     };
-    const assembler = new LongSmsAssembler(seconds(config.concatwait, 60) * 1000, emit);
+    // Made once for each account state a request leads to (this node's memory, or a shared Redis).
+    const recentIds = (account: AccountState) => account.recentIds('sms-in', dedupWindowMs);
+    const longSms = (account: AccountState) => account.longSms({ waitMs }, emit);
 
     let stop: () => void = () => {};
     try {
@@ -57,8 +62,8 @@ export = function (RED: NodeAPI) {
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         async accepted(params) {
-          if (await recent.seen(params, params.messageId)) return;
-          if (isPartOfLongSms(params)) assembler.add(params);
+          if (await state.use(() => state.forRequest(params, recentIds).seen(params.messageId))) return;
+          if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
           else emit({ params, parts: [params], complete: true, missing: [] });
         },
         rejected: signing.rejected,
@@ -70,9 +75,9 @@ export = function (RED: NodeAPI) {
 
     node.on('close', () => {
       stop();
-      recent.close();
-      // Parts still waiting go on as they are: nothing dropped silently.
-      assembler.flushAll();
+      // Parts still waiting in memory go on as they are (nothing dropped silently); in shared state
+      // they stay, for the wait to end on another instance, or on this one after a restart.
+      state.close();
     });
   }
 

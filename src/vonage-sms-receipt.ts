@@ -5,7 +5,8 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
-import { webhookDedup } from './webhookState';
+import type { AccountState } from './state/accountState';
+import { webhookState } from './webhookState';
 import { receivedAt } from './sms/webhookTime';
 import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
@@ -25,7 +26,9 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds, url);
-    const recent = webhookDedup(RED, node, 'receipt', seconds(config.dedupwindow, 86_400) * 1000, signing.signedBy);
+    const state = webhookState(RED, node, signing.signedBy);
+    const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
+    const recentIds = (account: AccountState) => account.recentIds('receipt', dedupWindowMs);
 
     let stop: () => void = () => {};
     try {
@@ -37,7 +40,8 @@ export = function (RED: NodeAPI) {
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         async accepted(params) {
           // A retry repeats all of these; a new status for the same message is a new receipt.
-          if (await recent.seen(params, `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`)) return;
+          const id = `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`;
+          if (await state.use(() => state.forRequest(params, recentIds).seen(id))) return;
           const final = isFinalStatus(params.status);
           const payload = { ...params, final, errCodeMeaning: describeErrorCode(params['err-code']), received: receivedAt(params['message-timestamp']) };
           node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
@@ -52,7 +56,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', () => {
       stop();
-      recent.close();
+      state.close();
     });
   }
 

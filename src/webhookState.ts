@@ -1,27 +1,33 @@
 /**
- * Which webhooks SMS in and SMS receipt have already passed on: in the node's own memory, as
- * always, or, when the account's config node keeps shared state (Redis), there, so that a Vonage
- * retry that reaches another Node-RED instance is acknowledged and not passed on again. The account
- * is the "Signed by" node, or else the deployed `nexmobasic` with the webhook's `api-key`.
- * While the shared state is unreachable, requests fail with SharedStateError (answered 503, so
- * Vonage retries), the status says so, and one warning an outage says why.
+ * Where SMS in and SMS receipt keep what they remember (the webhooks already passed on, the parts of
+ * long SMS): in the node's own memory, as always, or, when the account's config node keeps shared
+ * state (Redis), there, so that a Vonage retry or a part that reaches another Node-RED instance is
+ * handled as if it had come here. The account is the "Signed by" node, or else the deployed
+ * `nexmobasic` with the webhook's `api-key`. While the shared state is unreachable, requests fail
+ * with SharedStateError (answered 503, so that Vonage retries), the status says so, and one warning
+ * an outage says why.
  */
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
-import { MemoryAccountState, SharedStateError, type AccountState, type RecentIdStore, type StateScope } from './state/accountState';
+import { MemoryAccountState, SharedStateError, type AccountState } from './state/accountState';
 import { sharedStateFor } from './state/registry';
 import type { WebhookParams } from './sms/webhookFields';
 
-export interface WebhookDedup {
-  /** True when this id was passed on already (by any instance, with shared state). Rejects with SharedStateError. */
-  seen(params: WebhookParams, id: string): Promise<boolean>;
-  /** Stops listening to the shared state. */
+export interface WebhookState {
+  /**
+   * What this node keeps for the account of this request, made on first use by `make` (a store of
+   * ids, a joiner of long SMS): the shared state's when there is one, else this node's own.
+   */
+  forRequest<T>(params: WebhookParams, make: (state: AccountState) => T): T;
+  /** Runs an operation on the state, reporting an unreachable shared state; rethrows its error. */
+  use<T>(operation: () => Promise<T>): Promise<T>;
+  /** Stops listening to the shared state, and closes what was made with `close()`. */
   close(): void;
 }
 
-export function webhookDedup(RED: NodeAPI, node: Node, scope: StateScope, windowMs: number, signedBy: NexmoBasicNode | null | undefined): WebhookDedup {
-  const local = new MemoryAccountState().recentIds(scope, windowMs);
-  const stores = new Map<AccountState, RecentIdStore>();
+export function webhookState(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookState {
+  const own = new MemoryAccountState();
+  const made = new Map<AccountState, Map<Function, unknown>>();
   const listeners: Array<() => void> = [];
   let outage = false;
 
@@ -37,29 +43,35 @@ export function webhookDedup(RED: NodeAPI, node: Node, scope: StateScope, window
     node.status({});
   };
 
-  const storeFor = (state: AccountState): RecentIdStore => {
-    let store = stores.get(state);
-    if (store) return store;
-    store = state.recentIds(scope, windowMs);
-    stores.set(state, store);
-    state.on('down', down);
-    state.on('up', up);
-    listeners.push(() => {
-      state.off('down', down);
-      state.off('up', up);
-    });
-    return store;
+  const stateFor = (params: WebhookParams): AccountState => {
+    const signer = signedBy?.accountState();
+    const state = signer && !(signer instanceof Error) && signer.shared ? signer : sharedStateFor(params['api-key']);
+    if (!state) return own;
+    if (!made.has(state)) {
+      made.set(state, new Map());
+      state.on('down', down);
+      state.on('up', up);
+      listeners.push(() => {
+        state.off('down', down);
+        state.off('up', up);
+      });
+    }
+    return state;
   };
 
   return {
-    async seen(params, id) {
-      const signer = signedBy?.accountState();
-      const state = signer && !(signer instanceof Error) && signer.shared ? signer : sharedStateFor(params['api-key']);
-      if (!state) return local.seen(id);
+    forRequest(params, make) {
+      const state = stateFor(params);
+      let things = made.get(state);
+      if (!things) made.set(state, (things = new Map()));
+      if (!things.has(make)) things.set(make, make(state));
+      return things.get(make) as ReturnType<typeof make>;
+    },
+    async use(operation) {
       try {
-        const seen = await storeFor(state).seen(id);
+        const result = await operation();
         up();
-        return seen;
+        return result;
       } catch (err) {
         if (err instanceof SharedStateError) down(err);
         throw err;
@@ -67,6 +79,10 @@ export function webhookDedup(RED: NodeAPI, node: Node, scope: StateScope, window
     },
     close() {
       for (const off of listeners.splice(0)) off();
+      for (const things of made.values()) {
+        for (const thing of things.values()) (thing as { close?: () => void }).close?.();
+      }
+      made.clear();
     },
   };
 }

@@ -44,6 +44,28 @@ export function isPartOfLongSms(params: InboundParams): boolean {
   return params.concat === 'true' && !!params['concat-ref'] && Number(params['concat-total']) > 1;
 }
 
+/**
+ * The checked part number and total of a long SMS part, and the key of its message: one sender, one
+ * number, one reference, one total (a part that names another total belongs to another message).
+ */
+export function partOf(params: InboundParams): { key: string; part: number; total: number } {
+  const total = Number(params['concat-total']);
+  const part = Number(params['concat-part']);
+  if (!(Number.isInteger(total) && Number.isInteger(part) && part >= 1 && part <= total && total <= MAX_LONG_SMS_PARTS)) {
+    throw new RangeError(`not a part of a long SMS: part ${params['concat-part']} of ${params['concat-total']}`);
+  }
+  return { key: `${params.msisdn}|${params.to}|${params['concat-ref']}|${total}`, part, total };
+}
+
+/** The message the parts received make: text joined in part order, and which parts never came. */
+export function joinParts(total: number, received: Iterable<[number, InboundParams]>): AssembledSms {
+  const byPart = new Map(received);
+  const parts = [...byPart.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+  const missing: number[] = [];
+  for (let n = 1; n <= total; n += 1) if (!byPart.has(n)) missing.push(n);
+  return { params: { ...parts[0], text: parts.map((p) => p.text ?? '').join('') }, parts, complete: missing.length === 0, missing };
+}
+
 /** What a part costs to keep: the characters of its names and values. */
 function sizeOf(params: InboundParams): number {
   let chars = 0;
@@ -73,13 +95,7 @@ export class LongSmsAssembler {
   }
 
   add(params: InboundParams): void {
-    const total = Number(params['concat-total']);
-    const part = Number(params['concat-part']);
-    if (!(Number.isInteger(total) && Number.isInteger(part) && part >= 1 && part <= total && total <= MAX_LONG_SMS_PARTS)) {
-      throw new RangeError(`not a part of a long SMS: part ${params['concat-part']} of ${params['concat-total']}`);
-    }
-    // A part that names another total belongs to another message.
-    const key = `${params.msisdn}|${params.to}|${params['concat-ref']}|${total}`;
+    const { key, part, total } = partOf(params);
     let entry = this.pending.get(key);
     if (!entry) {
       if (this.pending.size >= this.maxPending) this.flush(this.pending.keys().next().value as string);
@@ -107,10 +123,6 @@ export class LongSmsAssembler {
     clearTimeout(entry.timer);
     this.pending.delete(key);
     this.chars -= entry.chars;
-    const parts = [...entry.parts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
-    const missing: number[] = [];
-    for (let n = 1; n <= entry.total; n += 1) if (!entry.parts.has(n)) missing.push(n);
-    const first = parts[0];
-    this.emit({ params: { ...first, text: parts.map((p) => p.text ?? '').join('') }, parts, complete: missing.length === 0, missing });
+    this.emit(joinParts(entry.total, entry.parts));
   }
 }

@@ -59,11 +59,35 @@ export interface SendResult {
   attempts: number;
 }
 
+/**
+ * An SMS that waits: all the queue keeps of it until its turn comes near. Most wait in the backlog,
+ * a plain FIFO of these, and only a few at a time are handed to p-queue, whose jobs, promises and
+ * closures cost several times more (see BENCHMARKS.md, memory per waiting SMS).
+ */
 interface Waiting {
   owner: string;
   /** When it was submitted: how long it may wait for the shared state counts from here. */
   since: number;
-  reject(err: Error): void;
+  request: SmsRequest;
+  /** Told once: the error, or the result. */
+  receiver: SendReceiver | undefined;
+  /** Counted as waiting: in the backlog, in p-queue, or between retries (not while being sent). */
+  waiting: boolean;
+}
+
+/**
+ * Who hears an SMS's outcome: the error, or Vonage's answer (with the request it was about). An
+ * object rather than a callback, so that Send SMS can keep one per msg with no closure per SMS.
+ */
+export interface SendReceiver {
+  outcome(err: Error | undefined, result: SendResult | undefined, request: SmsRequest): void;
+}
+
+/** Tells the SMS's owner its outcome, once (a cancelled SMS may still come back from p-queue). */
+function settle(entry: Waiting, err: Error | undefined, result?: SendResult): void {
+  const receiver = entry.receiver;
+  entry.receiver = undefined;
+  receiver?.outcome(err, result, entry.request);
 }
 
 /** How often an SMS asks an unreachable shared state again. */
@@ -82,7 +106,17 @@ export class SendQueue extends EventEmitter {
   private readonly senders = new Map<string, PQueue>();
   /** When each sender may next send: the per-sender limit counts actual sends, not queue entries. */
   private readonly nextSlot = new Map<string, number>();
-  private readonly waiting = new Set<Waiting>();
+  /** How many SMS wait (see Waiting.waiting). */
+  private waitingCount = 0;
+  /** SMS handed from the backlog to p-queue and not yet settled: with the backlog, every SMS that may wait. */
+  private readonly active = new Set<Waiting>();
+  /** Waiting SMS not yet handed to p-queue, oldest first, from `backlogHead` on. */
+  private backlog: Array<Waiting | undefined> = [];
+  private backlogHead = 0;
+  /** SMS handed from the backlog to p-queue whose job has not started yet. */
+  private fed = 0;
+  /** How many may be handed over at once: enough that p-queue always has its next batch. */
+  private readonly feedLimit: number;
   private inFlight = 0;
   private closed = false;
   /** False while the shared state cannot be reached and SMS wait for it. */
@@ -92,7 +126,9 @@ export class SendQueue extends EventEmitter {
     super();
     // With shared slots, each request asks the shared log until it is let through: the queue only
     // bounds how many ask at once (about a second's worth).
-    this.account = new PQueue(options.slots ? { concurrency: Math.max(1, Math.ceil(options.ratePerSecond)) } : SendQueue.rate(options.ratePerSecond));
+    const rate = options.slots ? { concurrency: Math.max(1, Math.ceil(options.ratePerSecond)) } : SendQueue.rate(options.ratePerSecond);
+    this.account = new PQueue(rate);
+    this.feedLimit = Math.max(16, 2 * ((rate as { intervalCap?: number }).intervalCap ?? (rate as { concurrency?: number }).concurrency ?? 8));
   }
 
   /** Whether the shared state answers (always, in memory). Emits 'state' when this changes. */
@@ -121,7 +157,7 @@ export class SendQueue extends EventEmitter {
 
   /** Requests waiting or being sent. */
   get depth(): number {
-    return this.waiting.size + this.inFlight;
+    return this.waitingCount + this.inFlight;
   }
 
   /**
@@ -130,30 +166,95 @@ export class SendQueue extends EventEmitter {
    * @param owner the Send SMS node's id, so that its requests can be cancelled when it stops.
    */
   submit(request: SmsRequest, owner: string): Promise<SendResult> {
-    if (this.closed) return Promise.reject(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
-    if (this.waiting.size >= this.options.maxQueued) {
-      return Promise.reject(
-        new QueueError(`the send queue is full (${this.options.maxQueued} SMS waiting): the SMS to ${request.to} was not sent`, 'full'),
+    return new Promise<SendResult>((resolve, reject) => this.enqueue(request, owner, { outcome: (err, result) => (err ? reject(err) : resolve(result!)) }));
+  }
+
+  /**
+   * As submit, telling the receiver, once and never before enqueue returns: a waiting SMS then costs
+   * no promise (Send SMS uses this; BENCHMARKS.md has the memory per waiting SMS).
+   */
+  enqueue(request: SmsRequest, owner: string, receiver: SendReceiver): void {
+    const refuse = (err: QueueError) => queueMicrotask(() => receiver.outcome(err, undefined, request));
+    if (this.closed) return refuse(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
+    if (this.waitingCount >= this.options.maxQueued) {
+      return refuse(new QueueError(`the send queue is full (${this.options.maxQueued} SMS waiting): the SMS to ${request.to} was not sent`, 'full'));
+    }
+    const entry: Waiting = { owner, since: Date.now(), request, receiver, waiting: false };
+    this.wait(entry);
+    this.backlog.push(entry);
+    this.changed();
+    this.feed();
+  }
+
+  /** Hands SMS from the backlog to p-queue, oldest first, while fewer than feedLimit wait there to start. */
+  private feed(): void {
+    while (this.fed < this.feedLimit && this.backlogHead < this.backlog.length) {
+      const entry = this.backlog[this.backlogHead];
+      this.backlog[this.backlogHead] = undefined;
+      this.backlogHead += 1;
+      // Cancelled or failed while in the backlog: its owner was told already.
+      if (!entry || !entry.waiting) continue;
+      this.fed += 1;
+      this.active.add(entry);
+      this.attempt(entry.request, entry, 1, 0, true).then(
+        (result) => {
+          this.active.delete(entry);
+          settle(entry, undefined, result);
+        },
+        (err: Error) => {
+          this.active.delete(entry);
+          settle(entry, err);
+        },
       );
     }
-    return new Promise<SendResult>((resolve, reject) => {
-      const entry: Waiting = { owner, since: Date.now(), reject };
-      this.waiting.add(entry);
-      this.changed();
-      this.attempt(request, entry, 1, 0).then(resolve, reject);
-    });
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
+    }
+  }
+
+  /** Every SMS counted as waiting: the backlog's, then those handed to p-queue. */
+  private *everyWaiting(): Generator<Waiting> {
+    for (let i = this.backlogHead; i < this.backlog.length; i += 1) {
+      const entry = this.backlog[i];
+      if (entry?.waiting) yield entry;
+    }
+    for (const entry of [...this.active]) if (entry.waiting) yield entry;
+  }
+
+  private wait(entry: Waiting): void {
+    if (entry.waiting) return;
+    entry.waiting = true;
+    this.waitingCount += 1;
+  }
+
+  /** Takes the SMS out of the waiting count; false when it was not in it. */
+  private unwait(entry: Waiting): boolean {
+    if (!entry.waiting) return false;
+    entry.waiting = false;
+    this.waitingCount -= 1;
+    return true;
   }
 
   /** Fails every request of this owner still waiting (none being sent); resolves with how many. */
   cancel(owner: string, reason: string): number {
     let count = 0;
-    for (const entry of [...this.waiting]) {
+    for (const entry of [...this.everyWaiting()]) {
       if (entry.owner !== owner) continue;
-      this.waiting.delete(entry);
-      entry.reject(new QueueError(reason, 'closed'));
+      this.unwait(entry);
+      // Told after cancel returns, as a rejected promise would be: the caller's own summary comes first.
+      queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
-    if (count) this.changed();
+    if (count) {
+      // The backlog lets go of them now, not when their turn would have come.
+      this.backlog = this.backlog.slice(this.backlogHead).filter((entry) => entry?.waiting);
+      this.backlogHead = 0;
+      this.changed();
+    }
     return count;
   }
 
@@ -161,11 +262,13 @@ export class SendQueue extends EventEmitter {
   async close(reason: string): Promise<number> {
     this.closed = true;
     let count = 0;
-    for (const entry of [...this.waiting]) {
-      this.waiting.delete(entry);
-      entry.reject(new QueueError(reason, 'closed'));
+    for (const entry of [...this.everyWaiting()]) {
+      this.unwait(entry);
+      queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
+    this.backlog = [];
+    this.backlogHead = 0;
     this.changed();
     while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
     return count;
@@ -188,12 +291,19 @@ export class SendQueue extends EventEmitter {
     return this.account.add(job, { priority }) as Promise<T>;
   }
 
-  private async attempt(request: SmsRequest, entry: Waiting, attempt: number, throttles: number): Promise<SendResult> {
+  /** @param fed this is the SMS's first turn, handed over from the backlog: its start makes room for the next. */
+  private async attempt(request: SmsRequest, entry: Waiting, attempt: number, throttles: number, fed = false): Promise<SendResult> {
     const outcome = await this.schedule(
       request.from,
       async () => {
-        // Cancelled or closed while it waited: its promise is already rejected.
-        if (!this.waiting.has(entry)) return undefined;
+        if (fed) {
+          fed = false;
+          this.fed -= 1;
+          // After this one has gone: p-queue may start the next ones at once, and they must not overtake it.
+          queueMicrotask(() => this.feed());
+        }
+        // Cancelled or closed while it waited: its owner was told already.
+        if (!entry.waiting) return undefined;
         if (this.options.slots) {
           // Until the shared log lets it through: each wait ends when a slot of the window frees.
           for (;;) {
@@ -206,14 +316,14 @@ export class SendQueue extends EventEmitter {
             this.stateIs(true);
             if (wait <= 0) break;
             await new Promise((resolve) => setTimeout(resolve, wait));
-            if (!this.waiting.has(entry)) return undefined;
+            if (!entry.waiting) return undefined;
           }
         } else {
           // Too soon for this sender: send nothing now, and queue again when its slot comes.
           const senderWait = this.senderWait(request.from);
           if (senderWait > 0) return { senderWait };
         }
-        this.waiting.delete(entry);
+        this.unwait(entry);
         this.inFlight += 1;
         this.changed();
         try {
@@ -230,7 +340,7 @@ export class SendQueue extends EventEmitter {
     );
     if (outcome && 'senderWait' in outcome) {
       await new Promise((resolve) => setTimeout(resolve, outcome.senderWait));
-      if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+      if (!entry.waiting) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
       return this.attempt(request, entry, attempt, throttles);
     }
     if (outcome && 'stateDown' in outcome && outcome.stateDown) {
@@ -240,11 +350,11 @@ export class SendQueue extends EventEmitter {
       const waited = Date.now() - entry.since;
       const limit = this.options.stateWaitMs ?? 10_000;
       if (waited + STATE_RETRY_MS > limit) {
-        if (this.waiting.delete(entry)) this.changed();
+        if (this.unwait(entry)) this.changed();
         throw new SharedStateError(`${outcome.stateDown.message}: the SMS to ${request.to} was not sent (it waited ${Math.round(waited / 1000)} s)`);
       }
       await new Promise((resolve) => setTimeout(resolve, STATE_RETRY_MS));
-      if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+      if (!entry.waiting) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
       return this.attempt(request, entry, attempt, throttles);
     }
     if (!outcome) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
@@ -254,10 +364,10 @@ export class SendQueue extends EventEmitter {
     const verdict = this.judge(error, attempt, throttles);
     if (!verdict.retry || this.closed) throw error;
     // Waiting for its retry, it counts as queued: a stop or a cancel fails it like any other.
-    this.waiting.add(entry);
+    this.wait(entry);
     this.changed();
     await new Promise((resolve) => setTimeout(resolve, verdict.waitMs));
-    if (!this.waiting.has(entry)) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+    if (!entry.waiting) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
     return this.attempt(request, entry, attempt + 1, throttles + (verdict.throttled ? 1 : 0));
   }
 

@@ -5,6 +5,7 @@
  * instance and every config node with the same API key. The nodes do not know which one they have.
  */
 import { EventEmitter } from 'node:events';
+import { LongSmsAssembler, type AssembledSms, type InboundParams } from '../sms/longSms';
 import { RecentIds } from '../sms/recentIds';
 
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
@@ -31,6 +32,25 @@ export interface SendSlots {
   take(from: string): Promise<number>;
 }
 
+/** Joins the parts of long inbound SMS, and hands each joined (or, after the wait, incomplete) SMS on once. */
+export interface LongSmsJoiner {
+  /** Keeps a checked part; the SMS it completes goes to `emit`. Rejects with SharedStateError. */
+  add(params: InboundParams): Promise<void>;
+  /**
+   * The node stops. In memory, what waits goes on as it is (nothing dropped silently); in shared
+   * state it stays, for the wait to end on whichever instance looks first, this one after a restart.
+   */
+  close(): void;
+}
+
+export interface LongSmsOptions {
+  waitMs: number;
+  /** Messages waiting at most; beyond, the oldest goes on incomplete. */
+  maxPending?: number;
+  /** Characters (bytes, in Redis) of parts held at most; beyond, the oldest goes on incomplete. */
+  maxChars?: number;
+}
+
 export type StateScope = 'sms-in' | 'receipt';
 
 /**
@@ -47,6 +67,7 @@ export interface AccountState extends EventEmitter {
   recentIds(scope: StateScope, windowMs: number): RecentIdStore;
   /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
   sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
+  longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner;
   close(): Promise<void>;
 }
 
@@ -63,6 +84,14 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
 
   sendSlots(): SendSlots | undefined {
     return undefined;
+  }
+
+  longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
+    const assembler = new LongSmsAssembler(options.waitMs, emit, options.maxPending, options.maxChars);
+    return {
+      add: async (params) => assembler.add(params),
+      close: () => assembler.flushAll(),
+    };
   }
 
   async close(): Promise<void> {}

@@ -6,9 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { fingerprint } from '../sms/recentIds';
-import { SharedStateError, type AccountState, type RecentIdStore, type SendSlots, type StateScope } from './accountState';
+import type { AssembledSms } from '../sms/longSms';
+import { SharedStateError, type AccountState, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope } from './accountState';
+import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 
 /**
  * The share of the rate limit used. What is left absorbs the difference between when a request is
@@ -85,7 +87,7 @@ export function describeRedis(url: string): string {
   return `Redis at ${parsed.hostname}:${parsed.port || '6379'}/${db}${parsed.protocol === 'rediss:' ? ' (TLS)' : ''}`;
 }
 
-type TakingRedis = Redis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string): Promise<number> };
+type TakingRedis = LongSmsRedis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string): Promise<number> };
 
 export class RedisAccountState extends EventEmitter implements AccountState {
   readonly where: string;
@@ -100,7 +102,9 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     super();
     this.where = describeRedis(url);
     this.prefix = `vonage-sms:{${apiKey}}:`;
-    this.redis = new Redis(url, {
+    // Loaded on first use: a Node-RED without a Shared state never pays for the client.
+    const RedisClient = (require('ioredis') as { default: typeof Redis }).default;
+    this.redis = new RedisClient(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: COMMAND_TIMEOUT_MS,
@@ -111,6 +115,7 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       reconnectOnError: () => false,
     }) as TakingRedis;
     this.redis.defineCommand('vonageSmsTake', { numberOfKeys: 4, lua: TAKE });
+    defineLongSmsCommands(this.redis);
     this.redis.on('ready', () => {
       if (this.condition === 'up') return;
       this.condition = 'up';
@@ -178,6 +183,17 @@ export class RedisAccountState extends EventEmitter implements AccountState {
           return Number(wait) / 1000;
         }),
     };
+  }
+
+  longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
+    const joiner = new RedisLongSms(
+      this.redis,
+      this.prefix,
+      { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000 },
+      emit,
+      (run) => this.command(run),
+    );
+    return { add: (params) => joiner.add(params), close: () => joiner.close() };
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ const ROOT = path.join(__dirname, '..', '..');
 describe('npm run bench, smoke size', function () {
   this.timeout(120_000);
 
-  it('measures all five figures and writes the report', () => {
+  it('measures every figure, the shared-state ones (6) with a redis-server of its own, and writes the report', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-bench-')), 'BENCHMARKS.md');
     const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'dev/bench.ts', '--smoke', '--out', out], { cwd: ROOT, encoding: 'utf8' });
     should(run.status).equal(0, run.stderr);
@@ -24,6 +24,13 @@ describe('npm run bench, smoke size', function () {
     should(report).match(/\| 3\. Inbound .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s; .*\(http in \+ http response\) \| \d+\.\d\d \|/);
     should(report).match(/\| 4\. Memory, SMS waiting in the queue \| 1k: heap [+−][\d.]+ MiB, RSS [+−][\d.]+ MiB \(\d+ B\/SMS\); 2k: .*; 3k: /);
     should(report).match(/\| 5\. Load .* \| Node-RED start with the package \d+ ms; loading and registering its 4 nodes alone \d+ ms \| without it \d+ ms \|/);
+    should(report).match(/\| 4\. Memory, .* \| \d+ B\/msg: Node-RED itself, holding a msg and its send\(\) and done\(\) \|/);
+    should(report).match(/\| 6a\. Two instances over Redis .* \| [\d.]+\/s achieved together \| 30\/s limit \| \d\.\d{3} \|/);
+    should(report).match(/\| 6a\. … throttled answers \(status 1\) \| \d+ of \d+ \([\d.]+%\) \|/);
+    should(report).match(/\| 6a\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
+    should(report).match(/\| 6b\. Send overhead with the state in Redis .* \| \d+ SMS\/s \| \d+ SMS\/s in memory \| \d+\.\d\d \|/);
+    should(report).match(/\| 6c\. Inbound with the state in Redis .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s in memory \| \d+\.\d\d \|/);
+    should(report).not.match(/were not taken/);
     should(report).match(/## Machine\n\n\d+ × /);
   });
 });

@@ -22,8 +22,9 @@ function flows(restHost: string): unknown[] {
     { id: 'ack', z: 'tab', type: 'http response', statusCode: '202', wires: [] },
     { id: 'toList', z: 'tab', type: 'change', rules: [{ t: 'move', p: 'payload.to', pt: 'msg', to: 'to', tot: 'msg' }], wires: [['bulk']] },
     { id: 'bulk', z: 'tab', type: 'sendsms', creds: 'cfg', to: '', fr: 'Shared', text: 'burst', wires: [[]] },
-    // The tutorial's auto-reply, on SMS in.
-    { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', wires: [['reply']] },
+    // The tutorial's auto-reply, on SMS in: a short wait for parts on /sms, a long one on /sms-long.
+    { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', concatwait: 2, wires: [['reply']] },
+    { id: 'inlong', z: 'tab', type: 'vonage-sms-in', url: '/sms-long', concatwait: 60, wires: [['reply']] },
     { id: 'reply', z: 'tab', type: 'sendsms', creds: 'cfg', to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'You said {{msg.payload.text}}', wires: [[]] },
   ];
 }
@@ -33,12 +34,14 @@ describe('two Node-RED instances sharing Redis', function () {
   const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000, ratePerSecond: 30 }]);
   let redis: RunningRedis;
   let instances: RealNodeRed[] = [];
+  let startInstance: () => Promise<RealNodeRed>;
 
   before(async () => {
     redis = await startRedis({ password: REDIS_PASSWORD });
     const restHost = await api.listen();
     const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: redis.url } };
-    instances = await Promise.all([0, 1].map(() => RealNodeRed.start({ flows: flows(restHost), credentials })));
+    startInstance = () => RealNodeRed.start({ flows: flows(restHost), credentials });
+    instances = await Promise.all([0, 1].map(() => startInstance()));
   });
   afterEach(() => api.reset());
   after(async () => {
@@ -56,8 +59,8 @@ describe('two Node-RED instances sharing Redis', function () {
     }
   }
 
-  async function inbound(red: RealNodeRed, params: Record<string, string>): Promise<number> {
-    const res = await fetch(`${red.base}/sms?${new URLSearchParams(params)}`);
+  async function inbound(red: RealNodeRed, params: Record<string, string>, path = '/sms'): Promise<number> {
+    const res = await fetch(`${red.base}${path}?${new URLSearchParams(params)}`);
     await res.text();
     return res.status;
   }
@@ -85,6 +88,44 @@ describe('two Node-RED instances sharing Redis', function () {
     await until(() => sent().length >= 1);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     should(sent().map((r) => r.params.text)).eql(['You said only once']);
+  });
+
+  it('joins a long SMS whose parts 1 and 3 reach one instance and part 2 the other: one reply, with the whole text', async () => {
+    const text = 'one long message whose parts go to both instances';
+    const parts = inboundRequests({ msisdn: '447700900003', to: '447700900000', text }, { partLength: 20, apiKey: API_KEY });
+    should(parts).have.length(3);
+    should(await inbound(instances[0], parts[0])).equal(200);
+    should(await inbound(instances[1], parts[1])).equal(200);
+    should(await inbound(instances[0], parts[2])).equal(200);
+    await until(() => sent().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    should(sent().map((r) => r.params.text)).eql([`You said ${text}`]);
+  });
+
+  it('ends the wait for a missing part once, on the other instance, after the one that took the parts stopped', async () => {
+    const parts = inboundRequests({ msisdn: '447700900004', to: '447700900000', text: 'first part, ' + 'lost part, ' + 'last part' }, { partLength: 11, apiKey: API_KEY });
+    should(parts).have.length(3);
+    should(await inbound(instances[0], parts[0])).equal(200);
+    should(await inbound(instances[0], parts[2])).equal(200);
+    await instances[0].stop();
+    await until(() => sent().length >= 1, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    should(sent().map((r) => r.params.text)).eql(['You said first part, last part']);
+    should(instances[1].log).match(/a long SMS from 447700900004 went on without part\(s\) 2/);
+    instances[0] = await startInstance();
+  });
+
+  it('keeps the parts it answered 200 across a restart of the instance that took them', async () => {
+    const text = 'parts that outlive the instance that received them';
+    const parts = inboundRequests({ msisdn: '447700900005', to: '447700900000', text }, { partLength: 20, apiKey: API_KEY });
+    should(await inbound(instances[0], parts[0], '/sms-long')).equal(200);
+    should(await inbound(instances[0], parts[1], '/sms-long')).equal(200);
+    await instances[0].stop();
+    instances[0] = await startInstance();
+    should(await inbound(instances[0], parts[2], '/sms-long')).equal(200);
+    await until(() => sent().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    should(sent().map((r) => r.params.text)).eql([`You said ${text}`]);
   });
 
   it('answers 503 while Redis is down, so that Vonage retries, and takes the retry once Redis is back', async () => {

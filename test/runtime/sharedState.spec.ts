@@ -8,8 +8,11 @@ import Redis from 'ioredis';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { SharedStateError } from '../../src/state/accountState';
 import { describeRedis, isRedisUrl, RedisAccountState } from '../../src/state/redisAccountState';
+import { inboundRequests } from '../../dev/loopback/webhooks';
+import type { AssembledSms } from '../../src/sms/longSms';
 import { SendQueue } from '../../src/sms/sendQueue';
 import { VonageSmsClient } from '../../src/sms/smsClient';
+import { freePort } from '../support/ports';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 
 const API_KEY = 'shared01';
@@ -99,6 +102,86 @@ describe('the account state in Redis', function () {
     should(new Set(requests.map((r) => r.params.to)).size).equal(300);
     // Under the limit, and not far under it: 300 at 30/s takes 10 s (the bench measures the rate; this only bounds it).
     should(seconds).be.above(9.5);
+  });
+
+  it('joins a long SMS whose parts reach two instances, on one of them, once', async () => {
+    const got: Array<{ on: number; sms: AssembledSms }> = [];
+    const joiners = [await state(), await state()].map((s, on) => s.longSms({ waitMs: 60_000 }, (sms) => got.push({ on, sms })));
+    try {
+      const text = 'a long message, in three parts, split over two instances';
+      const parts = inboundRequests({ msisdn: '447700900001', to: '447700900000', text }, { partLength: 20, apiKey: API_KEY });
+      should(parts).have.length(3);
+      await joiners[0].add(parts[0]);
+      await joiners[1].add(parts[1]);
+      should(got).be.empty();
+      // A repeated part changes nothing.
+      await joiners[1].add(parts[1]);
+      await joiners[0].add(parts[2]);
+      should(got).have.length(1);
+      should(got[0].on).equal(0);
+      should(got[0].sms).have.properties({ complete: true, missing: [] });
+      should(got[0].sms.params.text).equal(text);
+      should(got[0].sms.parts.map((p) => p['concat-part'])).eql(['1', '2', '3']);
+    } finally {
+      joiners.forEach((j) => j.close());
+    }
+  });
+
+  it('ends the wait for missing parts once, on an instance still running, after the one that took the parts stopped', async () => {
+    const got: Array<{ on: number; sms: AssembledSms }> = [];
+    const joiners = [await state(), await state(), await state()].map((s, on) => s.longSms({ waitMs: 400 }, (sms) => got.push({ on, sms })));
+    try {
+      const parts = inboundRequests({ msisdn: '447700900002', to: '447700900000', text: 'x'.repeat(30) + 'y'.repeat(30) + 'z'.repeat(5) }, { partLength: 30, apiKey: API_KEY });
+      await joiners[0].add(parts[0]);
+      await joiners[0].add(parts[2]);
+      joiners[0].close();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      should(got).have.length(1);
+      should(got[0].on).not.equal(0);
+      should(got[0].sms).have.properties({ complete: false, missing: [2] });
+      should(got[0].sms.params.text).equal('x'.repeat(30) + 'z'.repeat(5));
+    } finally {
+      joiners.forEach((j) => j.close());
+    }
+  });
+
+  it('bounds what waits: past the most messages or bytes, the oldest goes on incomplete', async () => {
+    const got: AssembledSms[] = [];
+    const joiner = (await state()).longSms({ waitMs: 60_000, maxPending: 2, maxChars: 2_000 }, (sms) => got.push(sms));
+    try {
+      for (const n of [1, 2, 3]) {
+        const [first] = inboundRequests({ msisdn: `44770090010${n}`, to: '447700900000', text: 'ab'.repeat(20) }, { partLength: 20, apiKey: API_KEY });
+        await joiner.add(first);
+      }
+      should(got.map((sms) => sms.params.msisdn)).eql(['447700900101']);
+      // A part of over 2,000 bytes: the two older ones go, then (still over) this one too.
+      const big = inboundRequests({ msisdn: '447700900109', to: '447700900000', text: 'q'.repeat(3_000) }, { partLength: 1_500, apiKey: API_KEY });
+      should(JSON.stringify(big[0]).length).be.above(2_000);
+      await joiner.add(big[0]);
+      should(got.map((sms) => sms.params.msisdn)).eql(['447700900101', '447700900102', '447700900103', '447700900109']);
+      should(got.every((sms) => !sms.complete)).be.true();
+    } finally {
+      joiner.close();
+    }
+  });
+
+  it('starts while Redis is not there yet (a deploy during an outage): says so once, then works when it comes', async () => {
+    const port = await freePort();
+    const early = new RedisAccountState(`redis://:${PASSWORD}@127.0.0.1:${port}/0`, API_KEY);
+    states.push(early);
+    const down = await new Promise<Error>((resolve) => early.once('down', resolve));
+    should(down.message).match(new RegExp(`^the shared state \\(Redis at 127\\.0\\.0\\.1:${port}/0\\) is unreachable \\(ECONNREFUSED\\)$`));
+    let downs = 0;
+    early.on('down', () => (downs += 1));
+    await should(early.recentIds('sms-in', 1_000).seen('X1')).be.rejectedWith(SharedStateError);
+    const late = await startRedis({ password: PASSWORD, port });
+    try {
+      await new Promise((resolve) => early.once('up', resolve));
+      should(await early.recentIds('sms-in', 1_000).seen('X1')).be.false();
+      should(downs).equal(0);
+    } finally {
+      await late.stop();
+    }
   });
 
   it('fails fast when Redis is gone, says so without the password, and recovers by itself when it is back', async () => {

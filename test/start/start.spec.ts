@@ -92,3 +92,34 @@ describe('npm start: the tutorial, offline', function () {
     should(inbound.stderr).match(/could not reach npm start's loopback Vonage API at http:\/\/127\.0\.0\.1:9 \(from PORT and LOOPBACK_PORT\)/);
   });
 });
+
+describe('npm start -- --redis: two Node-RED instances sharing a local redis-server', function () {
+  this.timeout(180_000);
+  let start: RunningStart;
+
+  before(async () => {
+    start = await startTutorial(['--redis']);
+  });
+  after(() => start?.stop());
+
+  it('starts both on the same flows, with the loopback account\'s Shared state pointed at its own redis-server', () => {
+    should(start.output()).match(new RegExp(`started redis-server on 127\\.0\\.0\\.1:${start.env.REDIS_PORT}`));
+    should(start.output()).match(new RegExp(`second instance: +http://127\\.0\\.0\\.1:${start.env.SECOND_PORT}/`));
+    const credentials = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows_cred.json'), 'utf8'));
+    should(Object.values(credentials).map((c: any) => c.redisurl)).eql([`redis://127.0.0.1:${start.env.REDIS_PORT}/0`]);
+    should(start.output().match(/shared state in Redis at 127\.0\.0\.1:\d+\/0 is reachable/g)).have.length(2);
+  });
+
+  it('joins a long SMS whose parts npm run inbound --spread sends to both instances, and answers it once', async () => {
+    const text = 'a long message, in three parts, over two instances';
+    // As a user runs it: npm start's addresses come from its npm-start.json.
+    const { PORT: _port, LOOPBACK_PORT: _loopbackPort, ...env } = start.env;
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', '--path', '/sms-in', '--parts', '3', '--spread', text], { cwd: ROOT, env, encoding: 'utf8' });
+    should(inbound.status).equal(0);
+    should(inbound.stdout).match(new RegExp(`part 2 → GET http://127\\.0\\.0\\.1:${start.env.SECOND_PORT}/sms-in answered 200`));
+    should(inbound.stdout).match(new RegExp(`part 1 → GET http://127\\.0\\.0\\.1:${start.env.PORT}/sms-in answered 200`));
+    should(inbound.stdout).containEql(`reply recorded by the loopback Vonage API: status 0, to 447700900001 from 447700900000: "You said ${text}"`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    should(start.output().match(/You said a long message, in three parts, over two instances/g)).have.length(1);
+  });
+});

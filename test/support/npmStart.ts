@@ -23,7 +23,15 @@ export interface RunningStart {
 /** @param reuse a user directory an earlier start kept, to start again in it (on new ports). */
 export async function startTutorial(args: string[] = [], reuse?: string): Promise<RunningStart> {
   const userDir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-start-'));
-  const env = { ...process.env, NODE_RED_USER_DIR: userDir, PORT: String(await freePort()), LOOPBACK_PORT: String(await freePort()) };
+  const env = {
+    ...process.env,
+    NODE_RED_USER_DIR: userDir,
+    PORT: String(await freePort()),
+    LOOPBACK_PORT: String(await freePort()),
+    // For --redis: the second Node-RED and the redis-server.
+    SECOND_PORT: String(await freePort()),
+    REDIS_PORT: String(await freePort()),
+  };
   const child: ChildProcess = spawn(process.execPath, [TSX, 'dev/start.ts', ...args], { cwd: ROOT, env });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -48,8 +56,10 @@ export async function startTutorial(args: string[] = [], reuse?: string): Promis
       if (!options.keepUserDir) fs.rmSync(userDir, { recursive: true, force: true });
     },
   };
-  // Node-RED starts its flows and its HTTP server side by side: either may come first.
-  await running.waitFor(/Started flows/, 120_000);
-  await running.waitFor(/Server now running at/, 30_000);
+  // Node-RED starts its flows and its HTTP server side by side: either may come first. With --redis, two of them.
+  const instances = args.includes('--redis') ? 2 : 1;
+  const times = (pattern: string) => new RegExp(`(${pattern}[\\s\\S]*){${instances}}`);
+  await running.waitFor(times('Started flows'), 120_000);
+  await running.waitFor(times('Server now running at'), 30_000);
   return running;
 }

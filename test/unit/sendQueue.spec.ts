@@ -127,4 +127,27 @@ describe('SendQueue', () => {
     should(await closing).equal(1);
     await should(queue.submit(sms(), 'n1')).be.rejectedWith(/^the send queue is closed/, { reason: 'closed' });
   });
+
+  it('sends in the order submitted, through its backlog, and tells each owner once', async () => {
+    const sender = scripted();
+    const queue = new SendQueue(sender, options({ ratePerSecond: 400, maxQueued: 500 }));
+    const told: Array<[number, Error | undefined]> = [];
+    for (let i = 0; i < 300; i += 1) {
+      const owner = i % 3 === 0 ? 'leaving' : 'staying';
+      queue.enqueue(sms(`4477009${String(i).padStart(5, '0')}`), owner, { outcome: (err) => told.push([i, err]) });
+    }
+    should(queue.depth).equal(300);
+    // One owner stops while most still wait in the backlog: its SMS are cancelled there, the others go on.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cancelled = queue.cancel('leaving', 'stopped');
+    should(cancelled).be.within(50, 100);
+    for (const deadline = Date.now() + 10_000; told.length < 300 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    should(told).have.length(300);
+    should(new Set(told.map(([i]) => i)).size).equal(300);
+    const sentTo = sender.calls.map((c) => Number(c.request.to.slice(-5)));
+    should(sentTo).eql([...sentTo].sort((a, b) => a - b));
+    should(sentTo.length + cancelled).equal(300);
+    should(told.filter(([, err]) => err).map(([i]) => i % 3)).matchEach(0);
+    should(queue.depth).equal(0);
+  });
 });
