@@ -54,6 +54,9 @@ const runs = E2E
       installNodeRed5()
         ? run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: NODE_RED_5 })
         : { ok: false, passed: 0, failed: 1 },
+      // The runtime suite once more with every nexmobasic's state in Redis (a redis-server of its own):
+      // what holds in memory holds with a Shared state too.
+      run('Node-RED 4.1, every account\'s state in Redis', process.execPath, [mocha, 'test/runtime/**/*.spec.ts'], { NODE_RED_PACKAGE: 'node-red', TEST_SHARED_STATE: 'redis' }),
     ];
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 const failed = runs.reduce((n, r) => n + r.failed, 0);

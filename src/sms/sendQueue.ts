@@ -307,15 +307,17 @@ export class SendQueue extends EventEmitter {
         if (this.options.slots) {
           // Until the shared log lets it through: each wait ends when a slot of the window frees.
           for (;;) {
-            let wait: number;
+            let turn: { waitMs: number; senderBound: boolean };
             try {
-              wait = await this.options.slots.take(request.from);
+              turn = await this.options.slots.take(request.from);
             } catch (err) {
               return { stateDown: err as Error };
             }
             this.stateIs(true);
-            if (wait <= 0) break;
-            await new Promise((resolve) => setTimeout(resolve, wait));
+            if (turn.waitMs <= 0) break;
+            // A sender over its own limit waits outside, out of the way of other senders' SMS.
+            if (turn.senderBound) return { senderWait: turn.waitMs };
+            await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
             if (!entry.waiting) return undefined;
           }
         } else {

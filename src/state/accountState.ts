@@ -25,11 +25,11 @@ export interface RecentIdStore {
 /** Send slots kept by the shared state: every instance's SMS together stay under the limits. */
 export interface SendSlots {
   /**
-   * Asks to send now, from this sender: resolves with 0 when the request may go and has been
+   * Asks to send now, from this sender: resolves with waitMs 0 when the request may go and has been
    * counted against the account's (and the sender's) limit, or else the milliseconds to wait before
-   * asking again. Rejects with SharedStateError.
+   * asking again, and whether the sender's own limit is what holds it back. Rejects with SharedStateError.
    */
-  take(from: string): Promise<number>;
+  take(from: string): Promise<{ waitMs: number; senderBound: boolean }>;
 }
 
 /** Joins the parts of long inbound SMS, and hands each joined (or, after the wait, incomplete) SMS on once. */

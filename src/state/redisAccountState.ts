@@ -31,7 +31,8 @@ const COMMAND_TIMEOUT_MS = 2_000;
  * when requests were let through, not when they were planned. The window is 1/RATE_MARGIN long,
  * so that requests may reach the API up to ~40 ms apart from when they were let through.
  * KEYS: the account's log, the sender's log, the account's pace, the sender's pace. ARGV: account limit, sender limit (0: none),
- * window in microseconds, a unique member. Returns 0 when let through, else microseconds to wait.
+ * window in microseconds, a unique member. Returns 0 when let through, else microseconds to wait:
+ * negative when it is the sender's limit that holds the send back.
  */
 const TAKE = `
 local t = redis.call('TIME')
@@ -56,8 +57,11 @@ local function waitFor(log, pace, limit)
   return 0
 end
 local limits = { tonumber(ARGV[1]), tonumber(ARGV[2]) }
-local wait = math.max(waitFor(KEYS[1], KEYS[3], limits[1]), waitFor(KEYS[2], KEYS[4], limits[2]))
-if wait > 0 then return wait end
+local accountWait = waitFor(KEYS[1], KEYS[3], limits[1])
+local senderWait = waitFor(KEYS[2], KEYS[4], limits[2])
+-- Negative: the sender's own turn is what has not come (its SMS wait apart, not in the account's way).
+if senderWait > 0 and senderWait >= accountWait then return -senderWait end
+if accountWait > 0 then return accountWait end
 local keep = math.ceil(window / 1000) * 2 + 1000
 for i, limit in ipairs(limits) do
   if limit > 0 then
@@ -142,8 +146,25 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     return new SharedStateError(`the shared state (${this.where}) is unreachable (${reason.replace(/redis:\/\/[^@\s]*@/gi, 'redis://')})`);
   }
 
+  /** Resolves once the first connection is made or has failed (at most the command timeout). */
+  private connected(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const settle = () => {
+        clearTimeout(timer);
+        this.off('up', settle);
+        this.off('down', settle);
+        resolve();
+      };
+      const timer = setTimeout(settle, COMMAND_TIMEOUT_MS);
+      this.once('up', settle);
+      this.once('down', settle);
+    });
+  }
+
   private async command<T>(run: () => Promise<T>): Promise<T> {
     if (this.closed) throw new SharedStateError(`the shared state (${this.where}) is closed`);
+    // Just deployed: a request that comes before the first connection waits for it, rather than fail.
+    if (this.condition === 'connecting') await this.connected();
     try {
       return await run();
     } catch (err) {
@@ -180,7 +201,7 @@ export class RedisAccountState extends EventEmitter implements AccountState {
             `${this.prefix}pace:account`,
             `${this.prefix}pace:sender:${who}`,
             limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`);
-          return Number(wait) / 1000;
+          return { waitMs: Math.abs(Number(wait)) / 1000, senderBound: Number(wait) < 0 };
         }),
     };
   }

@@ -178,8 +178,10 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       helper.getNode('send').receive({ payload: 'first' });
       helper.getNode('send').receive({ payload: 'second' });
       await run();
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      await new Promise((resolve) => setImmediate(resolve));
+      // Until the queue is empty (at 4/s, about half a second), then the 100 ms in which statuses are coalesced.
+      const queue = (helper.getNode('cfg') as unknown as { sendQueue(): { depth: number } }).sendQueue();
+      for (const deadline = Date.now() + 5_000; queue.depth > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 150));
       should(statuses[0]).eql({ fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' });
       should(statuses).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
       should(statuses[statuses.length - 1]).eql({ fill: 'green', shape: 'dot', text: 'sendsms.status.sent-one' });

@@ -40,6 +40,10 @@ describe('the account state in Redis', function () {
   afterEach(async () => {
     await Promise.all(states.splice(0).map((s) => s.close()));
     api.reset();
+    // Each test starts from an empty Redis: one test's sends must not count against the next's limits.
+    const client = new Redis(redis.url);
+    await client.flushdb().catch(() => undefined);
+    client.disconnect();
   });
   after(async () => {
     await redis?.stop();
@@ -102,6 +106,30 @@ describe('the account state in Redis', function () {
     should(new Set(requests.map((r) => r.params.to)).size).equal(300);
     // Under the limit, and not far under it: 300 at 30/s takes 10 s (the bench measures the rate; this only bounds it).
     should(seconds).be.above(9.5);
+  });
+
+  it('keeps each sender to its own limit across instances, and one sender\'s backlog out of the others\' way', async () => {
+    // At 3/s the queue lets 3 ask at once: 4 SMS of a sender limited to 1/s must not hold up the next sender.
+    const queues = [await state(), await state()].map((s) => {
+      const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
+      return new SendQueue(client, { ratePerSecond: 3, perSenderPerSecond: 1, maxQueued: 100, maxRetries: 3, backoffMs: 100, slots: s.sendSlots(3, 1), stateWaitMs: 20_000 });
+    });
+    const sms = (from: string, i: number) => ({ to: `4477009001${String(i).padStart(2, '0')}`, from, text: `${from} ${i}`, type: 'text' as const });
+    const started = Date.now();
+    const sending = queues.flatMap((queue, q) => [
+      ...Array.from({ length: 4 }, (_, i) => queue.submit(sms('12025550100', q * 10 + i), 'n')),
+      queue.submit(sms('Other', q), 'n'),
+    ]);
+    await Promise.all(sending);
+    const at = (from: string) => api.sent.filter((r) => r.params.from === from).map((r) => r.at).sort((a, b) => a - b);
+    const limited = at('12025550100');
+    const other = at('Other');
+    should(limited).have.length(8);
+    should(other).have.length(2);
+    // Never more than 1 in any rolling second from a sender, whichever instance sent it.
+    for (const times of [limited, other]) for (let i = 1; i < times.length; i += 1) should(times[i] - times[i - 1]).be.aboveOrEqual(1000);
+    // The other sender's first SMS went at once, not after some of the limited sender's 8 s of backlog.
+    should(other[0] - started).be.below(1_000);
   });
 
   it('joins a long SMS whose parts reach two instances, on one of them, once', async () => {

@@ -9,12 +9,40 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
+import { startRedis, type RunningRedis } from '../../dev/redisServer';
 
 export const NODE_RED_PACKAGE = process.env.NODE_RED_PACKAGE || 'node-red';
 helper.init(require.resolve(NODE_RED_PACKAGE));
 export { helper };
 
-export const nodeRedVersion: string = require(`${NODE_RED_PACKAGE}/package.json`).version;
+/**
+ * TEST_SHARED_STATE=redis runs the runtime suite with every nexmobasic given a Shared state in a
+ * redis-server started for the run (npm test does, in a third pass): both modes stay covered.
+ */
+export const SHARED_STATE = process.env.TEST_SHARED_STATE === 'redis';
+if (SHARED_STATE) {
+  let redis: RunningRedis | undefined;
+  before(async () => {
+    redis = await startRedis();
+  });
+  // Each test deploys afresh, as the memory state starts empty: nothing one test sent or received
+  // (a messageId, a send slot) is in the way of the next.
+  afterEach(async () => {
+    const { default: Redis } = require('ioredis') as typeof import('ioredis');
+    const client = new Redis(redis!.url);
+    await client.flushdb();
+    client.disconnect();
+  });
+  after(() => redis?.stop());
+  const load = helper.load.bind(helper);
+  (helper as { load: unknown }).load = (nodes: unknown, flow: Array<{ id: string; type: string }>, credentials?: Record<string, Record<string, string>>, cb?: unknown) => {
+    const shared: Record<string, Record<string, string>> = { ...(credentials ?? {}) };
+    for (const node of flow) if (node.type === 'nexmobasic' && shared[node.id]?.apikey) shared[node.id] = { ...shared[node.id], redisurl: redis!.url };
+    return (load as (...args: unknown[]) => unknown)(nodes, flow, shared, cb);
+  };
+}
+
+export const nodeRedVersion: string = require(`${NODE_RED_PACKAGE}/package.json`).version + (SHARED_STATE ? ', state in Redis' : '');
 
 const nodeRedDir = path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`));
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
