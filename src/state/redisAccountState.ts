@@ -101,10 +101,16 @@ export class RedisAccountState extends EventEmitter implements AccountState {
   /** 'connecting' until the first answer or failure; 'down' is reported once an outage. */
   private condition: 'connecting' | 'up' | 'down' = 'connecting';
   private closed = false;
+  /** Shared by every request that comes before the first connection. */
+  private firstConnection: Promise<void> | undefined;
+  /** Why the connection last failed: what a command refused while disconnected reports. */
+  private lastError: Error | undefined;
 
   constructor(url: string, apiKey: string) {
     super();
     this.where = describeRedis(url);
+    // Every SMS in, SMS receipt and send queue of the account listens for 'up' and 'down': many, by design.
+    this.setMaxListeners(0);
     this.prefix = `vonage-sms:{${apiKey}}:`;
     // Loaded on first use: a Node-RED without a Shared state never pays for the client.
     const RedisClient = (require('ioredis') as { default: typeof Redis }).default;
@@ -126,7 +132,10 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       this.emit('up');
     });
     // ioredis reports every failed connection attempt as 'error': without a listener it would crash Node-RED.
-    this.redis.on('error', (err: Error) => this.wentDown(err));
+    this.redis.on('error', (err: Error) => {
+      this.lastError = err;
+      this.wentDown(err);
+    });
     this.redis.on('close', () => this.wentDown());
   }
 
@@ -142,13 +151,17 @@ export class RedisAccountState extends EventEmitter implements AccountState {
 
   /** The error a caller reports: where Redis is and what went wrong, without the URL's password. */
   private failure(err?: unknown): SharedStateError {
-    const reason = err instanceof Error ? (err as NodeJS.ErrnoException).code || err.message : 'connection closed';
+    // ioredis refuses commands while disconnected with words of its own ("Stream isn't writeable…"):
+    // the connection's own failure (ECONNREFUSED, WRONGPASS…) says more.
+    const offline = err instanceof Error && /enableOfflineQueue|Connection is closed/.test(err.message);
+    const cause = offline ? this.lastError ?? new Error('not connected') : err;
+    const reason = cause instanceof Error ? (cause as NodeJS.ErrnoException).code || cause.message : 'connection closed';
     return new SharedStateError(`the shared state (${this.where}) is unreachable (${reason.replace(/redis:\/\/[^@\s]*@/gi, 'redis://')})`);
   }
 
   /** Resolves once the first connection is made or has failed (at most the command timeout). */
   private connected(): Promise<void> {
-    return new Promise<void>((resolve) => {
+    this.firstConnection ??= new Promise<void>((resolve) => {
       const settle = () => {
         clearTimeout(timer);
         this.off('up', settle);
@@ -159,6 +172,7 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       this.once('up', settle);
       this.once('down', settle);
     });
+    return this.firstConnection;
   }
 
   private async command<T>(run: () => Promise<T>): Promise<T> {

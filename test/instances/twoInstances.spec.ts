@@ -40,7 +40,8 @@ describe('two Node-RED instances sharing Redis', function () {
     redis = await startRedis({ password: REDIS_PASSWORD });
     const restHost = await api.listen();
     const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: redis.url } };
-    startInstance = () => RealNodeRed.start({ flows: flows(restHost), credentials });
+    // The package as the palette manager installs it: ioredis and all, with its --engine-strict.
+    startInstance = () => RealNodeRed.start({ flows: flows(restHost), credentials, palette: true });
     instances = await Promise.all([0, 1].map(() => startInstance()));
   });
   afterEach(() => api.reset());
@@ -142,6 +143,23 @@ describe('two Node-RED instances sharing Redis', function () {
     await until(() => sent().length >= 1);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     should(sent().map((r) => r.params.text)).eql(['You said after the outage']);
+    for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
+  });
+
+  it('keeps SMS waiting while Redis is down, and sends each once when it is back', async () => {
+    await redis.kill();
+    const to = ['447700900601', '447700900602'];
+    const answers = await Promise.all(
+      instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: [to[i]] }) })),
+    );
+    should(answers.map((a) => a.status)).eql([202, 202]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Nothing goes outside the shared limit: while Redis is away, nothing is sent at all.
+    should(sent()).be.empty();
+    await redis.restart();
+    await until(() => sent().length >= 2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    should(sent().map((r) => r.params.to).sort()).eql(to);
     for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
   });
 });

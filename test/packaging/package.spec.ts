@@ -4,7 +4,7 @@
  * admin API: both node types, the three examples, a deploy with credentials whose secret never
  * comes back, and a click of the inject button that reaches the loopback Vonage API.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,19 +12,13 @@ import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { NODE_RED_PACKAGE, nodeRedVersion } from '../support/nodeRed';
 import { freePort } from '../support/ports';
-import { PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
+import { npm, PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-vonage-sms';
 const SECRET = 'Pk9-packaged-secret-7Yt';
 
 
-function npm(args: string[], cwd: string): string {
-  // The npm that came with this Node.js, so that --engine-strict judges against the Node.js under test.
-  const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
-  const command = fs.existsSync(npmCli) ? [process.execPath, npmCli] : ['npm'];
-  return execFileSync(command[0], [...command.slice(1), ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   this.timeout(180_000);

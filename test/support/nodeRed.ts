@@ -37,7 +37,7 @@ if (SHARED_STATE) {
   const load = helper.load.bind(helper);
   (helper as { load: unknown }).load = (nodes: unknown, flow: Array<{ id: string; type: string }>, credentials?: Record<string, Record<string, string>>, cb?: unknown) => {
     const shared: Record<string, Record<string, string>> = { ...(credentials ?? {}) };
-    for (const node of flow) if (node.type === 'nexmobasic' && shared[node.id]?.apikey) shared[node.id] = { ...shared[node.id], redisurl: redis!.url };
+    for (const node of flow) if (node.type === 'nexmobasic' && shared[node.id]?.apikey && !('redisurl' in shared[node.id])) shared[node.id] = { ...shared[node.id], redisurl: redis!.url };
     return (load as (...args: unknown[]) => unknown)(nodes, flow, shared, cb);
   };
 }

@@ -1,12 +1,13 @@
 /**
  * A real Node-RED process (red.js of the runtime under test) with this package in its user
- * directory, as `npm link` would put it, on a free 127.0.0.1 port: for the tests that must see the
+ * directory, as `npm link` would put it or as the palette manager installs it, on a free 127.0.0.1 port: for the tests that must see the
  * process itself (whether it lives, how much memory it holds) and Node-RED's own HTTP layouts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { npm, PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
 import { NODE_RED_PACKAGE } from './nodeRed';
 import { freePort } from './ports';
 
@@ -21,6 +22,26 @@ export interface RealNodeRedOptions {
   settings?: Record<string, unknown>;
   /** Options for Node.js itself, e.g. --max-old-space-size=256. */
   nodeOptions?: string[];
+  /**
+   * The package as the palette manager installs it (npm pack, then npm install with its flags, once
+   * per test process and shared by every instance), rather than linked to this folder.
+   */
+  palette?: boolean;
+}
+
+let paletteModules: string | undefined;
+
+/** node_modules with the packed package installed as the palette manager does, made once per process. */
+function paletteInstalled(): string {
+  if (paletteModules) return paletteModules;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-palette-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'node-red-project', version: '0.0.1', private: true }));
+  // --ignore-scripts: npm test has built already; prepack would build again.
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT));
+  npm(['install', ...PALETTE_INSTALL_FLAGS, '--', path.join(dir, packed.filename)], dir);
+  paletteModules = path.join(dir, 'node_modules');
+  return paletteModules;
 }
 
 export class RealNodeRed {
@@ -39,8 +60,11 @@ export class RealNodeRed {
   static async start(options: RealNodeRedOptions): Promise<RealNodeRed> {
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-red-'));
     fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', version: '0.0.1', private: true, dependencies: { [MODULE]: '*' } }));
-    fs.mkdirSync(path.join(userDir, 'node_modules'));
-    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', MODULE), 'dir');
+    if (options.palette) fs.symlinkSync(paletteInstalled(), path.join(userDir, 'node_modules'), 'dir');
+    else {
+      fs.mkdirSync(path.join(userDir, 'node_modules'));
+      fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', MODULE), 'dir');
+    }
     fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
     fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials));
     const port = await freePort();
