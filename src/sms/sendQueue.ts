@@ -93,6 +93,14 @@ function settle(entry: Waiting, err: Error | undefined, result?: SendResult): vo
 /** How often an SMS asks an unreachable shared state again. */
 const STATE_RETRY_MS = 500;
 
+/**
+ * A shared turn older than this when it reaches the SMS is not used: the shared log's margin (about
+ * 40 ms a second, see redisAccountState.ts) must also absorb the way from here to Vonage.
+ */
+const STALE_TURN_MS = 15;
+/** Late turns an SMS lets go at most before it takes one anyway. */
+const MAX_STALE_TURNS = 3;
+
 /** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
 export function throttleWaitMs(errorText: string | undefined): number | undefined {
   const match = /wait\s*\[\s*(\d+)\s*\]/i.exec(errorText ?? '');
@@ -121,6 +129,8 @@ export class SendQueue extends EventEmitter {
   private closed = false;
   /** False while the shared state cannot be reached and SMS wait for it. */
   private stateUp = true;
+  /** How long asking the shared state for a turn usually takes (a moving average), in ms. */
+  private turnMs: number | undefined;
 
   constructor(private readonly sender: SmsSender, readonly options: SendQueueOptions = DEFAULT_QUEUE_OPTIONS) {
     super();
@@ -306,14 +316,27 @@ export class SendQueue extends EventEmitter {
         if (!entry.waiting) return undefined;
         if (this.options.slots) {
           // Until the shared log lets it through: each wait ends when a slot of the window frees.
+          let stale = 0;
           for (;;) {
             let turn: { waitMs: number; senderBound: boolean };
+            const asked = performance.now();
             try {
               turn = await this.options.slots.take(request.from);
             } catch (err) {
               return { stateDown: err as Error };
             }
             this.stateIs(true);
+            // A turn that came back late (a busy event loop, a Redis that stalled) may be too old to use:
+            // Vonage counts the request when it arrives, and the shared log counted it when it was let
+            // through. It stays counted, which errs on the safe side, and this SMS asks again (a few times
+            // at most). Late means much slower than usual: a Redis far away is slow every time, not late.
+            const took = performance.now() - asked;
+            const usual = this.turnMs;
+            this.turnMs = usual === undefined ? took : usual * 0.9 + took * 0.1;
+            if (turn.waitMs <= 0 && stale < MAX_STALE_TURNS && took > Math.max(STALE_TURN_MS, 3 * (usual ?? took))) {
+              stale += 1;
+              continue;
+            }
             if (turn.waitMs <= 0) break;
             // A sender over its own limit waits outside, out of the way of other senders' SMS.
             if (turn.senderBound) return { senderWait: turn.waitMs };
