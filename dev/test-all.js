@@ -31,6 +31,21 @@ function installNodeRed5() {
   return result.status === 0;
 }
 
+// The shared-state tests start Debian's redis-server on free ports of their own: installed here when
+// missing (as .ci/run does), so that `npm test` alone works on a fresh machine. Never started as a service.
+function ensureRedisServer() {
+  const server = process.env.REDIS_SERVER || 'redis-server';
+  if (spawnSync(server, ['--version'], { stdio: 'ignore' }).status === 0) return;
+  console.log('\n=== installing Debian\'s redis-server (apt-get install redis-server), for the shared-state tests');
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = (args) => spawnSync(root ? 'apt-get' : 'sudo', root ? args : ['-n', 'apt-get', ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', 'redis-server']);
+  if (spawnSync(server, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.log('could not install redis-server: install it (sudo apt-get install redis-server) or set REDIS_SERVER; the shared-state tests fail without it');
+  }
+}
+
 function run(label, command, args, env = {}) {
   console.log(`\n=== ${label}`);
   const result = spawnSync(command, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -47,6 +62,7 @@ if (typecheck.status !== 0) {
 }
 
 // The end-to-end tests drive `npm start`'s Node-RED (4.1) in Chromium: one run.
+if (!E2E) ensureRedisServer();
 const runs = E2E
   ? [run('end-to-end, in Chromium', process.execPath, [mocha, ...E2E_SPECS])]
   : [
