@@ -82,7 +82,11 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
     ['a1b2c3d4e5f60030', 'Receive an SMS', true, 'Disabled because Reply to an SMS serves GET /sms too: enable this tab (and disable the other) to try it.'],
     ['a1b2c3d4e5f60040', 'Auto-reply with SMS in', false, 'SMS in serves /sms-in here (Reply to an SMS has /sms): `npm run inbound -- --path /sms-in --parts 3 "a long message…"`.'],
     ['a1b2c3d4e5f60050', 'Track delivery receipts', false, 'Click the inject button: the loopback API accepts the SMS and, a moment later, sends its delivery receipt to the SMS receipt node.'],
+    ['a1b2c3d4e5f60060', 'Honour opt-outs', false, 'SMS in serves /sms-stop here: `npm run inbound -- --path /sms-stop --from 447700900001 STOP`, then click "Text +447700900001": nothing is sent, and the debug sidebar says why. START undoes it.'],
   ];
+  // The account's opt-out settings (confirmations of STOP and START) as the opt-out example has them.
+  const example = readExample('Honour opt-outs').find((node) => node.type === 'nexmobasic')!;
+  for (const key of ['optout', 'stopreply', 'startreply']) config[key] = example[key];
   const flows: FlowNode[] = [config];
   // Ids of their own, so that importing an example later adds nodes rather than finding them present.
   const ownId = (id: string) => crypto.createHash('sha256').update(`npm start ${id}`).digest('hex').slice(0, 16);
@@ -93,7 +97,8 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
       const wires = (node.wires as string[][] | undefined)?.map((port) => port.map(ownId));
       const copy: FlowNode = { ...node, id: ownId(node.id), z: tabId, ...(wires ? { wires } : {}) };
       if (copy.type === 'sendsms') copy.creds = config.id;
-      if (copy.type === 'vonage-sms-in') copy.url = '/sms-in';
+      if (copy.type === 'vonage-sms-in') copy.url = name === 'Honour opt-outs' ? '/sms-stop' : '/sms-in';
+      if (copy.type === 'vonage-optout') copy.creds = config.id;
       // Receipts come back to this Node-RED's own SMS receipt node (the example itself leaves the URL empty).
       if (copy.type === 'sendsms' && name === 'Track delivery receipts') copy.callback = `http://127.0.0.1:${PORT}/sms/receipt`;
       flows.push(copy);
@@ -237,6 +242,7 @@ async function main(): Promise<void> {
   receive and reply:      npm run inbound -- "Hello"
   with SMS in, in parts:  npm run inbound -- --path /sms-in --parts 3 ${REDIS ? '--spread ' : ''}"a long message, in three parts"
   delivery receipts:      click the inject button on the "Track delivery receipts" tab
+  opt-outs:               npm run inbound -- --path /sms-stop --from 447700900001 STOP
 `);
 
   const stop = () => {

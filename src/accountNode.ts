@@ -1,7 +1,8 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
 import type { Node } from 'node-red';
 import type { SendQueue } from './sms/sendQueue';
-import type { AccountState } from './state/accountState';
+import type { AccountState, OptOutList } from './state/accountState';
+import type { OptOutKeyword, OptOutKeywords } from './sms/optOut';
 import type { SignatureMethod } from './sms/signature';
 import type { VonageSmsClient } from './sms/smsClient';
 
@@ -25,6 +26,19 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   sendQueue(): SendQueue | Error;
   /** Where this account's state lives (memory, or Redis when `redisurl` is set), or an Error that says what is wrong with it. */
   accountState(): AccountState | Error;
+  /** The account's opt-out list and how it is kept, or an Error that says what is wrong with the account's state. */
+  optOuts(): OptOutPolicy | Error;
   /** How webhooks for this account are signed, when a signature secret is set. */
   signature(): { secret: string; method: SignatureMethod } | undefined;
+}
+
+/** The config node's opt-out settings and the list they apply to. */
+export interface OptOutPolicy {
+  /** The account's list: managed by the opt-out list node whether or not it is honoured. */
+  list: OptOutList;
+  /** Send SMS refuses numbers on the list, and SMS in and SMS receipt add to it (`optout` not false). */
+  honoured: boolean;
+  keywords: OptOutKeywords;
+  /** The confirmation SMS in sends for each keyword, when set. */
+  replies: Partial<Record<OptOutKeyword, string>>;
 }

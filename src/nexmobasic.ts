@@ -4,7 +4,7 @@
  * selects it; a redeploy of this node builds a new one.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { NexmoBasicCredentials, NexmoBasicNode } from './accountNode';
+import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './accountNode';
 import { numberSetting as setting } from './nodeSettings';
 import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
@@ -12,7 +12,9 @@ import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
 import { BalanceError, DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
 import { MemoryAccountState, type AccountState } from './state/accountState';
 import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
-import { registerState } from './state/registry';
+import { registerAccount, registerState } from './state/registry';
+import { openOptOutFile, optOutFileFor } from './state/optOutFile';
+import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
 
 interface NexmoBasicDef extends NodeDef {
   resthost?: string;
@@ -28,6 +30,16 @@ interface NexmoBasicDef extends NodeDef {
   retries?: string | number;
   /** How Vonage signs webhooks: md5hash, md5, sha1, sha256 or sha512 (the dashboard's "signature method"). */
   sigmethod?: string;
+  /** Honour opt-outs: absent or true = on (every flow is protected without a setting), false = off. */
+  optout?: boolean | string;
+  /** Comma-separated keywords; empty for the defaults (DEFAULT_KEYWORDS). */
+  stopwords?: string;
+  startwords?: string;
+  helpwords?: string;
+  /** The confirmation SMS in sends for each keyword; empty for none. */
+  stopreply?: string;
+  startreply?: string;
+  helpreply?: string;
 }
 
 
@@ -71,11 +83,23 @@ export = function (RED: NodeAPI) {
     // every config node, with the same API key. Connected at deploy; it reconnects by itself.
     let state: AccountState | Error | undefined;
     let unregister = () => {};
+    let releaseOptOuts = async () => {};
     node.accountState = () => {
       if (state) return state;
       const url = node.credentials?.redisurl?.trim();
-      if (!url) return (state = new MemoryAccountState());
       const apiKey = node.credentials?.apikey?.trim();
+      if (!url) {
+        // The opt-out list in a file of Node-RED's user directory, shared by the config nodes of this API key.
+        const userDir = (RED.settings as { userDir?: string }).userDir;
+        if (!apiKey || !userDir) return (state = new MemoryAccountState());
+        try {
+          const file = openOptOutFile(optOutFileFor(userDir, apiKey));
+          releaseOptOuts = file.release;
+          return (state = new MemoryAccountState(file.list));
+        } catch (err) {
+          return (state = new Error(RED._('nexmobasic.errors.optout-file', { error: (err as Error).message })));
+        }
+      }
       if (!apiKey) return (state = new Error(RED._('nexmobasic.errors.no-apikey')));
       if (!isRedisUrl(url)) return (state = new Error(RED._('nexmobasic.errors.bad-redisurl')));
       const redis = new RedisAccountState(url, apiKey);
@@ -85,6 +109,28 @@ export = function (RED: NodeAPI) {
       return (state = redis);
     };
     node.accountState();
+
+    const honoured = config.optout !== false && config.optout !== 'false';
+    const replies = { stop: config.stopreply?.trim(), start: config.startreply?.trim(), help: config.helpreply?.trim() };
+    let policy: OptOutPolicy | undefined;
+    node.optOuts = () => {
+      if (policy) return policy;
+      const accountState = node.accountState();
+      if (accountState instanceof Error) return accountState;
+      policy = {
+        list: accountState.optOuts(),
+        honoured,
+        keywords: {
+          stop: keywordList(config.stopwords, DEFAULT_KEYWORDS.stop),
+          start: keywordList(config.startwords, DEFAULT_KEYWORDS.start),
+          help: keywordList(config.helpwords, DEFAULT_KEYWORDS.help),
+        },
+        replies: Object.fromEntries(Object.entries(replies).filter(([, text]) => text)),
+      };
+      return policy;
+    };
+    const apiKeyForRegistry = node.credentials?.apikey?.trim();
+    const unregisterAccount = apiKeyForRegistry ? registerAccount(apiKeyForRegistry, node) : () => {};
 
     let queue: SendQueue | undefined;
     node.sendQueue = () => {
@@ -102,6 +148,7 @@ export = function (RED: NodeAPI) {
         maxRetries: setting(config.retries, DEFAULT_QUEUE_OPTIONS.maxRetries),
         backoffMs: DEFAULT_QUEUE_OPTIONS.backoffMs,
         slots: accountState.sendSlots(ratePerSecond, perSenderPerSecond),
+        optOuts: honoured ? accountState.optOuts() : undefined,
         stateWaitMs: timeoutSeconds * 1000,
       });
       return queue;
@@ -111,7 +158,9 @@ export = function (RED: NodeAPI) {
     node.on('close', (_removed: boolean, done: () => void) => {
       const closeState = async () => {
         unregister();
+        unregisterAccount();
         if (state && !(state instanceof Error)) await state.close();
+        await releaseOptOuts();
       };
       if (!queue) {
         Promise.resolve(closeState()).then(() => done(), () => done());

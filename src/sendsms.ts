@@ -9,6 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
 import { InvalidNumberError } from './sms/phoneNumber';
+import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError, type SendReceiver, type SendResult } from './sms/sendQueue';
 import { SmsSendError, type SmsRequest } from './sms/smsClient';
@@ -131,6 +132,7 @@ export = function (RED: NodeAPI) {
       if (err instanceof InvalidNumberError) return RED._('sendsms.status.bad-number');
       if (err instanceof TooManyRecipientsError) return RED._('sendsms.status.too-many');
       if (err instanceof SharedStateError) return RED._('sendsms.status.state-failed');
+      if (err instanceof OptedOutError) return RED._('sendsms.status.opted-out');
       return RED._('sendsms.status.bad-input');
     }
 
@@ -157,6 +159,16 @@ export = function (RED: NodeAPI) {
         return fail(err as Error, reason(err as Error));
       }
 
+      // A dry run says which recipients opted out, as the send queue would when their turn came.
+      let optedOut: Map<string, OptOutEntry> | undefined;
+      if (dryRun) {
+        try {
+          optedOut = await optOutsOf(batch.messages);
+        } catch (err) {
+          return fail(err as Error, reason(err as Error));
+        }
+      }
+
       // No await from here on: a waiting SMS holds its msg, its request and a Delivery, not this
       // handler's frame or closures (memory per waiting SMS, BENCHMARKS.md).
       const delivery = new Delivery(msg, send, done, batch.messages.length);
@@ -170,6 +182,11 @@ export = function (RED: NodeAPI) {
         }
         if (dryRun) {
           out.sms = describe(sms);
+          const entry = optedOut?.get(sms.to);
+          if (entry) {
+            delivery.failed(new OptedOutError(entry), recipient, out);
+            continue;
+          }
           out.payload = { ...describe(sms), dryRun: true };
           show('grey', 'dot', RED._('sendsms.status.dry-run', { count: sms.parts }));
           send(out);
@@ -181,6 +198,18 @@ export = function (RED: NodeAPI) {
         (queue as Exclude<typeof queue, Error>).enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
       }
     });
+
+    /** The recipients on the account's opt-out list, when it is honoured. */
+    async function optOutsOf(messages: Array<{ sms?: ComposedSms }>): Promise<Map<string, OptOutEntry>> {
+      const found = new Map<string, OptOutEntry>();
+      const policy = account!.optOuts();
+      if (policy instanceof Error || !policy.honoured) return found;
+      for (const { sms } of messages) {
+        const entry = sms && (await policy.list.check(sms.to));
+        if (entry) found.set(entry.number, entry);
+      }
+      return found;
+    }
 
     /**
      * One msg's SMS, one a recipient, as the queue holds them: done() once each has an outcome, with

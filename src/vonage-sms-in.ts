@@ -12,6 +12,8 @@ import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
+import { webhookOptOuts } from './webhookOptOuts';
+import type { OptOutKeyword } from './sms/optOut';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsInDef extends NodeDef {
@@ -32,12 +34,15 @@ export = function (RED: NodeAPI) {
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds, url);
     const state = webhookState(RED, node, signing.signedBy);
+    const optOuts = webhookOptOuts(RED, node, signing.signedBy);
     const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
     const waitMs = seconds(config.concatwait, 60) * 1000;
     let received = 0;
 
-    const emit = (sms: AssembledSms) => {
+    const emit = (sms: AssembledSms, keyword?: OptOutKeyword) => {
       const payload: Record<string, unknown> = { ...sms.params, received: receivedAt(sms.params['message-timestamp']) };
+      // A flow may react to an opt-out; HELP is not one.
+      if (keyword === 'stop' || keyword === 'start') payload.optOut = keyword;
       if (sms.parts.length > 1 || !sms.complete) {
         payload.parts = sms.parts;
         payload.complete = sms.complete;
@@ -62,9 +67,14 @@ export = function (RED: NodeAPI) {
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         async accepted(params) {
+          // Recorded before the retry check: a STOP whose recording failed (answered 503 or 500) is
+          // recorded when Vonage retries it. A keyword is one short SMS, never a part of a long one.
+          const keyword = isPartOfLongSms(params) ? undefined : await state.use(() => optOuts.inbound(params));
           if (await state.use(() => state.forRequest(params, recentIds).seen(params.messageId))) return;
           if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
-          else emit({ params, parts: [params], complete: true, missing: [] });
+          else emit({ params, parts: [params], complete: true, missing: [] }, keyword);
+          // The one confirmation: once a keyword message, as its retries stop above.
+          if (keyword) optOuts.confirm(params, keyword);
         },
         rejected: signing.rejected,
         shared: signing.shared,
@@ -75,6 +85,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', () => {
       stop();
+      optOuts.close();
       // Parts still waiting in memory go on as they are (nothing dropped silently); in shared state
       // they stay, for the wait to end on another instance, or on this one after a restart.
       state.close();

@@ -11,6 +11,7 @@ import { receivedAt } from './sms/webhookTime';
 import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
+import { webhookOptOuts } from './webhookOptOuts';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsReceiptDef extends NodeDef {
@@ -27,6 +28,7 @@ export = function (RED: NodeAPI) {
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds, url);
     const state = webhookState(RED, node, signing.signedBy);
+    const optOuts = webhookOptOuts(RED, node, signing.signedBy);
     const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
     const recentIds = (account: AccountState) => account.recentIds('receipt', dedupWindowMs);
 
@@ -41,9 +43,17 @@ export = function (RED: NodeAPI) {
         async accepted(params) {
           // A retry repeats all of these; a new status for the same message is a new receipt.
           const id = `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`;
+          // Recorded before the retry check, as SMS in does: a failed recording is retried by Vonage.
+          const optedOut = await state.use(() => optOuts.receipt(params));
           if (await state.use(() => state.forRequest(params, recentIds).seen(id))) return;
           const final = isFinalStatus(params.status);
-          const payload = { ...params, final, errCodeMeaning: describeErrorCode(params['err-code']), received: receivedAt(params['message-timestamp']) };
+          const payload = {
+            ...params,
+            final,
+            errCodeMeaning: describeErrorCode(params['err-code']),
+            received: receivedAt(params['message-timestamp']),
+            ...(optedOut ? { optOut: 'stop' } : {}),
+          };
           node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
           node.send({ payload, topic: params['client-ref'] ?? params.messageId });
         },

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { SharedStateError, type SendSlots } from '../state/accountState';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
+import { OptedOutError, type OptOutEntry } from './optOut';
 
 export interface SmsSender {
   send(request: SmsRequest): Promise<SmsApiResponse>;
@@ -36,6 +37,11 @@ export interface SendQueueOptions {
   slots?: SendSlots;
   /** How long an SMS may wait for an unreachable shared state before it fails, unsent. */
   stateWaitMs?: number;
+  /**
+   * The account's opt-out list, when honoured: each SMS is checked when its turn comes, before each
+   * attempt, so a STOP that arrives while it waits still stops it. Rejects with SharedStateError.
+   */
+  optOuts?: { check(number: string): Promise<OptOutEntry | undefined> };
 }
 
 export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
@@ -314,6 +320,24 @@ export class SendQueue extends EventEmitter {
         }
         // Cancelled or closed while it waited: its owner was told already.
         if (!entry.waiting) return undefined;
+        // The confirmation of an opt-out goes to a number on the list, by design.
+        if (this.options.optOuts && !request.confirmsOptOut) {
+          let optedOut: OptOutEntry | undefined;
+          try {
+            optedOut = await this.options.optOuts.check(request.to);
+          } catch (err) {
+            if (err instanceof SharedStateError) return { stateDown: err };
+            this.unwait(entry);
+            this.changed();
+            return { error: err as Error };
+          }
+          if (!entry.waiting) return undefined;
+          if (optedOut) {
+            this.unwait(entry);
+            this.changed();
+            return { optedOut };
+          }
+        }
         if (this.options.slots) {
           // Until the shared log lets it through: each wait ends when a slot of the window frees.
           let stale = 0;
@@ -383,6 +407,7 @@ export class SendQueue extends EventEmitter {
       return this.attempt(request, entry, attempt, throttles);
     }
     if (!outcome) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
+    if ('optedOut' in outcome && outcome.optedOut) throw new OptedOutError(outcome.optedOut);
     if ('response' in outcome && outcome.response) return { response: outcome.response, attempts: attempt };
 
     const error = (outcome as { error: Error }).error;

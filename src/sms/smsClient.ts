@@ -25,6 +25,8 @@ export interface SmsRequest {
   callback?: string;
   /** Comes back in the send response and every delivery receipt (`client-ref`). */
   clientRef?: string;
+  /** The one confirmation of an opt-out: sent to a number on the opt-out list, by design. Never sent to Vonage. */
+  confirmsOptOut?: boolean;
 }
 
 /** One SMS part's result, as the API writes it: every value a string. */

@@ -7,6 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { LongSmsAssembler, type AssembledSms, type InboundParams } from '../sms/longSms';
 import { RecentIds } from '../sms/recentIds';
+import type { OptOutEntry, OptOutSource } from '../sms/optOut';
+import { MemoryOptOutList } from './optOutFile';
 
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
 export class SharedStateError extends Error {
@@ -51,6 +53,26 @@ export interface LongSmsOptions {
   maxChars?: number;
 }
 
+/**
+ * The account's opt-out list: the numbers that must not be texted. Every method rejects with
+ * SharedStateError when the shared state is unreachable, and `add` with OptOutListFullError when
+ * the list holds MAX_OPT_OUTS numbers; a change resolves once it is stored (written to the file, or
+ * in Redis), so that a webhook answers 200 only for what a restart will still know.
+ */
+export interface OptOutList {
+  /** Where the list lives, for logs and errors: a file's path, or "Redis at host:port/db". */
+  readonly where: string;
+  /** The number's opt-out, if it has one. */
+  check(number: string): Promise<OptOutEntry | undefined>;
+  /** Records an opt-out; resolves true when the number was not on the list yet (an existing entry keeps its date). */
+  add(number: string, source: OptOutSource): Promise<boolean>;
+  /** Takes a number off; resolves true when it was on the list. */
+  remove(number: string): Promise<boolean>;
+  /** Every opt-out, by number. */
+  list(): Promise<OptOutEntry[]>;
+  size(): Promise<number>;
+}
+
 export type StateScope = 'sms-in' | 'receipt';
 
 /**
@@ -68,6 +90,8 @@ export interface AccountState extends EventEmitter {
   /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
   sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner;
+  /** The account's opt-out list: in a file of Node-RED's user directory, or in the shared state. */
+  optOuts(): OptOutList;
   close(): Promise<void>;
 }
 
@@ -76,6 +100,15 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
   readonly where = 'memory';
   readonly shared = false;
   readonly available = true;
+
+  /** @param optOutList the account's list, kept in a file (optOutFile.ts); without, in memory only. */
+  constructor(private readonly optOutList: OptOutList = new MemoryOptOutList()) {
+    super();
+  }
+
+  optOuts(): OptOutList {
+    return this.optOutList;
+  }
 
   recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
     const ids = new RecentIds(windowMs);

@@ -9,8 +9,9 @@ import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
 import { fingerprint } from '../sms/recentIds';
 import type { AssembledSms } from '../sms/longSms';
-import { SharedStateError, type AccountState, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope } from './accountState';
+import { SharedStateError, type AccountState, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
 import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
+import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 
 /**
  * The share of the rate limit used. What is left absorbs the difference between when a request is
@@ -126,6 +127,7 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     }) as TakingRedis;
     this.redis.defineCommand('vonageSmsTake', { numberOfKeys: 4, lua: TAKE });
     defineLongSmsCommands(this.redis);
+    defineOptOutCommands(this.redis);
     this.redis.on('ready', () => {
       if (this.condition === 'up') return;
       this.condition = 'up';
@@ -229,6 +231,13 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       (run) => this.command(run),
     );
     return { add: (params) => joiner.add(params), close: () => joiner.close() };
+  }
+
+  private optOutList: OptOutList | undefined;
+
+  optOuts(): OptOutList {
+    this.optOutList ??= new RedisOptOuts(this.redis, this.prefix, this.where, (run) => this.command(run));
+    return this.optOutList;
   }
 
   async close(): Promise<void> {

@@ -1,24 +1,48 @@
 /**
- * The shared states of the deployed `nexmobasic` nodes, by API key: SMS in and SMS receipt with no
- * "Signed by" find their account's state from the `api-key` Vonage puts in every webhook.
+ * The deployed `nexmobasic` nodes and their shared states, by API key: SMS in and SMS receipt with
+ * no "Signed by" find their account (its state, its opt-out list) from the `api-key` Vonage puts in
+ * every webhook.
  */
+import type { NexmoBasicNode } from '../accountNode';
 import type { AccountState } from './accountState';
 
-const byApiKey = new Map<string, Set<AccountState>>();
+const statesByKey = new Map<string, Set<AccountState>>();
+const accountsByKey = new Map<string, Set<NexmoBasicNode>>();
+
+/** Adds the thing under the key; the function returned takes it out again. */
+function register<T>(byKey: Map<string, Set<T>>, key: string, thing: T): () => void {
+  let things = byKey.get(key);
+  if (!things) byKey.set(key, (things = new Set()));
+  things.add(thing);
+  return () => {
+    things!.delete(thing);
+    if (things!.size === 0 && byKey.get(key) === things) byKey.delete(key);
+  };
+}
 
 export function registerState(apiKey: string, state: AccountState): () => void {
-  let states = byApiKey.get(apiKey);
-  if (!states) byApiKey.set(apiKey, (states = new Set()));
-  states.add(state);
-  return () => {
-    states!.delete(state);
-    if (states!.size === 0 && byApiKey.get(apiKey) === states) byApiKey.delete(apiKey);
-  };
+  return register(statesByKey, apiKey, state);
 }
 
 /** The shared state of a deployed config node with this API key, if one has one. */
 export function sharedStateFor(apiKey: string | undefined): AccountState | undefined {
   if (!apiKey) return undefined;
-  for (const state of byApiKey.get(apiKey) ?? []) if (state.shared) return state;
+  for (const state of statesByKey.get(apiKey) ?? []) if (state.shared) return state;
   return undefined;
+}
+
+export function registerAccount(apiKey: string, account: NexmoBasicNode): () => void {
+  return register(accountsByKey, apiKey, account);
+}
+
+/** A deployed config node with this API key: one that honours opt-outs, if any does. */
+export function accountFor(apiKey: string | undefined): NexmoBasicNode | undefined {
+  if (!apiKey) return undefined;
+  let found: NexmoBasicNode | undefined;
+  for (const account of accountsByKey.get(apiKey) ?? []) {
+    const policy = account.optOuts();
+    if (!(policy instanceof Error) && policy.honoured) return account;
+    found ??= account;
+  }
+  return found;
 }

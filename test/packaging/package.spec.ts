@@ -121,6 +121,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/vonage-sms-receipt.html',
       'nodes/locales/en-US/vonage-sms-in.html',
       'nodes/locales/en-US/vonage-sms-receipt.json',
+      'nodes/vonage-optout.js',
+      'nodes/vonage-optout.html',
+      'nodes/locales/en-US/vonage-optout.json',
+      'nodes/locales/en-US/vonage-optout.html',
+      'examples/Honour opt-outs.json',
       'nodes/nexmobasic.js',
       'nodes/nexmobasic.html',
       'nodes/sendsms.js',
@@ -176,11 +181,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     }
   });
 
-  it('offers the five examples in Import › Examples', async () => {
+  it('offers the six examples in Import › Examples', async () => {
     const list = await admin('GET', `/library/examples/flows/${MODULE}`);
     should(list.status).equal(200);
     const names = list.json().map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn)).sort();
-    should(names).eql(['Auto-reply with SMS in', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts']);
+    should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts']);
     const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
     should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
   });

@@ -6,7 +6,7 @@
 import should from 'should';
 import { LoopbackVonageSmsApi, type Fault } from '../../dev/loopback/vonageSmsApi';
 import { freePort } from '../support/ports';
-import { helper, nodeRedVersion, packageNodes, recordStatuses, coreNodes, type FlowNode } from '../support/nodeRed';
+import { helper, nodeRedVersion, packageNodes, recordStatuses, coreNodes, USER_DIR, type FlowNode } from '../support/nodeRed';
 
 const API_KEY = 'abcd1234';
 const API_SECRET = 'Zx9-very-secret-Qw7';
@@ -28,7 +28,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
 
   before(async () => {
     restHost = await api.listen();
-    helper.settings({ contextStorage: { default: { module: 'memory' }, alt: { module: 'memory' } } });
+    helper.settings({ userDir: USER_DIR, contextStorage: { default: { module: 'memory' }, alt: { module: 'memory' } } });
     process.on('unhandledRejection', onUnhandled);
     console.error = (...args: unknown[]) => {
       consoleErrors.push(args);
@@ -37,7 +37,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
   after(async () => {
     console.error = realConsoleError;
     process.off('unhandledRejection', onUnhandled);
-    helper.settings({});
+    helper.settings({ userDir: USER_DIR });
     await api.close();
   });
   afterEach(async () => {

@@ -28,6 +28,7 @@ describe('npm start: the tutorial, offline', function () {
       'Receive an SMS',
       'Auto-reply with SMS in',
       'Track delivery receipts',
+      'Honour opt-outs',
     ]);
     should(flows.find((n: { type: string }) => n.type === 'nexmobasic').resthost).equal(start.loopbackUrl);
   });

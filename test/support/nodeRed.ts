@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
@@ -14,6 +15,15 @@ import { startRedis, type RunningRedis } from '../../dev/redisServer';
 export const NODE_RED_PACKAGE = process.env.NODE_RED_PACKAGE || 'node-red';
 helper.init(require.resolve(NODE_RED_PACKAGE));
 export { helper };
+
+/**
+ * Node-RED's user directory, as a real Node-RED has one: the opt-out lists of accounts without a
+ * Shared state are kept there. Emptied after each test, so that no test sees another's opt-outs.
+ */
+export const USER_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-helper-'));
+helper.settings({ userDir: USER_DIR });
+afterEach(() => fs.rmSync(path.join(USER_DIR, 'vonage-sms'), { recursive: true, force: true }));
+after(() => fs.rmSync(USER_DIR, { recursive: true, force: true }));
 
 /**
  * TEST_SHARED_STATE=redis runs the runtime suite with every nexmobasic given a Shared state in a
@@ -56,6 +66,7 @@ export const coreNodes: Record<string, NodeModule> = {
   comment: core('common/90-comment.js'),
   catch: core('common/25-catch.js'),
   http: core('network/21-httpin.js'),
+  switch: core('function/10-switch.js'),
 };
 
 export const packageNodes: NodeModule[] = [
@@ -63,6 +74,7 @@ export const packageNodes: NodeModule[] = [
   require('../../nodes/sendsms.js'),
   require('../../nodes/vonage-sms-in.js'),
   require('../../nodes/vonage-sms-receipt.js'),
+  require('../../nodes/vonage-optout.js'),
 ];
 
 /** A node module that only captures RED.httpNode, the express app `http in` nodes register on. */

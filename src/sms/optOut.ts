@@ -1,0 +1,92 @@
+/**
+ * Opt-outs: which replies say "stop texting me" (or "start again", or "help"), and the error a Send
+ * SMS gets for a number that said so. Since 2025-04-11 the FCC treats "stop", "quit", "end",
+ * "revoke", "opt out", "cancel" and "unsubscribe" sent in reply as a revocation that must be honoured.
+ */
+
+export type OptOutKeyword = 'stop' | 'start' | 'help';
+
+/** The words of each kind, as the config node lists them: upper case, single spaces. */
+export interface OptOutKeywords {
+  stop: ReadonlySet<string>;
+  start: ReadonlySet<string>;
+  help: ReadonlySet<string>;
+}
+
+export const DEFAULT_KEYWORDS = {
+  stop: ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'OPT OUT'],
+  start: ['START', 'UNSTOP', 'YES'],
+  help: ['HELP', 'INFO'],
+};
+
+/** How an opt-out came to be on the list. */
+export type OptOutSource = 'keyword' | 'receipt' | 'list';
+
+export interface OptOutEntry {
+  /** E.164 digits, without `+`: as Vonage writes numbers, and as Send SMS normalises To. */
+  number: string;
+  /** When it was recorded, ISO 8601 UTC. */
+  since: string;
+  source: OptOutSource;
+}
+
+/** Numbers on an opt-out list at most: a forged flood of STOPs cannot grow it (or its file) without end. */
+export const MAX_OPT_OUTS = 1_000_000;
+
+/** A number that can be on the list: what Vonage writes in `msisdn`, and what Send SMS sends to. */
+export const OPT_OUT_NUMBER = /^\d{3,15}$/;
+
+export function isOptOutSource(value: string): value is OptOutSource {
+  return value === 'keyword' || value === 'receipt' || value === 'list';
+}
+
+/** The whole text, trimmed, in upper case, with single spaces and without trailing punctuation or symbols. */
+export function normaliseKeyword(text: string): string {
+  return text
+    .replace(/[\p{P}\p{S}\s]+$/u, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toUpperCase();
+}
+
+/** A config node's list ("STOP, QUIT, opt out"), or the default when it has none. */
+export function keywordList(text: string | undefined, fallback: readonly string[]): ReadonlySet<string> {
+  if (text === undefined || text.trim() === '') return new Set(fallback);
+  return new Set(text.split(',').map(normaliseKeyword).filter((word) => word !== ''));
+}
+
+/** Which keyword the whole text is, if it is one: "Stop." is, "stop the car please" is not. */
+export function matchKeyword(text: string, keywords: OptOutKeywords): OptOutKeyword | undefined {
+  // A keyword is a word or two: longer texts are not normalised at all.
+  if (text.length > 64) return undefined;
+  const word = normaliseKeyword(text);
+  if (keywords.stop.has(word)) return 'stop';
+  if (keywords.start.has(word)) return 'start';
+  if (keywords.help.has(word)) return 'help';
+  return undefined;
+}
+
+const SAID_BY: Record<OptOutSource, string> = {
+  keyword: 'replied with an opt-out keyword such as STOP',
+  receipt: 'a delivery receipt said the carrier refuses SMS to it: opted out or blocked',
+  list: 'added to the opt-out list by a flow',
+};
+
+/** Send SMS to a number on the opt-out list: nothing was sent. */
+export class OptedOutError extends Error {
+  constructor(readonly entry: OptOutEntry) {
+    super(
+      `not sent to +${entry.number}: this number opted out on ${entry.since.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')} (${SAID_BY[entry.source]}). ` +
+        'Nothing was sent. It is texted again once it replies START, or once a flow removes it with an opt-out list node',
+    );
+    this.name = 'OptedOutError';
+  }
+}
+
+/** No more numbers fit on the list (MAX_OPT_OUTS). */
+export class OptOutListFullError extends Error {
+  constructor(where: string, max: number) {
+    super(`the opt-out list (${where}) holds ${max} numbers, its limit: no more can be added. Remove numbers that no longer matter with an opt-out list node`);
+    this.name = 'OptOutListFullError';
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What SMS in and SMS receipt do for opt-outs: a STOP (or START) is recorded on the account's list
+ * before the webhook is answered 200, a delivery receipt that says the carrier refuses the number
+ * (err-code 9) records it too, and SMS in sends the account's confirmation, once a keyword message,
+ * through the account's send queue. The account is the "Signed by" node, else the deployed
+ * `nexmobasic` with the webhook's `api-key`; with none, or with opt-outs off, nothing is recorded.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import type { NexmoBasicNode, OptOutPolicy } from './accountNode';
+import { countSegments } from './sms/encoding';
+import { matchKeyword, OPT_OUT_NUMBER, type OptOutKeyword } from './sms/optOut';
+import type { SendReceiver } from './sms/sendQueue';
+import type { WebhookParams } from './sms/webhookFields';
+import { accountFor } from './state/registry';
+
+export interface WebhookOptOuts {
+  /**
+   * SMS in: which keyword the SMS is, if any, recorded (STOP added, START removed) before this
+   * resolves. Recording twice is harmless, so a retry after a failure records again.
+   */
+  inbound(params: WebhookParams): Promise<OptOutKeyword | undefined>;
+  /** SMS in: sends the account's confirmation of the keyword, when it has one. */
+  confirm(params: WebhookParams, keyword: OptOutKeyword): void;
+  /** SMS receipt: records the number when the carrier refuses it as opted out; resolves true then. */
+  receipt(params: WebhookParams): Promise<boolean>;
+  /** Confirmations still waiting in the send queue are not sent. */
+  close(): void;
+}
+
+/** SMS API delivery receipt: `failed` or `rejected` with err-code 9, "illegal number: opted out or blocked". */
+const REFUSED = new Set(['failed', 'rejected']);
+
+export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookOptOuts {
+  const queues = new Set<{ cancel(owner: string, reason: string): number }>();
+
+  /** The account's opt-out policy, when it honours opt-outs. */
+  const policyFor = (params: WebhookParams): { account: NexmoBasicNode; policy: OptOutPolicy } | undefined => {
+    const account = signedBy ?? accountFor(params['api-key']);
+    const policy = account?.optOuts();
+    if (!account || !policy || policy instanceof Error || !policy.honoured) return undefined;
+    return { account, policy };
+  };
+
+  return {
+    async inbound(params) {
+      const found = policyFor(params);
+      if (!found || typeof params.text !== 'string') return undefined;
+      const keyword = matchKeyword(params.text, found.policy.keywords);
+      if (!keyword || !OPT_OUT_NUMBER.test(params.msisdn)) return keyword;
+      if (keyword === 'stop') await found.policy.list.add(params.msisdn, 'keyword');
+      else if (keyword === 'start') await found.policy.list.remove(params.msisdn);
+      return keyword;
+    },
+
+    confirm(params, keyword) {
+      const found = policyFor(params);
+      const text = found?.policy.replies[keyword];
+      if (!found || !text) return;
+      const to = params.msisdn;
+      const from = params.to;
+      if (!from) return node.warn(RED._('vonage-sms-in.warn.reply-no-to', { keyword: keyword.toUpperCase(), to }));
+      const queue = found.account.sendQueue();
+      if (queue instanceof Error) return node.warn(RED._('vonage-sms-in.warn.reply-failed', { to, error: queue.message }));
+      queues.add(queue);
+      const receiver: SendReceiver = {
+        outcome(err) {
+          if (err) node.warn(RED._('vonage-sms-in.warn.reply-failed', { to, error: err.message }));
+        },
+      };
+      queue.enqueue({ to, from, text, type: countSegments(text).type, confirmsOptOut: true }, node.id, receiver);
+    },
+
+    async receipt(params) {
+      if (!REFUSED.has(params.status) || params['err-code'] !== '9' || !OPT_OUT_NUMBER.test(params.msisdn ?? '')) return false;
+      const found = policyFor(params);
+      if (!found) return false;
+      await found.policy.list.add(params.msisdn, 'receipt');
+      return true;
+    },
+
+    close() {
+      for (const queue of queues) queue.cancel(node.id, RED._('vonage-sms-in.errors.stopped'));
+      queues.clear();
+    },
+  };
+}
