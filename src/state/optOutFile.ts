@@ -90,6 +90,8 @@ export class OptOutJournal extends MemoryOptOutList {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+    // A crash while appending left a partial last line: the next change rewrites the file rather than append to it.
+    if (text !== '' && !text.endsWith('\n')) this.broken = true;
     for (const line of text.split('\n')) {
       const match = LINE.exec(line);
       if (!match) continue;

@@ -98,6 +98,19 @@ describe('two Node-RED instances sharing Redis', function () {
     should(sent().map((r) => r.params.text)).eql(['You said only once']);
   });
 
+  it('honours a STOP received by one instance on the other, from its next SMS on', async () => {
+    const [stop] = inboundRequests({ msisdn: '447700900007', to: '447700900000', text: 'STOP' }, { apiKey: API_KEY });
+    should(await inbound(instances[0], stop)).equal(200);
+    const res = await fetch(`${instances[1].base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: ['447700900007', '447700900008'] }) });
+    should(res.status).equal(202);
+    await until(() => sent().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The auto-reply to the STOP ("You said STOP") was refused too: only the other number got an SMS.
+    should(sent().map((r) => r.params.to)).eql(['447700900008']);
+    should(instances[1].log).match(/not sent to \+447700900007: this number opted out/);
+    should(instances[0].log).match(/not sent to \+447700900007: this number opted out/);
+  });
+
   it('joins a long SMS whose parts 1 and 3 reach one instance and part 2 the other: one reply, with the whole text', async () => {
     const text = 'one long message whose parts go to both instances';
     const parts = inboundRequests({ msisdn: '447700900003', to: '447700900000', text }, { partLength: 20, apiKey: API_KEY });

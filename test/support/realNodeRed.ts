@@ -49,9 +49,10 @@ export class RealNodeRed {
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly userDir: string,
+    readonly userDir: string,
     /** http://127.0.0.1:PORT */
     readonly base: string,
+    private readonly nodeOptions: string[] = [],
   ) {
     child.stdout!.on('data', (d) => (this.output += d));
     child.stderr!.on('data', (d) => (this.output += d));
@@ -83,11 +84,15 @@ export class RealNodeRed {
     const answer = JSON.stringify(path.join(userDir, 'memory.json'));
     const memoryProbe = `setInterval(() => { const fs = require('fs'); if (!fs.existsSync(${ask})) return; fs.rmSync(${ask}); global.gc(); fs.writeFileSync(${answer}, JSON.stringify(process.memoryUsage())); }, 50).unref();\n`;
     fs.writeFileSync(path.join(userDir, 'settings.js'), `${memoryProbe}module.exports = ${JSON.stringify(settings)};\n`);
+    return RealNodeRed.launch(userDir, port, options.nodeOptions ?? []);
+  }
+
+  private static async launch(userDir: string, port: number, nodeOptions: string[]): Promise<RealNodeRed> {
     const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
-    const child = spawn(process.execPath, ['--expose-gc', ...(options.nodeOptions ?? []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`);
+    const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`, nodeOptions);
     const deadline = Date.now() + 60_000;
     // Node-RED starts its flows and its HTTP server side by side: wait for both.
     while (!(/Started flows/.test(red.output) && /Server now running/.test(red.output))) {
@@ -98,6 +103,17 @@ export class RealNodeRed {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return red;
+  }
+
+  /**
+   * The same Node-RED again, on the same user directory and port, after it stopped as Ctrl-C would or,
+   * with `crash`, was killed at once (SIGKILL: nothing of it runs on). Resolves with the new process.
+   */
+  async restart(options: { crash?: boolean } = {}): Promise<RealNodeRed> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill(options.crash ? 'SIGKILL' : 'SIGINT');
+    await exited;
+    return RealNodeRed.launch(this.userDir, Number(new URL(this.base).port), this.nodeOptions);
   }
 
   get log(): string {
