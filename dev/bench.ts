@@ -10,6 +10,8 @@
  * 5. Load: Node-RED's start with and without the package installed, and the package's own require time.
  * 6. Shared state (Redis, a redis-server started here): two config nodes with the same API key as two
  *    instances (combined rate and throttling), and 1 and 3 again with Redis against in memory.
+ * 7. Opt-outs: Send SMS with 100,000 numbers on the account's opt-out list against an empty list, in
+ *    memory and in Redis, and what one check of the list costs.
  *
  * `--smoke` runs tiny sizes (the test suite does, so that the bench cannot rot); `--out FILE`
  * writes the report elsewhere; `--only memory,inbound` runs only those measures (for working on one). Run with --expose-gc for the memory figures (npm run bench does).
@@ -37,14 +39,23 @@ const ONLY = (() => {
 })();
 const KEY = 'bench001';
 const SECRET = 'bench-secret-1';
+/** The account whose opt-out list holds OPTED_OUT numbers (measure 7). */
+const LISTED_KEY = 'bench002';
 
 helper.init(require.resolve('node-red'));
+// A user directory, as a real Node-RED has: the opt-out lists of accounts without a Shared state live there.
+const USER_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-bench-'));
+process.once('exit', () => fs.rmSync(USER_DIR, { recursive: true, force: true }));
+helper.settings({ userDir: USER_DIR });
 const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
 const packageNodes = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt'].map((n) => require(path.join(ROOT, 'nodes', `${n}.js`)));
 const httpNodes = require(path.join(coreDir, 'network', '21-httpin.js'));
 
-const api = new LoopbackVonageSmsApi([{ apiKey: KEY, apiSecret: SECRET, balance: 1e9 }]);
+const api = new LoopbackVonageSmsApi([
+  { apiKey: KEY, apiSecret: SECRET, balance: 1e9 },
+  { apiKey: LISTED_KEY, apiSecret: SECRET, balance: 1e9 },
+]);
 let restHost = '';
 /** The redis-server of the shared-state measures, when this machine has one. */
 let redis: RunningRedis | undefined;
@@ -408,6 +419,85 @@ async function loadTime(): Promise<void> {
   });
 }
 
+/** 7. Send SMS with a large opt-out list against an empty one, in memory and in Redis; one check of each list. */
+async function optOuts(): Promise<void> {
+  const listed = SMOKE ? 1_000 : 100_000;
+  const n = SMOKE ? 40 : 1000;
+  const rounds = SMOKE ? 2 : 7;
+  // US numbers, none of them the recipient: each send checks the list and finds nothing, as most do.
+  const numbers = Array.from({ length: listed }, (_, i) => `1555${String(i).padStart(7, '0')}`);
+  const since = new Date().toISOString();
+  fs.mkdirSync(path.join(USER_DIR, 'vonage-sms'), { recursive: true });
+  fs.writeFileSync(path.join(USER_DIR, 'vonage-sms', `optouts-${LISTED_KEY}.txt`), numbers.map((number) => `+${number} ${since} list\n`).join(''));
+  if (redis) {
+    const { default: Redis } = require('ioredis') as typeof import('ioredis');
+    const client = new Redis(redis.url);
+    for (let i = 0; i < listed; i += 10_000) await client.hset(`vonage-sms:{${LISTED_KEY}}:optouts`, Object.fromEntries(numbers.slice(i, i + 10_000).map((number) => [number, `${since} list`])));
+    client.disconnect();
+  }
+  const paths: Array<[string, string, Record<string, string>]> = [
+    ['empty', KEY, {}],
+    ['listed', LISTED_KEY, {}],
+    ...(redis ? ([['empty-redis', KEY, { redisurl: redis.url }], ['listed-redis', LISTED_KEY, { redisurl: redis.url }]] as Array<[string, string, Record<string, string>]>) : []),
+  ];
+  const flow: unknown[] = [{ id: 't', type: 'tab' }];
+  const credentials: Record<string, Record<string, string>> = {};
+  for (const [name, key, extra] of paths) {
+    flow.push(
+      { id: `c-${name}`, type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+      { id: `s-${name}`, z: 't', type: 'sendsms', creds: `c-${name}`, to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [[`o-${name}`]] },
+      { id: `o-${name}`, z: 't', type: 'helper' },
+    );
+    credentials[`c-${name}`] = { apikey: key, apisecret: SECRET, ...extra };
+  }
+  const loadStarted = performance.now();
+  await helper.load(packageNodes, flow, credentials);
+  const through = (name: string) =>
+    new Promise<number>((resolve) => {
+      let done = 0;
+      const started = performance.now();
+      const sink = helper.getNode(`o-${name}`);
+      const onInput = () => {
+        done += 1;
+        if (done === n) {
+          sink.off('input', onInput);
+          resolve(n / ((performance.now() - started) / 1000));
+        }
+      };
+      sink.on('input', onInput);
+      for (let i = 0; i < n; i += 1) helper.getNode(`s-${name}`).receive({ payload: i });
+    });
+  const results: Record<string, number[]> = {};
+  for (const [name] of paths) await through(name); // warm up, and the lists are loaded
+  const loadMs = performance.now() - loadStarted;
+  for (let r = 0; r < rounds; r += 1) for (const [name] of paths) (results[name] ??= []).push(await through(name));
+  // One check of each list, alone: the median of many, in microseconds.
+  const checkMicros = async (name: string) => {
+    const account = helper.getNode(`c-${name}`) as unknown as { optOuts(): { list: { check(n: string): Promise<unknown> } } };
+    const list = account.optOuts().list;
+    const times: number[] = [];
+    for (let i = 0; i < (SMOKE ? 50 : 2000); i += 1) {
+      const started = performance.now();
+      await list.check(i % 2 ? '447700900123' : numbers[(i * 7919) % listed]);
+      times.push((performance.now() - started) * 1000);
+    }
+    return median(times);
+  };
+  const checks = Object.fromEntries(await Promise.all(paths.map(async ([name]) => [name, await checkMicros(name)] as const)));
+  await helper.unload();
+  api.reset();
+  const pair = (a: string, b: string) => median(results[a].map((v, i) => v / results[b][i]));
+  const memoryRatio = pair('listed', 'empty');
+  rows.push({ measure: `7a. Send SMS with ${listed.toLocaleString('en')} numbers opted out (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(results.listed))} SMS/s`, reference: `${fixed(median(results.empty))} SMS/s, empty list`, ratio: fixed(memoryRatio, 2), target: '≥ 0.90', met: memoryRatio >= 0.9 ? 'yes' : 'no' });
+  rows.push({ measure: `7a. … one check of the list, in memory`, ours: `${fixed(checks.listed, 1)} µs`, reference: `${fixed(checks.empty, 1)} µs, empty list`, ratio: '', target: '≤ 2,000 µs', met: checks.listed <= 2000 ? 'yes' : 'no' });
+  if (redis) {
+    const redisRatio = pair('listed-redis', 'empty-redis');
+    rows.push({ measure: `7b. The same with the list in Redis`, ours: `${fixed(median(results['listed-redis']))} SMS/s`, reference: `${fixed(median(results['empty-redis']))} SMS/s, empty list`, ratio: fixed(redisRatio, 2), target: '≥ 0.90', met: redisRatio >= 0.9 ? 'yes' : 'no' });
+    rows.push({ measure: `7b. … one check of the list, in Redis`, ours: `${fixed(checks['listed-redis'], 1)} µs`, reference: `${fixed(checks['empty-redis'], 1)} µs, empty list`, ratio: '', target: '≤ 2,000 µs', met: checks['listed-redis'] <= 2000 ? 'yes' : 'no' });
+  }
+  notes.push(`7: loading both lists of ${listed.toLocaleString('en')} numbers at deploy, with the first SMS of each path, took ${fixed(loadMs)} ms.`);
+}
+
 function report(seconds: number): string {
   const cpus = os.cpus();
   const table = [
@@ -461,6 +551,11 @@ Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback
    binds, so that both limiters work); the ratio pairs each Redis round with the memory round before it.
    6c: measure 3 with a third SMS in, whose webhooks name the API key of a config node with the Redis URL
    (de-duplication in Redis), against the SMS in that keeps it in memory.
+7. **Opt-outs**: measure 1's Send SMS for two accounts, one whose opt-out list holds 100,000 numbers (its
+   journal file in the user directory, and its Redis hash) and one whose list is empty; the recipient is on
+   neither, so every SMS is checked and sent. Rounds alternate; the ratio pairs each listed round with the
+   empty round before it. One check alone: the median time of a \`check\` of the list, half of them for
+   numbers on it.
 `;
 }
 
@@ -469,7 +564,7 @@ async function main(): Promise<void> {
   restHost = await api.listen();
   if (redisServerInstalled()) redis = await startRedis();
   else notes.push('The shared-state measures (6) were not taken: this machine has no redis-server (apt-get install redis-server).');
-  const measures: Record<string, () => Promise<void>> = { sendOverhead, rateFidelity, sharedRate, inbound, memory, loadTime };
+  const measures: Record<string, () => Promise<void>> = { sendOverhead, rateFidelity, sharedRate, inbound, memory, loadTime, optOuts };
   for (const [name, measure] of Object.entries(measures)) if (!ONLY || ONLY.has(name)) await measure();
   await redis?.stop();
   await api.close();

@@ -84,9 +84,12 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
     ['a1b2c3d4e5f60050', 'Track delivery receipts', false, 'Click the inject button: the loopback API accepts the SMS and, a moment later, sends its delivery receipt to the SMS receipt node.'],
     ['a1b2c3d4e5f60060', 'Honour opt-outs', false, 'SMS in serves /sms-stop here: `npm run inbound -- --path /sms-stop --from 447700900001 STOP`, then click "Text +447700900001": nothing is sent, and the debug sidebar says why. START undoes it.'],
   ];
-  // The account's opt-out settings (confirmations of STOP and START) as the opt-out example has them.
-  const example = readExample('Honour opt-outs').find((node) => node.type === 'nexmobasic')!;
-  for (const key of ['optout', 'stopreply', 'startreply']) config[key] = example[key];
+  // The confirmations of STOP and START that the opt-out example's comment suggests.
+  Object.assign(config, {
+    optout: true,
+    stopreply: 'You will get no more SMS from us. Reply START to get them again.',
+    startreply: 'Welcome back: you will get our SMS again. Reply STOP to stop them.',
+  });
   const flows: FlowNode[] = [config];
   // Ids of their own, so that importing an example later adds nodes rather than finding them present.
   const ownId = (id: string) => crypto.createHash('sha256').update(`npm start ${id}`).digest('hex').slice(0, 16);

@@ -8,10 +8,10 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode, OptOutPolicy } from './accountNode';
 import { countSegments } from './sms/encoding';
-import { matchKeyword, OPT_OUT_NUMBER, type OptOutKeyword } from './sms/optOut';
+import { matchKeyword, OPT_OUT_NUMBER, STANDARD_KEYWORDS, type OptOutKeyword } from './sms/optOut';
 import type { SendReceiver } from './sms/sendQueue';
 import type { WebhookParams } from './sms/webhookFields';
-import { accountFor } from './state/registry';
+import { accountsFor } from './state/registry';
 
 export interface WebhookOptOuts {
   /**
@@ -33,18 +33,39 @@ const REFUSED = new Set(['failed', 'rejected']);
 export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookOptOuts {
   const queues = new Set<{ cancel(owner: string, reason: string): number }>();
 
-  /** The account's opt-out policy, when it honours opt-outs. */
-  const policyFor = (params: WebhookParams): { account: NexmoBasicNode; policy: OptOutPolicy } | undefined => {
-    const account = signedBy ?? accountFor(params['api-key']);
-    const policy = account?.optOuts();
-    if (!account || !policy || policy instanceof Error || !policy.honoured) return undefined;
-    return { account, policy };
+  /**
+   * The account's opt-out list, keywords and confirmations, when it honours opt-outs. Several config
+   * nodes may have the webhook's API key (one per tab, say): opt-outs are honoured if any of them
+   * honours them; the list is the one in the shared state if one has it (else they share the file);
+   * a confirmation is the first one set among them.
+   */
+  const policyFor = (params: WebhookParams): { accounts: NexmoBasicNode[]; policy: OptOutPolicy } | undefined => {
+    const accounts = (signedBy ? [signedBy] : accountsFor(params['api-key'])).filter((account) => {
+      const policy = account.optOuts();
+      return !(policy instanceof Error) && policy.honoured;
+    });
+    if (accounts.length === 0) return undefined;
+    const shared = accounts.find((account) => {
+      const state = account.accountState();
+      return !(state instanceof Error) && state.shared;
+    });
+    const chosen = shared ?? accounts[0];
+    return { accounts: [chosen, ...accounts.filter((account) => account !== chosen)], policy: chosen.optOuts() as OptOutPolicy };
   };
 
   return {
     async inbound(params) {
+      if (typeof params.text !== 'string') return undefined;
       const found = policyFor(params);
-      if (!found || typeof params.text !== 'string') return undefined;
+      if (!found) {
+        // No account to record it for: say so, rather than drop a STOP silently (an account with
+        // opt-outs turned off is a choice, and says nothing).
+        const none = signedBy ? false : accountsFor(params['api-key']).length === 0;
+        if (none && matchKeyword(params.text, STANDARD_KEYWORDS) === 'stop') {
+          node.warn(RED._('vonage-sms-in.warn.optout-no-account', { from: params.msisdn, key: params['api-key'] ?? '' }));
+        }
+        return undefined;
+      }
       const keyword = matchKeyword(params.text, found.policy.keywords);
       if (!keyword || !OPT_OUT_NUMBER.test(params.msisdn)) return keyword;
       if (keyword === 'stop') await found.policy.list.add(params.msisdn, 'keyword');
@@ -54,12 +75,13 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
 
     confirm(params, keyword) {
       const found = policyFor(params);
-      const text = found?.policy.replies[keyword];
-      if (!found || !text) return;
+      const account = found?.accounts.find((candidate) => (candidate.optOuts() as OptOutPolicy).replies[keyword]);
+      if (!account) return;
+      const text = (account.optOuts() as OptOutPolicy).replies[keyword]!;
       const to = params.msisdn;
       const from = params.to;
       if (!from) return node.warn(RED._('vonage-sms-in.warn.reply-no-to', { keyword: keyword.toUpperCase(), to }));
-      const queue = found.account.sendQueue();
+      const queue = account.sendQueue();
       if (queue instanceof Error) return node.warn(RED._('vonage-sms-in.warn.reply-failed', { to, error: queue.message }));
       queues.add(queue);
       const receiver: SendReceiver = {

@@ -55,6 +55,13 @@ export function keywordList(text: string | undefined, fallback: readonly string[
   return new Set(text.split(',').map(normaliseKeyword).filter((word) => word !== ''));
 }
 
+/** The default lists, as a config node without lists of its own has them. */
+export const STANDARD_KEYWORDS: OptOutKeywords = {
+  stop: keywordList(undefined, DEFAULT_KEYWORDS.stop),
+  start: keywordList(undefined, DEFAULT_KEYWORDS.start),
+  help: keywordList(undefined, DEFAULT_KEYWORDS.help),
+};
+
 /** Which keyword the whole text is, if it is one: "Stop." is, "stop the car please" is not. */
 export function matchKeyword(text: string, keywords: OptOutKeywords): OptOutKeyword | undefined {
   // A keyword is a word or two: longer texts are not normalised at all.

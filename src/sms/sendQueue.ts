@@ -41,7 +41,7 @@ export interface SendQueueOptions {
    * The account's opt-out list, when honoured: each SMS is checked when its turn comes, before each
    * attempt, so a STOP that arrives while it waits still stops it. Rejects with SharedStateError.
    */
-  optOuts?: { check(number: string): Promise<OptOutEntry | undefined> };
+  optOuts?: { check(number: string): OptOutEntry | undefined | Promise<OptOutEntry | undefined> };
 }
 
 export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
@@ -324,7 +324,9 @@ export class SendQueue extends EventEmitter {
         if (this.options.optOuts && !request.confirmsOptOut) {
           let optedOut: OptOutEntry | undefined;
           try {
-            optedOut = await this.options.optOuts.check(request.to);
+            // In memory the answer comes at once: no await, so the SMS leaves the waiting count as it did.
+            const found = this.options.optOuts.check(request.to);
+            optedOut = found instanceof Promise ? await found : found;
           } catch (err) {
             if (err instanceof SharedStateError) return { stateDown: err };
             this.unwait(entry);

@@ -62,8 +62,8 @@ export interface LongSmsOptions {
 export interface OptOutList {
   /** Where the list lives, for logs and errors: a file's path, or "Redis at host:port/db". */
   readonly where: string;
-  /** The number's opt-out, if it has one. */
-  check(number: string): Promise<OptOutEntry | undefined>;
+  /** The number's opt-out, if it has one: at once in memory (no promise per SMS), else a promise. */
+  check(number: string): OptOutEntry | undefined | Promise<OptOutEntry | undefined>;
   /** Records an opt-out; resolves true when the number was not on the list yet (an existing entry keeps its date). */
   add(number: string, source: OptOutSource): Promise<boolean>;
   /** Takes a number off; resolves true when it was on the list. */

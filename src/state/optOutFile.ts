@@ -26,7 +26,7 @@ export class MemoryOptOutList implements OptOutList {
   /** Stores a change; in memory there is nothing to store. */
   protected async persist(_line: string): Promise<void> {}
 
-  async check(number: string): Promise<OptOutEntry | undefined> {
+  check(number: string): OptOutEntry | undefined {
     const value = this.entries.get(number);
     return value === undefined ? undefined : entryOf(number, value);
   }

@@ -35,14 +35,7 @@ export function registerAccount(apiKey: string, account: NexmoBasicNode): () => 
   return register(accountsByKey, apiKey, account);
 }
 
-/** A deployed config node with this API key: one that honours opt-outs, if any does. */
-export function accountFor(apiKey: string | undefined): NexmoBasicNode | undefined {
-  if (!apiKey) return undefined;
-  let found: NexmoBasicNode | undefined;
-  for (const account of accountsByKey.get(apiKey) ?? []) {
-    const policy = account.optOuts();
-    if (!(policy instanceof Error) && policy.honoured) return account;
-    found ??= account;
-  }
-  return found;
+/** The deployed config nodes with this API key, oldest first. */
+export function accountsFor(apiKey: string | undefined): NexmoBasicNode[] {
+  return apiKey ? [...(accountsByKey.get(apiKey) ?? [])] : [];
 }

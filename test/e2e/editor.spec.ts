@@ -419,4 +419,67 @@ describe('the editor, in Chromium', function () {
     should(responses.join('\n')).not.containEql(API_SECRET);
     should(pageErrors).be.empty();
   });
+
+  it('4. Import › Examples › Honour opt-outs: opt-outs are on in the account dialog, a STOP stops the next SMS, and the debug sidebar says why', async () => {
+    await importExample('Honour opt-outs');
+    const smsIn = (await nodeIds('vonage-sms-in'))[0];
+    const sendSms = (await nodeIds('sendsms'))[0];
+    const text = (await page.evaluate(() => {
+      const RED = (window as any).RED;
+      const found: Record<string, string> = {};
+      RED.nodes.eachNode((n: any) => {
+        if (n.z === RED.workspaces.active() && n.type === 'inject') found[n.name] = n.id;
+      });
+      return found;
+    })) as Record<string, string>;
+    should(text).have.keys('Import a list', 'Show the list', 'Text +447700900001');
+    // Another flow serves GET /sms here (test 2): this SMS in gets a path of its own, as a user would do.
+    await page.dblclick(`[id="${smsIn}"]`);
+    await page.waitForSelector('#node-input-url');
+    await page.fill('#node-input-url', '/sms-stop');
+    await page.click('#node-dialog-ok');
+    // The account: opt-outs are on without anyone choosing it; the right secret this time.
+    await page.dblclick(`[id="${sendSms}"]`);
+    await page.waitForSelector('#node-input-creds');
+    await page.click('.form-row:has(#node-input-creds) .fa-pencil');
+    await page.waitForSelector('#node-config-input-optout');
+    should(await page.isChecked('#node-config-input-optout')).be.true();
+    await page.fill('#node-config-input-apikey', API_KEY);
+    await page.fill('#node-config-input-apisecret', API_SECRET);
+    await page.fill('#node-config-input-resthost', start.loopbackUrl);
+    await page.fill('#node-config-input-stopreply', 'You will get no more SMS from us. Reply START to get them again.');
+    await page.locator('#node-config-input-stopreply').scrollIntoViewIfNeeded();
+    await shot('16-account-opt-outs');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
+    await page.click('#node-dialog-ok');
+    await deploy();
+
+    const earlier = (await loopbackRequests()).length;
+    const params = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'Stop.' })[0];
+    const delivered = await fetch(`${start.loopbackUrl}/_loopback/inbound`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: `${start.editorUrl}/sms-stop`, params }),
+    });
+    should(((await delivered.json()) as { status: number }).status).equal(200);
+    await page.evaluate(() => (window as any).RED.sidebar.show('debug'));
+    const messages = page.locator('.red-ui-debug-msg');
+    const before = await messages.count();
+    await page.click(`[id="${text['Text +447700900001']}"] .red-ui-flow-node-button`);
+    // Send SMS's own error (level 20), shown whole.
+    const why = page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20:has-text("this number opted out")');
+    await why.first().waitFor({ timeout: 15_000 }).catch(async (err) => {
+      await shot('17-debug-failure');
+      throw err;
+    });
+    should(await messages.count()).be.above(before);
+    should(await why.first().innerText()).match(/not sent to \+447700900001: this number opted out on \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC \(replied with an opt-out keyword such as STOP\)/);
+    await page.locator(`[id="${sendSms}"] .red-ui-flow-node-status-label:has-text("failed: number opted out: not sent")`).waitFor();
+    await shot('17-opted-out-not-sent');
+    const sms = (await loopbackRequests()).slice(earlier).filter((r) => r.path === '/sms/json' && r.params.to === '447700900001');
+    // The one confirmation of the STOP, and nothing since.
+    should(sms.map((r) => r.params.text)).eql(['You will get no more SMS from us. Reply START to get them again.']);
+    should(pageErrors).be.empty();
+  });
 });

@@ -157,11 +157,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     }
   });
 
-  it('registers nexmobasic, sendsms, SMS in and SMS receipt, in the nexmo section, with no load error', async () => {
+  it('registers nexmobasic, sendsms, SMS in, SMS receipt and the opt-out list, in the nexmo section, with no load error', async () => {
     const { status, json } = await admin('GET', '/nodes');
     should(status).equal(200);
     const sets = (json() as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>).filter((s) => s.module === MODULE);
-    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt']);
+    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms', 'vonage-optout', 'vonage-sms-in', 'vonage-sms-receipt']);
     for (const s of sets) {
       should(s).have.properties({ enabled: true });
       should(s.err).be.undefined();

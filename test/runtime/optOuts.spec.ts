@@ -185,8 +185,21 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await reply('447700900701', 'Start');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const confirmations = loopback.api.sent.filter((r) => r.params.to === '447700900701');
-    should(confirmations.map((r) => r.params.text)).eql(['You will get no more SMS from us. Reply START to undo.', 'Acme parcels: reply STOP to stop.', 'Welcome back.']);
+    // Each once (with a Shared state, the queue may send them in another order).
+    should(confirmations.map((r) => r.params.text).sort()).eql(['Acme parcels: reply STOP to stop.', 'Welcome back.', 'You will get no more SMS from us. Reply START to undo.']);
     for (const r of confirmations) should(r.params.from).equal(OUR_NUMBER);
+  });
+
+  it('with several config nodes of the account, confirms with the one that has a confirmation set', async () => {
+    const flowWithTwo = flow();
+    flowWithTwo.push({ id: 'cfg2', type: 'nexmobasic', resthost: loopback.restHost, stopreply: 'Unsubscribed.' });
+    await helper.load([...packageNodes, coreNodes.catch, web.capture], flowWithTwo, { cfg: { apikey: API_KEY, apisecret: API_SECRET }, cfg2: { apikey: API_KEY, apisecret: API_SECRET } });
+    url = await web.listen();
+    await reply('447700900702', 'STOP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    should(loopback.api.sent.map((r) => [r.params.to, r.params.text])).eql([['447700900702', 'Unsubscribed.']]);
+    // One list for the account: Send SMS through either config node refuses the number.
+    should((await send({ payload: '447700900702' }, 300)).caught).have.length(1);
   });
 
   it('sends no confirmation when none is set', async () => {
@@ -250,6 +263,20 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     }
   });
 
+  it('says so when a STOP names an API key no deployed account has, rather than drop it silently', async () => {
+    await load();
+    const warnings: string[] = [];
+    const inNode = helper.getNode('in');
+    const warn = inNode.warn.bind(inNode);
+    inNode.warn = (text: string) => (warnings.push(text), warn(text));
+    const next = nextOf('in-out');
+    const [params] = inboundRequests({ msisdn: '447703900001', to: OUR_NUMBER, text: 'STOP' }, { apiKey: 'otheracct' });
+    should(await deliver(`${url}/sms`, params, 'POST-json')).equal(200);
+    should((await next).payload).not.have.property('optOut');
+    should(warnings).eql(['vonage-sms-in.warn.optout-no-account']);
+    should(await listNode('list')).eql([]);
+  });
+
   it('with opt-outs off (optout: false), records nothing, marks nothing, and sends to anyone', async () => {
     await load({ optout: false, stopreply: 'unsubscribed' });
     should((await reply('447702900001', 'STOP')).payload).not.have.property('optOut');
@@ -266,6 +293,10 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
 
   it('the example "Honour opt-outs" imports a list, refuses to text a listed number, and confirms a STOP', async () => {
     const example = exampleFlow('Honour opt-outs', loopback.restHost);
+    // A Catch node, as a user adds one to react to a refused SMS.
+    example.push({ id: 'why', z: 'example-tab', type: 'catch', name: 'Not sent', scope: null, uncaught: false, wires: [['why-out']] }, { id: 'why-out', z: 'example-tab', type: 'helper' });
+    // As the example's comment suggests: a confirmation of each STOP.
+    Object.assign(example.find((node) => node.type === 'nexmobasic')!, { stopreply: 'You will get no more SMS from us. Reply START to get them again.' });
     await helper.load([...packageNodes, coreNodes.catch, coreNodes.comment, coreNodes.inject, coreNodes.switch, web.capture], example, { '5e4d1c0a9b8e7f05': { apikey: API_KEY, apisecret: API_SECRET } });
     url = await web.listen();
     const id = (name: string) => example.find((node) => node.name === name)!.id;
@@ -274,7 +305,7 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode(id('Import a list')).receive({});
     should((await imported).payload).have.properties({ added: 2, size: 2 });
 
-    const why = nextOf(id('Why not sent'));
+    const why = nextOf('why-out');
     helper.getNode(id('Text +447700900001')).receive({});
     should((await why).error.message).match(/not sent to \+447700900001: this number opted out/);
     should(loopback.api.sent).be.empty();

@@ -123,6 +123,9 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
       should(configs[0].credentials).eql({});
       should(configs[0].resthost).equal('https://rest.nexmo.com');
       should(flow[0].type).equal('comment');
+      // The same in every example: whichever is imported first, the account is the same (Import copy keeps it).
+      should(configs[0]).eql(require('../../examples/Send an SMS.json').find((n: { type: string }) => n.type === 'nexmobasic'));
+      should(configs[0]).have.properties({ optout: true, stopreply: '' });
     }
   });
 });
