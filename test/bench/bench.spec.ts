@@ -23,13 +23,17 @@ describe('npm run bench, smoke size', function () {
     should(report).match(/\| 2\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
     should(report).match(/\| 3\. Inbound .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s; .*\(http in \+ http response\) \| \d+\.\d\d \|/);
     should(report).match(/\| 4\. Memory, SMS waiting in the queue \| 1k: heap [+−][\d.]+ MiB, RSS [+−][\d.]+ MiB \(\d+ B\/SMS\); 2k: .*; 3k: /);
-    should(report).match(/\| 5\. Load .* \| Node-RED start with the package \d+ ms; loading and registering its 4 nodes alone \d+ ms \| without it \d+ ms \|/);
+    should(report).match(/\| 5\. Load .* \| Node-RED start with the package \d+ ms; loading and registering its 5 nodes alone \d+ ms \| without it \d+ ms \|/);
     should(report).match(/\| 4\. Memory, .* \| \d+ B\/msg: Node-RED itself, holding a msg and its send\(\) and done\(\) \|/);
     should(report).match(/\| 6a\. Two instances over Redis .* \| [\d.]+\/s achieved together \| 30\/s limit \| \d\.\d{3} \|/);
     should(report).match(/\| 6a\. … throttled answers \(status 1\) \| \d+ of \d+ \([\d.]+%\) \|/);
     should(report).match(/\| 6a\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
     should(report).match(/\| 6b\. Send overhead with the state in Redis .* \| \d+ SMS\/s \| \d+ SMS\/s in memory \| \d+\.\d\d \|/);
     should(report).match(/\| 6c\. Inbound with the state in Redis .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s in memory \| \d+\.\d\d \|/);
+    should(report).match(/\| 7a\. Send SMS with 1,000 numbers opted out .* \| \d+ SMS\/s \| \d+ SMS\/s, empty list \| \d+\.\d\d \|/);
+    should(report).match(/\| 7a\. … one check of the list, in memory \| [\d.]+ µs \|/);
+    should(report).match(/\| 7b\. The same with the list in Redis \| \d+ SMS\/s \| \d+ SMS\/s, empty list \| \d+\.\d\d \|/);
+    should(report).match(/\| 7b\. … one check of the list, in Redis \| [\d.]+ µs \|/);
     should(report).not.match(/were not taken/);
     should(report).match(/## Machine\n\n\d+ × /);
   });
