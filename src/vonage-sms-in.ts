@@ -14,6 +14,7 @@ import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
 import { webhookOptOuts } from './webhookOptOuts';
 import type { OptOutKeyword } from './sms/optOut';
+import { messagesTime, type MessagesBody } from './sms/messagesWebhooks';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsInDef extends NodeDef {
@@ -49,11 +50,25 @@ export = function (RED: NodeAPI) {
         if (!sms.complete) payload.missing = sms.missing;
       }
       if (!sms.complete) node.warn(RED._('vonage-sms-in.warn.incomplete', { missing: partRanges(sms.missing), from: sms.params.msisdn }));
-      // One SMS, however many parts it came in.
+      pass(payload, sms.params.msisdn);
+    };
+    /** One SMS, however many parts it came in. */
+    const pass = (payload: Record<string, unknown>, from: string) => {
       received += 1;
       node.status({ fill: 'green', shape: 'dot', text: RED._('vonage-sms-in.status.received', { count: received }) });
-      node.send({ payload, topic: sms.params.msisdn });
+      node.send({ payload, topic: from });
     };
+    /**
+     * A Messages API SMS: Vonage's fields as sent (from, to, text, message_uuid, timestamp, sms, usage,
+     * origin…), with `msisdn` and `messageId`, so that the tutorial's reply templates work on either API.
+     */
+    const emitMessages = (body: MessagesBody, params: Record<string, string>, keyword?: OptOutKeyword) => {
+      const payload: Record<string, unknown> = { ...body, msisdn: params.msisdn, messageId: params.messageId, received: messagesTime(body.timestamp) };
+      if (keyword === 'stop' || keyword === 'start') payload.optOut = keyword;
+      pass(payload, params.msisdn);
+    };
+    let otherChannels = 0;
+
     // Made once for each account state a request leads to (this node's memory, or a shared Redis).
     const recentIds = (account: AccountState) => account.recentIds('sms-in', dedupWindowMs);
     const longSms = (account: AccountState) => account.longSms({ waitMs }, emit);
@@ -66,15 +81,23 @@ export = function (RED: NodeAPI) {
         signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
-        async accepted(params) {
+        messages: 'inbound',
+        async accepted(params, messages) {
           // Recorded before the retry check: a STOP whose recording failed (answered 503 or 500) is
           // recorded when Vonage retries it. A keyword is one short SMS, never a part of a long one.
           const keyword = isPartOfLongSms(params) ? undefined : await state.use(() => optOuts.inbound(params));
           if (await state.use(() => state.forRequest(params, recentIds).seen(params.messageId))) return;
-          if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
+          // The Messages API joins long SMS itself: one webhook, passed on as it came.
+          if (messages) emitMessages(messages, params, keyword);
+          else if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
           else emit({ params, parts: [params], complete: true, missing: [] }, keyword);
           // The one confirmation: once a keyword message, as its retries stop above.
           if (keyword) optOuts.confirm(params, keyword);
+        },
+        otherChannel(channel) {
+          // Answered 200 (or Vonage would retry it for good) and not passed on: this node is for SMS.
+          otherChannels += 1;
+          node.warn(RED._('vonage-sms-in.warn.other-channel', { channel, count: otherChannels }));
         },
         rejected: signing.rejected,
         shared: signing.shared,

@@ -12,6 +12,8 @@ import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
 import { webhookOptOuts } from './webhookOptOuts';
+import { describeMessagesError, isMessagesFinalStatus } from './sms/messagesErrors';
+import { messagesTime } from './sms/messagesWebhooks';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
 interface SmsReceiptDef extends NodeDef {
@@ -31,6 +33,7 @@ export = function (RED: NodeAPI) {
     const optOuts = webhookOptOuts(RED, node, signing.signedBy);
     const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
     const recentIds = (account: AccountState) => account.recentIds('receipt', dedupWindowMs);
+    let otherChannels = 0;
 
     let stop: () => void = () => {};
     try {
@@ -40,22 +43,25 @@ export = function (RED: NodeAPI) {
         signedBy: signing.signedBy,
         signatureWindowSeconds: seconds(config.sigwindow, 300),
         maxBodyBytes: WEBHOOK_MAX_BYTES,
-        async accepted(params) {
+        messages: 'status',
+        async accepted(params, messages) {
           // A retry repeats all of these; a new status for the same message is a new receipt.
           const id = `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`;
           // Recorded before the retry check, as SMS in does: a failed recording is retried by Vonage.
-          const optedOut = await state.use(() => optOuts.receipt(params));
+          const optedOut = await state.use(() => optOuts.receipt(params, messages ? 'messages' : 'sms'));
           if (await state.use(() => state.forRequest(params, recentIds).seen(id))) return;
-          const final = isFinalStatus(params.status);
-          const payload = {
-            ...params,
-            final,
-            errCodeMeaning: describeErrorCode(params['err-code']),
-            received: receivedAt(params['message-timestamp']),
-            ...(optedOut ? { optOut: 'stop' } : {}),
-          };
+          const final = messages ? isMessagesFinalStatus(params.status) : isFinalStatus(params.status);
+          // The Messages API's status webhook is kept as sent, with what the SMS API's receipts also get.
+          const payload = messages
+            ? { ...messages, final, errorMeaning: describeMessagesError(params['err-code']), received: messagesTime(messages.timestamp) }
+            : { ...params, final, errCodeMeaning: describeErrorCode(params['err-code']), received: receivedAt(params['message-timestamp']) };
+          if (optedOut) Object.assign(payload, { optOut: 'stop' });
           node.status({ fill: params.status === 'delivered' ? 'green' : final ? 'red' : 'blue', shape: 'dot', text: params.status });
           node.send({ payload, topic: params['client-ref'] ?? params.messageId });
+        },
+        otherChannel(channel) {
+          otherChannels += 1;
+          node.warn(RED._('vonage-sms-receipt.warn.other-channel', { channel, count: otherChannels }));
         },
         rejected: signing.rejected,
         shared: signing.shared,

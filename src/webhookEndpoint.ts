@@ -18,6 +18,8 @@ import type { NexmoBasicNode } from './accountNode';
 import { SharedStateError } from './state/accountState';
 import { verifySignature } from './sms/signature';
 import { checkWebhookFields, type WebhookParams, type WebhookSchema } from './sms/webhookFields';
+import { checkMessagesWebhook, isMessagesWebhook, legacyFieldsOf, type MessagesBody, type MessagesKind } from './sms/messagesWebhooks';
+import { verifyMessagesSignature } from './sms/messagesSignature';
 
 export type { WebhookParams };
 
@@ -37,10 +39,19 @@ export interface WebhookOptions {
   signatureWindowSeconds: number;
   maxBodyBytes: number;
   /**
+   * The Messages API webhook this node also takes, on the same URL (POST JSON with message_uuid and
+   * channel): SMS in takes 'inbound', SMS receipt 'status'.
+   */
+  messages?: MessagesKind;
+  /**
    * A request that passed every check. The 200 goes back once it has returned (or its promise has
    * resolved): a SharedStateError answers 503 instead, so that Vonage retries, any other error 500.
+   * A Messages API webhook comes with its body as sent; `params` then has the SMS API's names for
+   * what the node uses (msisdn, to, text, messageId, status, err-code).
    */
-  accepted(params: WebhookParams): void | Promise<void>;
+  accepted(params: WebhookParams, messages?: MessagesBody): void | Promise<void>;
+  /** A Messages API webhook of another channel (WhatsApp, MMS…): answered 200, not passed on. */
+  otherChannel?(channel: string): void;
   /** A request refused for its signature: counted and warned about by the node. */
   rejected(reason: RejectReason, from: string): void;
   /**
@@ -132,10 +143,11 @@ function fieldsOf(entries: Iterable<[string, unknown]>): WebhookParams {
   return out;
 }
 
-function parseBody(body: string | object, contentType: string): WebhookParams {
+/** The body as an object (JSON parsed, or a form's fields), or undefined when empty. */
+function parseBody(body: string | object, contentType: string): object | undefined {
   let parsed: unknown = body;
   if (typeof body === 'string') {
-    if (body.trim() === '') return Object.create(null);
+    if (body.trim() === '') return undefined;
     if (!contentType.includes('application/json')) return fieldsOf(new URLSearchParams(body));
     try {
       parsed = JSON.parse(body);
@@ -144,7 +156,7 @@ function parseBody(body: string | object, contentType: string): WebhookParams {
     }
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Refusal(400, 'the body must be a JSON object or a form');
-  return fieldsOf(Object.entries(parsed));
+  return parsed;
 }
 
 function answer(res: ServerResponse, status: number, text: string): void {
@@ -193,25 +205,53 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   const handle = async (req: ParsedRequest, res: ServerResponse) => {
     const from = req.socket.remoteAddress ?? 'unknown';
     const body = await readBody(req, options.maxBodyBytes);
-    const query = fieldsOf(new URL(req.url ?? '/', 'http://webhook').searchParams);
-    const params = Object.assign(query, parseBody(body, String(req.headers['content-type'] ?? '')));
-    if (options.signedBy !== undefined) {
-      const signature = options.signedBy?.signature();
-      if (!signature) {
-        options.rejected('unconfigured', from);
-        return answer(res, 503, 'signature checking is not set up: the request was not accepted');
-      }
-      const verdict = verifySignature(params, signature.secret, signature.method, options.signatureWindowSeconds);
-      if (!verdict.ok) {
-        answer(res, 401, 'signature required');
-        return options.rejected(verdict.reason, from);
-      }
+    const parsed = parseBody(body, String(req.headers['content-type'] ?? ''));
+    const signature = options.signedBy?.signature();
+    if (options.signedBy !== undefined && !signature) {
+      options.rejected('unconfigured', from);
+      return answer(res, 503, 'signature checking is not set up: the request was not accepted');
     }
-    const wrong = checkWebhookFields(options.schema, params);
-    if (wrong) return answer(res, 400, wrong);
+    let params: WebhookParams;
+    let messages: MessagesBody | undefined;
+    if (options.messages && isMessagesWebhook(parsed)) {
+      // The Messages API: a JWT in the Authorization header, over the body's bytes (or, when Node-RED
+      // had parsed the body already, its JSON text, as Vonage's own samples hash it).
+      let apiKey: string | undefined;
+      if (signature) {
+        const verdict = verifyMessagesSignature(req.headers.authorization, typeof body === 'string' ? body : JSON.stringify(body), signature.secret, options.signatureWindowSeconds);
+        if (!verdict.ok) {
+          answer(res, 401, 'signature required');
+          return options.rejected(verdict.reason, from);
+        }
+        const claimed = verdict.claims.api_key;
+        if (typeof claimed === 'string' && /^[0-9A-Za-z]{1,32}$/.test(claimed)) apiKey = claimed;
+      }
+      const channel = parsed.channel;
+      if (typeof channel !== 'string' || !/^[a-z_]{1,20}$/.test(channel)) return answer(res, 400, 'channel must be a channel such as sms');
+      if (channel !== 'sms') {
+        options.otherChannel?.(channel);
+        return answer(res, 200, 'OK');
+      }
+      const wrong = checkMessagesWebhook(options.messages, parsed);
+      if (wrong) return answer(res, 400, wrong);
+      messages = parsed;
+      params = legacyFieldsOf(options.messages, parsed, apiKey);
+    } else {
+      const query = fieldsOf(new URL(req.url ?? '/', 'http://webhook').searchParams);
+      params = Object.assign(query, parsed ? fieldsOf(Object.entries(parsed)) : {});
+      if (signature) {
+        const verdict = verifySignature(params, signature.secret, signature.method, options.signatureWindowSeconds);
+        if (!verdict.ok) {
+          answer(res, 401, 'signature required');
+          return options.rejected(verdict.reason, from);
+        }
+      }
+      const wrong = checkWebhookFields(options.schema, params);
+      if (wrong) return answer(res, 400, wrong);
+    }
     try {
       // A plain object again: the msg's payload is built from it.
-      await options.accepted({ ...params });
+      await options.accepted({ ...params }, messages);
     } catch (err) {
       if (err instanceof SharedStateError) return answer(res, 503, 'the shared state is unreachable: try again later');
       node.error(err instanceof Error ? err.message : String(err));

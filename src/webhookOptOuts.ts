@@ -12,6 +12,7 @@ import { matchKeyword, OPT_OUT_NUMBER, STANDARD_KEYWORDS, type OptOutKeyword } f
 import type { SendReceiver } from './sms/sendQueue';
 import type { WebhookParams } from './sms/webhookFields';
 import { accountsFor } from './state/registry';
+import { OPTED_OUT_CODE } from './sms/messagesErrors';
 
 export interface WebhookOptOuts {
   /**
@@ -22,13 +23,20 @@ export interface WebhookOptOuts {
   /** SMS in: sends the account's confirmation of the keyword, when it has one. */
   confirm(params: WebhookParams, keyword: OptOutKeyword): void;
   /** SMS receipt: records the number when the carrier refuses it as opted out; resolves true then. */
-  receipt(params: WebhookParams): Promise<boolean>;
+  receipt(params: WebhookParams, api: 'sms' | 'messages'): Promise<boolean>;
   /** Confirmations still waiting in the send queue are not sent. */
   close(): void;
 }
 
-/** SMS API delivery receipt: `failed` or `rejected` with err-code 9, "illegal number: opted out or blocked". */
-const REFUSED = new Set(['failed', 'rejected']);
+/**
+ * The receipts that say the recipient opted out: the SMS API's `failed` or `rejected` with err-code 9
+ * ("illegal number: opted out or blocked"), the Messages API's `rejected` or `undeliverable` with
+ * error 1240 ("illegal number: the recipient sent STOP").
+ */
+const OPTED_OUT = {
+  sms: { statuses: new Set(['failed', 'rejected']), code: '9' },
+  messages: { statuses: new Set(['rejected', 'undeliverable']), code: OPTED_OUT_CODE },
+};
 
 export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookOptOuts {
   const queues = new Set<{ cancel(owner: string, reason: string): number }>();
@@ -92,8 +100,9 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
       queue.enqueue({ to, from, text, type: countSegments(text).type, confirmsOptOut: true }, node.id, receiver);
     },
 
-    async receipt(params) {
-      if (!REFUSED.has(params.status) || params['err-code'] !== '9' || !OPT_OUT_NUMBER.test(params.msisdn ?? '')) return false;
+    async receipt(params, api) {
+      const optedOut = OPTED_OUT[api];
+      if (!optedOut.statuses.has(params.status) || params['err-code'] !== optedOut.code || !OPT_OUT_NUMBER.test(params.msisdn ?? '')) return false;
       const found = policyFor(params);
       if (!found) return false;
       await found.policy.list.add(params.msisdn, 'receipt');

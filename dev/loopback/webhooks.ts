@@ -124,3 +124,98 @@ export function receiptFor(
   };
   return options.signing ? sign(params, options.signing) : params;
 }
+
+/**
+ * Messages API webhooks (MESSAGES-API-NOTES §5–§7): JSON POSTs, signed with a JWT (HS256, the
+ * signature secret) in the Authorization header when a secret is given. Written here from the notes,
+ * apart from the package's own verifier.
+ */
+export interface MessagesWebhook {
+  /** The body, exactly as sent (the JWT's payload_hash is over these bytes). */
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface MessagesSigning {
+  secret: string;
+  apiKey?: string;
+  /** Unix seconds; defaults to now. */
+  iat?: number;
+  /** Sign this body's hash instead of the one sent (an altered body). */
+  hashOf?: string;
+}
+
+/** `Bearer <JWT>` for a body, as Vonage signs Messages API webhooks. */
+export function signMessagesWebhook(body: string, signing: MessagesSigning): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = {
+    iat: signing.iat ?? Math.floor(Date.now() / 1000),
+    jti: crypto.randomUUID(),
+    iss: 'Vonage',
+    payload_hash: crypto.createHash('sha256').update(signing.hashOf ?? body, 'utf8').digest('hex'),
+    api_key: signing.apiKey ?? 'loopback',
+  };
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `Bearer ${unsigned}.${crypto.createHmac('sha256', signing.secret).update(unsigned).digest('base64url')}`;
+}
+
+function messagesWebhook(payload: object, signing?: MessagesSigning): MessagesWebhook {
+  const body = JSON.stringify(payload);
+  return { body, headers: { 'Content-Type': 'application/json', ...(signing ? { Authorization: signMessagesWebhook(body, signing) } : {}) } };
+}
+
+/** An inbound SMS in the Messages API's format: long ones arrive joined, once. */
+export function messagesInbound(sms: { from: string; to: string; text: string; parts?: number; channel?: string }, signing?: MessagesSigning): MessagesWebhook {
+  const word = (sms.text.trim().split(/\s+/)[0] ?? '').toUpperCase();
+  return messagesWebhook(
+    {
+      channel: sms.channel ?? 'sms',
+      message_uuid: crypto.randomUUID(),
+      to: sms.to,
+      from: sms.from,
+      timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      text: sms.text,
+      sms: { num_messages: String(sms.parts ?? 1), keyword: word },
+      usage: { price: '0.0333', currency: 'EUR' },
+      origin: { network_code: '23410' },
+    },
+    signing,
+  );
+}
+
+/** A status webhook of the Messages API for an SMS sent (§6). */
+export function messagesStatus(
+  sent: { message_uuid: string; to: string; from: string; client_ref?: string },
+  options: { status?: string; errorCode?: string; parts?: number; signing?: MessagesSigning } = {},
+): MessagesWebhook {
+  const timestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const status = options.status ?? 'delivered';
+  return messagesWebhook(
+    {
+      message_uuid: sent.message_uuid,
+      to: sent.to,
+      from: sent.from,
+      timestamp,
+      status,
+      channel: 'sms',
+      ...(sent.client_ref ? { client_ref: sent.client_ref } : {}),
+      ...(options.errorCode
+        ? { error: { type: `https://developer.vonage.com/api-errors/messages#${options.errorCode}`, title: options.errorCode, detail: 'Rejected by the loopback API', instance: crypto.randomUUID() } }
+        : {}),
+      usage: { currency: 'EUR', price: '0.0333' },
+      destination: { network_code: '23410' },
+      sms: {
+        count_total: String(options.parts ?? 1),
+        segments: Array.from({ length: options.parts ?? 1 }, () => ({ timestamp, status, ...(options.errorCode ? { error_code: options.errorCode } : {}) })),
+      },
+    },
+    options.signing,
+  );
+}
+
+/** One Messages API webhook; resolves with the HTTP status. */
+export async function deliverMessages(url: string, webhook: MessagesWebhook): Promise<number> {
+  const response = await fetch(url, { method: 'POST', headers: webhook.headers, body: webhook.body });
+  await response.arrayBuffer();
+  return response.status;
+}

@@ -8,7 +8,7 @@ import { receivedAt } from './webhookTime';
 
 export type WebhookParams = Record<string, string>;
 
-interface FieldRule {
+export interface FieldRule {
   /** The whole value must match; the pattern also bounds its length. */
   pattern: RegExp;
   /** Said in the 400 answer: what the value should have been. */
@@ -31,15 +31,15 @@ export const MAX_OTHER_FIELDS = 20;
 export const MAX_OTHER_NAME = 40;
 export const MAX_OTHER_VALUE = 256;
 
-const PHONE_NUMBER: FieldRule = { pattern: /^\d{7,15}$/, expected: 'a phone number: 7 to 15 digits', required: true };
+export const PHONE_NUMBER: FieldRule = { pattern: /^\d{7,15}$/, expected: 'a phone number: 7 to 15 digits', required: true };
 /** A phone number of at least `minDigits`, or an alphanumeric sender ID of up to 11 characters with a letter. */
-function sender(minDigits: number): FieldRule {
+export function sender(minDigits: number): FieldRule {
   return {
     pattern: new RegExp(`^(?:\\d{${minDigits},15}|(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9 .&_+!'-]{1,11})$`),
     expected: `a phone number (${minDigits} to 15 digits) or a sender ID of at most 11 letters and digits`,
   };
 }
-const MESSAGE_ID: FieldRule = { pattern: /^[0-9A-Za-z-]{1,40}$/, expected: 'a Vonage message id: up to 40 letters and digits', required: true };
+export const MESSAGE_ID: FieldRule = { pattern: /^[0-9A-Za-z-]{1,40}$/, expected: 'a Vonage message id: up to 40 letters and digits', required: true };
 const TIMESTAMP: FieldRule = { pattern: /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/, expected: 'a UTC time written YYYY-MM-DD HH:MM:SS' };
 
 /** Fields every webhook may carry: the account, and a signed webhook's timestamp, nonce and signature. */
@@ -99,8 +99,8 @@ export const DELIVERY_RECEIPT: WebhookSchema = {
 };
 
 /** Names that could reach an object's prototype once copied into a msg. */
-const UNSAFE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
-const OTHER_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_OTHER_NAME}}$`);
+export const UNSAFE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+export const OTHER_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_OTHER_NAME}}$`);
 
 /** What is wrong with the request, in words for its 400 answer; undefined when nothing is. */
 export function checkWebhookFields(schema: WebhookSchema, params: WebhookParams): string | undefined {

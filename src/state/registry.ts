@@ -24,10 +24,20 @@ export function registerState(apiKey: string, state: AccountState): () => void {
   return register(statesByKey, apiKey, state);
 }
 
+/**
+ * The API key a webhook is for: its own, or, for one that names none (a Messages API webhook that is
+ * not signed), the only one deployed here, when there is just one.
+ */
+function keyFor(apiKey: string | undefined): string | undefined {
+  if (apiKey) return apiKey;
+  return accountsByKey.size === 1 ? accountsByKey.keys().next().value : undefined;
+}
+
 /** The shared state of a deployed config node with this API key, if one has one. */
 export function sharedStateFor(apiKey: string | undefined): AccountState | undefined {
-  if (!apiKey) return undefined;
-  for (const state of statesByKey.get(apiKey) ?? []) if (state.shared) return state;
+  const key = keyFor(apiKey);
+  if (!key) return undefined;
+  for (const state of statesByKey.get(key) ?? []) if (state.shared) return state;
   return undefined;
 }
 
@@ -37,5 +47,6 @@ export function registerAccount(apiKey: string, account: NexmoBasicNode): () => 
 
 /** The deployed config nodes with this API key, oldest first. */
 export function accountsFor(apiKey: string | undefined): NexmoBasicNode[] {
-  return apiKey ? [...(accountsByKey.get(apiKey) ?? [])] : [];
+  const key = keyFor(apiKey);
+  return key ? [...(accountsByKey.get(key) ?? [])] : [];
 }
