@@ -5,10 +5,14 @@ import type { AccountState, OptOutList } from './state/accountState';
 import type { OptOutKeyword, OptOutKeywords } from './sms/optOut';
 import type { SignatureMethod } from './sms/signature';
 import type { VonageSmsClient } from './sms/smsClient';
+import type { VonageMessagesClient } from './sms/messagesClient';
 
 export interface NexmoBasicCredentials {
   apikey?: string;
   apisecret?: string;
+  /** Messages API with JWT: the Vonage Application's ID, with its private key (PEM). */
+  appid?: string;
+  privatekey?: string;
   /** The signature secret from the dashboard, for signed webhooks. */
   sigsecret?: string;
   /** redis://[:password@]host:port/db (rediss:// for TLS): state shared by every Node-RED instance; empty for memory. */
@@ -20,8 +24,10 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   country: string;
   /** The API host this node sends to. */
   restHost: string;
-  /** The shared client, or an Error that says what is missing from this config node. */
-  smsClient(): VonageSmsClient | Error;
+  /** Which Vonage API this account speaks: the SMS API (the default) or the Messages API. */
+  api: 'sms' | 'messages';
+  /** The shared client (of the SMS API or the Messages API), or an Error that says what is missing from this config node. */
+  smsClient(): VonageSmsClient | VonageMessagesClient | Error;
   /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */
   sendQueue(): SendQueue | Error;
   /** Where this account's state lives (memory, or Redis when `redisurl` is set), or an Error that says what is wrong with it. */

@@ -9,7 +9,8 @@ import { numberSetting as setting } from './nodeSettings';
 import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
-import { BalanceError, DEFAULT_REST_HOST, isRestHost, VonageSmsClient } from './sms/smsClient';
+import { BalanceError, DEFAULT_REST_HOST, isRestHost, SmsSendError, VonageSmsClient } from './sms/smsClient';
+import { DEFAULT_MESSAGES_HOST, VonageMessagesClient } from './sms/messagesClient';
 import { MemoryAccountState, type AccountState } from './state/accountState';
 import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
 import { registerAccount, registerState } from './state/registry';
@@ -17,6 +18,8 @@ import { openOptOutFile, optOutFileFor } from './state/optOutFile';
 import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
 
 interface NexmoBasicDef extends NodeDef {
+  /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */
+  api?: string;
   resthost?: string;
   country?: string;
   timeout?: string | number;
@@ -52,13 +55,18 @@ export = function (RED: NodeAPI) {
   function NexmoBasic(this: Node<NexmoBasicCredentials>, config: NexmoBasicDef) {
     RED.nodes.createNode(this, config);
     const node = this as NexmoBasicNode;
-    // A flow from node-red-contrib-nexmo has no API host: VONAGE_REST_HOST, then Vonage's own.
-    const restHost = (config.resthost ?? '').trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST;
+    const api = config.api === 'messages' ? 'messages' : 'sms';
+    node.api = api;
+    // A flow from node-red-contrib-nexmo has no API host: VONAGE_REST_HOST, then Vonage's own. The SMS
+    // API's host left as it was when the API was switched means the Messages API's own.
+    const typedHost = (config.resthost ?? '').trim();
+    const defaultHost = api === 'messages' ? DEFAULT_MESSAGES_HOST : DEFAULT_REST_HOST;
+    const restHost = (api === 'messages' && typedHost.replace(/\/+$/, '') === DEFAULT_REST_HOST ? '' : typedHost) || process.env.VONAGE_REST_HOST?.trim() || defaultHost;
     const timeoutSeconds = setting(config.timeout, DEFAULT_TIMEOUT_SECONDS, 0.001);
     node.country = (config.country ?? '').trim().toUpperCase();
     node.restHost = restHost;
 
-    let client: VonageSmsClient | undefined;
+    let client: VonageSmsClient | VonageMessagesClient | undefined;
     node.smsClient = () => {
       if (client) return client;
       const apiKey = node.credentials?.apikey?.trim();
@@ -69,7 +77,17 @@ export = function (RED: NodeAPI) {
       if (node.country && !isCountryCode(node.country)) {
         return new Error(RED._('nexmobasic.errors.bad-country', { country: node.country }));
       }
-      client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: timeoutSeconds * 1000 });
+      if (api === 'sms') client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: timeoutSeconds * 1000 });
+      else {
+        const applicationId = node.credentials?.appid?.trim();
+        const privateKey = node.credentials?.privatekey;
+        if (!!applicationId !== !!privateKey?.trim()) return new Error(RED._('nexmobasic.errors.jwt-half'));
+        try {
+          client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: timeoutSeconds * 1000, applicationId, privateKey });
+        } catch (err) {
+          return new Error(`the Vonage credentials node: ${(err as Error).message}`);
+        }
+      }
       return client;
     };
 
@@ -193,15 +211,35 @@ export = function (RED: NodeAPI) {
     const secretFromDeployed = !typedSecret || typedSecret === '__PWRD__' || ENV_REFERENCE.test(typedSecret);
     const apiKey = keyFromDeployed ? deployed?.credentials?.apikey?.trim() ?? '' : typedKey;
     const apiSecret = secretFromDeployed ? deployed?.credentials?.apisecret ?? '' : typedSecret;
-    const restHost = withoutSlash(text(body.resthost).trim() || process.env.VONAGE_REST_HOST?.trim() || DEFAULT_REST_HOST);
+    const messages = body.api === 'messages';
+    const typedHost = withoutSlash(text(body.resthost).trim());
+    const restHost = withoutSlash((messages && typedHost === DEFAULT_REST_HOST ? '' : typedHost) || process.env.VONAGE_REST_HOST?.trim() || (messages ? DEFAULT_MESSAGES_HOST : DEFAULT_REST_HOST));
+    // Messages API with JWT: the Application ID as typed (else deployed), the private key as typed (else deployed).
+    const typedAppId = text(body.appid).trim();
+    const typedPrivateKey = text(body.privatekey);
+    const privateKeyFromDeployed = !typedPrivateKey.trim() || typedPrivateKey === '__PWRD__';
+    const applicationId = messages ? typedAppId || (deployed?.credentials?.appid?.trim() ?? '') : '';
+    const privateKey = messages && applicationId ? (privateKeyFromDeployed ? deployed?.credentials?.privatekey ?? '' : typedPrivateKey) : '';
     // `blame` tells the editor whether to say the credentials or the API host do not work.
     const fail = (error: string, blame: 'credentials' | 'host' = 'credentials') => res.json({ ok: false, error, blame });
     if (!deployed && (ENV_REFERENCE.test(typedKey) || ENV_REFERENCE.test(typedSecret))) return fail(RED._('nexmobasic.errors.check-env'));
     if (!apiKey) return fail(RED._('nexmobasic.errors.no-apikey'));
     if (!apiSecret) return fail(RED._('nexmobasic.errors.no-apisecret'));
     if (!isRestHost(restHost)) return fail(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }), 'host');
-    if (secretFromDeployed && deployed && restHost !== withoutSlash(deployed.restHost)) {
+    if ((secretFromDeployed || (privateKey && privateKeyFromDeployed)) && deployed && restHost !== withoutSlash(deployed.restHost)) {
       return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }), 'host');
+    }
+    if (messages) {
+      if (applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
+      try {
+        const client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
+        await client.check();
+        return res.json({ ok: true, api: 'messages', jwt: client.usesJwt });
+      } catch (err) {
+        // No answer, or an answer that is not the Messages API's: the host is to blame.
+        const blame = err instanceof SmsSendError || /may not be a Vonage/.test((err as Error).message) ? 'host' : 'credentials';
+        return fail((err as Error).message, blame);
+      }
     }
     try {
       const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
@@ -218,6 +256,8 @@ export = function (RED: NodeAPI) {
       apisecret: { type: 'password' },
       sigsecret: { type: 'password' },
       redisurl: { type: 'password' },
+      appid: { type: 'text' },
+      privatekey: { type: 'password' },
     },
   });
 };

@@ -244,7 +244,7 @@ export = function (RED: NodeAPI) {
           out.payload = response;
           show('green', 'dot', sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }));
           if (closing) {
-            const ids = (response.messages ?? []).map((m) => m['message-id']).join(', ');
+            const ids = 'message_uuid' in response ? response.message_uuid : (response.messages ?? []).map((m) => m['message-id']).join(', ');
             node.log(RED._('sendsms.warn.outcome-sent', { to: sms.to, ids }));
           }
           this.send(out);

@@ -8,10 +8,11 @@
  * - It records every request, and can be told to inject faults for the next requests.
  * - A small control API under `/_loopback/` lets another process (`npm run inbound`) use it.
  */
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countParts } from './smsParts';
-import { deliver, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
+import { deliver, deliverMessages, messagesStatus, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
 
 export interface LoopbackAccount {
   apiKey: string;
@@ -22,6 +23,9 @@ export interface LoopbackAccount {
   testNumbers?: string[];
   /** Requests per rolling second this key may make, as Vonage enforces (30 by default there); beyond it, status 1. Unset: no limit. */
   ratePerSecond?: number;
+  /** A Vonage Application of this account, for the Messages API's JWT auth: its ID and public key (PEM). */
+  applicationId?: string;
+  publicKey?: string;
 }
 
 export type Fault =
@@ -41,8 +45,8 @@ export interface RecordedRequest {
   contentType: string;
   /** Query and body parameters merged, as strings. */
   params: Record<string, string>;
-  /** How the credentials came: `basic`, `body`, or `none`. */
-  auth: 'basic' | 'body' | 'none';
+  /** How the credentials came: `basic`, `body`, `jwt` (Messages API), or `none`. */
+  auth: 'basic' | 'body' | 'jwt' | 'none';
   apiKey?: string;
   /** The answer: status of the first part, or the fault that answered instead. */
   outcome: string;
@@ -52,6 +56,8 @@ export interface RecordedRequest {
   at: number;
   /** What the SMS API answered, when it answered one. */
   response?: SmsApiAnswer;
+  /** What the Messages API answered 202. */
+  accepted?: { message_uuid: string };
 }
 
 export interface SmsApiAnswer {
@@ -148,6 +154,11 @@ export class LoopbackVonageSmsApi {
     return this.requests.filter((r) => r.path === '/sms/json' && r.outcome === '0');
   }
 
+  /** The Messages API requests accepted (202). */
+  get sentMessages(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === '/v1/messages' && r.outcome === 'HTTP 202');
+  }
+
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -204,6 +215,7 @@ export class LoopbackVonageSmsApi {
     this.requests.push(record);
 
     if (url.pathname === '/account/get-balance' && req.method === 'GET') return this.answerBalance(record, res);
+    if (url.pathname === '/v1/messages') return this.answerMessages(record, raw, req, res);
     if (url.pathname !== '/sms/json') {
       record.outcome = 'HTTP 404';
       return this.json(res, 404, { type: 'NOT_FOUND', title: 'Not found' });
@@ -250,6 +262,130 @@ export class LoopbackVonageSmsApi {
     if (this.autoReceipts && record.outcome === '0' && record.params.callback) {
       setTimeout(() => this.deliverReceipts({ only: record }).catch(() => {}), 200);
     }
+  }
+
+  /**
+   * The Messages API (MESSAGES-API-NOTES §1–§3, messages-openapi.yml): POST /v1/messages with Basic or
+   * JWT (RS256) auth; 202 `{message_uuid}`; 401, 402 and 429 as problem details
+   * (`application/problem+json`), 429 with `Retry-After` and the `X-RateLimit-*` headers; 422 as
+   * `application/json` with `invalid_parameters` where the spec has them. Faults as for /sms/json.
+   */
+  private async answerMessages(record: RecordedRequest, raw: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const send = (status: number, body: object, contentType = 'application/problem+json', headers: Record<string, string> = {}) => {
+      record.outcome = `HTTP ${status}`;
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'X-Request-Id': crypto.randomUUID(), ...headers });
+      res.end(text);
+    };
+    const problem = (status: number, anchor: string, title: string, detail?: string, extra: object = {}, contentType?: string) =>
+      send(status, { type: `https://developer.vonage.com/api-errors/messages#${anchor}`, title, ...(detail ? { detail } : {}), instance: crypto.randomUUID().replace(/-/g, ''), ...extra }, contentType);
+    const invalid = (name: string, reason: string) =>
+      problem(422, '1150', 'Invalid params', 'The value of one or more parameters is invalid.', { invalid_parameters: [{ name, reason }] }, 'application/json');
+    if (req.method !== 'POST') return problem(405, '1000', 'Method Not Allowed');
+
+    const fault = this.faults.shift();
+    if (fault) {
+      record.fault = fault.kind;
+      switch (fault.kind) {
+        case 'drop':
+          record.outcome = 'fault drop';
+          req.socket.destroy();
+          return;
+        case 'http':
+          // 422 is the one refusal the spec sends as application/json, with the parameters at fault.
+          if (fault.code === 422) return invalid('text', 'is required.');
+          return problem(fault.code, String(fault.code), http.STATUS_CODES[fault.code] ?? 'Error');
+        case 'not-json':
+          record.outcome = 'fault not-json';
+          res.writeHead(200, { 'Content-Type': 'text/html' });
+          res.end('<html><body>Service temporarily unavailable</body></html>');
+          return;
+        case 'throttle':
+          return this.throttled(send, 30, fault.waitMs ?? 1000);
+        case 'status':
+          return problem(500, '1030', 'Internal Error', fault.errorText);
+        case 'slow':
+          await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+          if (res.destroyed || req.socket.destroyed) return;
+          break;
+        case 'partial':
+          break;
+      }
+    }
+
+    // Basic with the key and secret, or a JWT signed with an Application's private key.
+    const authorization = record.headers.authorization ?? '';
+    let account: LoopbackAccount | undefined;
+    const bearer = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(authorization);
+    if (bearer) {
+      record.auth = 'jwt';
+      try {
+        const header = JSON.parse(Buffer.from(bearer[1], 'base64url').toString()) as { alg?: string };
+        const claims = JSON.parse(Buffer.from(bearer[2], 'base64url').toString()) as { application_id?: string; exp?: number };
+        const owner = [...this.accounts.values()].find((a) => a.applicationId && a.applicationId === claims.application_id && a.publicKey);
+        const verified = owner && header.alg === 'RS256' && crypto.verify('RSA-SHA256', Buffer.from(`${bearer[1]}.${bearer[2]}`), owner.publicKey!, Buffer.from(bearer[3], 'base64url'));
+        if (verified && (claims.exp === undefined || claims.exp > Date.now() / 1000)) account = owner;
+      } catch {
+        account = undefined;
+      }
+    } else {
+      const { apiKey, apiSecret } = this.credentialsOf(record);
+      const found = apiKey ? this.accounts.get(apiKey) : undefined;
+      if (found && found.apiSecret === apiSecret) account = found;
+    }
+    if (!account) return problem(401, 'unathorized', 'Unauthorized', 'You did not provide correct credentials.');
+    record.apiKey = account.apiKey;
+    if (account.balance <= 0) return problem(402, '1020', 'Payment Required', 'This request could not be performed due to your account balance being low.');
+    if (account.ratePerSecond) {
+      const now = record.at;
+      const times = (this.recent.get(account.apiKey) ?? []).filter((t) => t > now - 1000);
+      this.recent.set(account.apiKey, times);
+      if (times.length >= account.ratePerSecond) return this.throttled(send, account.ratePerSecond, times[0] + 1000 - now);
+      times.push(now);
+    }
+
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return problem(422, '1000', 'Invalid JSON', 'The request body did not contain valid JSON', {}, 'application/json');
+    }
+    const sms = (body.sms ?? {}) as Record<string, unknown>;
+    record.params = flatten({ ...body, sms: undefined, ...(sms.encoding_type ? { 'sms.encoding_type': sms.encoding_type } : {}) });
+    if (body.channel !== 'sms') return problem(422, '1100', 'Invalid channel', `The channel ${JSON.stringify(body.channel)} is not supported`, {}, 'application/json');
+    if (body.message_type !== 'text') return problem(422, '1140', 'Invalid message type', 'The message_type must be text for the sms channel', {}, 'application/json');
+    if (typeof body.to !== 'string' || !/^\d{7,15}$/.test(body.to)) return problem(422, '110', 'Invalid recipient', 'The to number is not a valid E.164 number without + or 00', {}, 'application/json');
+    const from = body.from;
+    if (typeof from !== 'string' || !(/^\d{1,15}$/.test(from) || (/^[A-Za-z0-9 .&\-_+!']+$/.test(from) && from.replace(/ /g, '').length <= 11))) {
+      return problem(422, '1120', 'Invalid sender', 'The from value is not a number or a sender ID', {}, 'application/json');
+    }
+    if (typeof body.text !== 'string' || body.text === '') return invalid('text', 'is required.');
+    if ([...body.text].length > MAX_TEXT) return invalid('text', `must be at most ${MAX_TEXT} characters.`);
+    if (sms.encoding_type !== undefined && !['text', 'unicode', 'auto'].includes(String(sms.encoding_type))) return invalid('sms.encoding_type', 'must be one of text, unicode, auto.');
+    if (body.client_ref !== undefined && (typeof body.client_ref !== 'string' || body.client_ref.length > 100)) {
+      return problem(422, '1060', 'Invalid client reference', 'The client_ref must be at most 100 characters', {}, 'application/json');
+    }
+    const type = sms.encoding_type === 'unicode' || (sms.encoding_type !== 'text' && /[^\x00-\x7f]/.test(body.text)) ? 'unicode' : 'text';
+    account.balance -= PRICE_PER_PART * countParts(body.text, type);
+    const accepted = { message_uuid: crypto.randomUUID() };
+    record.accepted = accepted;
+    send(202, accepted, 'application/json');
+    const webhookUrl = typeof body.webhook_url === 'string' ? body.webhook_url : undefined;
+    if (this.autoReceipts && webhookUrl) {
+      const status = messagesStatus({ message_uuid: accepted.message_uuid, to: body.to, from, client_ref: body.client_ref as string | undefined }, { parts: countParts(body.text, type) });
+      setTimeout(() => deliverMessages(webhookUrl, status).then((code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code), () => {}), 200);
+    }
+  }
+
+  /** The Messages API's 429: problem details, Retry-After in seconds, X-RateLimit-Reset in ms (§3). */
+  private throttled(send: (status: number, body: object, contentType?: string, headers?: Record<string, string>) => void, limit: number, waitMs: number): void {
+    send(
+      429,
+      { type: 'https://developer.vonage.com/api-errors/messages#1000', title: 'Rate Limit Hit', detail: 'Please wait, then retry your request', instance: crypto.randomUUID().replace(/-/g, '') },
+      'application/problem+json',
+      { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))), 'X-RateLimit-Limit': String(limit), 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Date.now() + waitMs) },
+    );
   }
 
   /** The credentials of a request, from Basic auth or api_key/api_secret parameters. */

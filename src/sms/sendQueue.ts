@@ -13,10 +13,15 @@ import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { SharedStateError, type SendSlots } from '../state/accountState';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
+import type { MessagesApiResponse } from './messagesClient';
 import { OptedOutError, type OptOutEntry } from './optOut';
 
+/** What Vonage answers an accepted SMS: the SMS API's response, or the Messages API's 202 body. */
+export type SendResponse = SmsApiResponse | MessagesApiResponse;
+
+/** The account's client, for whichever API it speaks. */
 export interface SmsSender {
-  send(request: SmsRequest): Promise<SmsApiResponse>;
+  send(request: SmsRequest): Promise<SendResponse>;
 }
 
 export interface SendQueueOptions {
@@ -60,7 +65,7 @@ export class QueueError extends Error {
 }
 
 export interface SendResult {
-  response: SmsApiResponse;
+  response: SendResponse;
   /** Attempts it took, 1 when the first succeeded. */
   attempts: number;
 }
@@ -451,6 +456,11 @@ export class SendQueue extends EventEmitter {
       if (throttles >= MAX_THROTTLE_RETRIES) return { retry: false };
       const named = throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']);
       return { retry: true, waitMs: named ?? backoff(), throttled: true };
+    }
+    // The Messages API's throttling: HTTP 429, retried after its Retry-After like status 1.
+    if (error.kind === 'http' && error.status === '429') {
+      if (throttles >= MAX_THROTTLE_RETRIES) return { retry: false };
+      return { retry: true, waitMs: error.retryAfterMs ?? backoff(), throttled: true };
     }
     if (transientRetries >= this.options.maxRetries) return { retry: false };
     if (noneAccepted && (error.status === '5' || error.status === '10')) return { retry: true, waitMs: backoff(), throttled: false };

@@ -59,6 +59,8 @@ export class SmsSendError extends Error {
     readonly mayHaveBeenSent: boolean,
     readonly status?: string,
     readonly response?: SmsApiResponse,
+    /** Throttled by HTTP 429 (Messages API): how long Vonage asks to wait before retrying. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'SmsSendError';
@@ -168,9 +170,18 @@ function translateSdkError(err: unknown, account: VonageAccount, to: string): Sm
       true,
     );
   }
+  return transportFailure(e, account.restHost, account.timeoutMs, to);
+}
+
+/**
+ * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
+ * (nothing was sent) or after (it may have been). For the SDK's errors and for fetch's alike.
+ */
+export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
+  const e = (err ?? {}) as SdkErrorShape;
   if (e.name === 'AbortError' || e.name === 'TimeoutError') {
     return new SmsSendError(
-      `no answer from the Vonage API at ${account.restHost} within ${account.timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
+      `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
       'timeout',
       'no answer: may have been sent',
       true,
@@ -180,14 +191,14 @@ function translateSdkError(err: unknown, account: VonageAccount, to: string): Sm
   const code = e.cause?.code ?? e.code ?? (e.cause?.message === 'bad port' ? 'bad port' : undefined);
   if (code && NOT_SENT_CODES.has(code)) {
     return new SmsSendError(
-      `could not connect to the Vonage API at ${account.restHost} (${code}); the SMS to ${to} was not sent`,
+      `could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`,
       'connection',
       `cannot reach the API host (${code})`,
       false,
     );
   }
   return new SmsSendError(
-    `the connection to the Vonage API at ${account.restHost} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
+    `the connection to the Vonage API at ${host} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
     'connection',
     `connection lost${code ? ` (${code})` : ''}: may have been sent`,
     true,
