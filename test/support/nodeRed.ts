@@ -85,9 +85,10 @@ export function httpNodeServer() {
     capture: ((RED: { httpNode: http.RequestListener }) => {
       app = RED.httpNode;
     }) as NodeModule,
-    async listen(): Promise<string> {
+    /** @param port a port chosen beforehand (freePort()), when a flow must name its own address. */
+    async listen(port = 0): Promise<string> {
       server = http.createServer((req, res) => app!(req, res));
-      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close(): Promise<void> {
