@@ -5,7 +5,8 @@
  *
  * Options: --from 447700900001 (the sender's number), --to 447700900000 (your Vonage number),
  * --path /sms (the webhook), --parts N (send the text as a long SMS in N parts, last part first),
- * --spread (with `npm start -- --redis`: the parts go to the two Node-RED instances in turn).
+ * --spread (with `npm start -- --redis`: the parts go to the two Node-RED instances in turn), --api messages
+ * (the Messages API's JSON webhook; by default, the API npm start's account speaks).
  * It finds a running `npm start` through npm-start.json in its user directory (NODE_RED_USER_DIR,
  * default .node-red); PORT and LOOPBACK_PORT, when set, name the ports instead.
  */
@@ -17,9 +18,9 @@ import { inboundRequests } from './loopback/webhooks';
 const ROOT = path.join(__dirname, '..');
 
 /** Node-RED's and the loopback API's addresses: PORT / LOOPBACK_PORT, else what npm start wrote, else the defaults. */
-function addresses(): { editor: string; editors: string[]; loopback: string; source: string } {
+function addresses(): { editor: string; editors: string[]; loopback: string; source: string; api: 'sms' | 'messages' } {
   const userDir = path.resolve(ROOT, process.env.NODE_RED_USER_DIR || '.node-red');
-  let state: { editor?: string; editors?: string[]; loopback?: string } = {};
+  let state: { editor?: string; editors?: string[]; loopback?: string; api?: string } = {};
   try {
     state = JSON.parse(fs.readFileSync(path.join(userDir, 'npm-start.json'), 'utf8'));
   } catch {
@@ -29,7 +30,10 @@ function addresses(): { editor: string; editors: string[]; loopback: string; sou
   const loopback = process.env.LOOPBACK_PORT ? `http://127.0.0.1:${process.env.LOOPBACK_PORT}` : state.loopback ?? 'http://127.0.0.1:1881';
   const source = process.env.PORT || process.env.LOOPBACK_PORT ? 'PORT and LOOPBACK_PORT' : state.editor ? path.join(userDir, 'npm-start.json') : 'the default ports';
   const editors = process.env.PORT ? [editor] : state.editors ?? [editor];
-  return { editor, editors, loopback, source };
+  // The API npm start's account speaks (npm start -- --api messages), unless --api says otherwise.
+  const i = process.argv.indexOf('--api');
+  const api = (i >= 0 ? process.argv[i + 1] : state.api) === 'messages' ? 'messages' : 'sms';
+  return { editor, editors, loopback, source, api };
 }
 
 function option(name: string, fallback: string): string {
@@ -45,7 +49,8 @@ async function main(): Promise<number> {
   const msisdn = option('from', '447700900001');
   const to = option('to', '447700900000');
   const where = addresses();
-  const path_ = option('path', '/sms');
+  // On the Messages API, Vonage POSTs JSON: the tutorial's http in GET /sms never sees it, SMS in does.
+  const path_ = option('path', where.api === 'messages' ? '/sms-in' : '/sms');
   const webhook = `${where.editor}${path_}`;
   const spread = process.argv.includes('--spread');
   if (spread && where.editors.length < 2) console.log(`--spread: only one Node-RED instance runs (${where.editor}); start two with npm start -- --redis`);
@@ -63,7 +68,9 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const requests = inboundRequests({ msisdn, to, text }, parts > 1 ? { partLength: Math.ceil(text.length / parts) } : {}).reverse();
+  const messages = where.api === 'messages';
+  // The Messages API joins a long SMS itself and sends it once; the SMS API sends its parts, here last first.
+  const requests = messages ? [undefined] : inboundRequests({ msisdn, to, text }, parts > 1 ? { partLength: Math.ceil(text.length / parts) } : {}).reverse();
   let status = 0;
   const answers: string[] = [];
   for (const [i, params] of requests.entries()) {
@@ -71,23 +78,23 @@ async function main(): Promise<number> {
     const delivered = await fetch(`${loopback}/inbound`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ url, params }),
+      body: JSON.stringify(params ? { url, params } : { url, messages: { from: msisdn, to, text, parts } }),
     });
     ({ status } = (await delivered.json()) as { status: number });
-    answers.push(`part ${params['concat-part'] ?? 1} → GET ${url} answered ${status}`);
+    answers.push(params ? `part ${params['concat-part'] ?? 1} → GET ${url} answered ${status}` : `Messages API webhook → POST ${url} answered ${status}`);
     if (status !== 200) break;
   }
-  const how = requests.length > 1 ? ` in ${requests.length} parts, last first` : '';
+  const how = requests.length > 1 ? ` in ${requests.length} parts, last first` : messages ? ' (Messages API)' : '';
   if (webhooks.length > 1) console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how}, spread over ${webhooks.length} instances:\n  ${answers.join('\n  ')}`);
-  else console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → GET ${webhook} answered ${status}`);
+  else console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → ${messages ? 'POST' : 'GET'} ${webhook} answered ${status}`);
   if (status !== 200) return 1;
 
   for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
     const now = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
-    const reply = now.slice(before.length).find((r) => r.path === '/sms/json' && r.params.to === msisdn);
+    const reply = now.slice(before.length).find((r) => (r.path === '/sms/json' || r.path === '/v1/messages') && r.params.to === msisdn);
     if (reply) {
-      console.log(`reply recorded by the loopback Vonage API: status ${reply.outcome}, to ${reply.params.to} from ${reply.params.from}: ${JSON.stringify(reply.params.text)}`);
-      return reply.outcome === '0' ? 0 : 1;
+      console.log(`reply recorded by the loopback Vonage API: ${reply.path === '/v1/messages' ? 'Messages API, ' : ''}status ${reply.outcome}, to ${reply.params.to} from ${reply.params.from}: ${JSON.stringify(reply.params.text)}`);
+      return reply.outcome === '0' || reply.outcome === 'HTTP 202' ? 0 : 1;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

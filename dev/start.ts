@@ -10,6 +10,8 @@
  * tutorial by hand, as the end-to-end tests do). `--redis` runs two Node-RED instances with the same
  * flows (the second on SECOND_PORT, default PORT + 2) sharing a local redis-server (REDIS_PORT,
  * default LOOPBACK_PORT + 2) through the config node's Shared state, as an HA setup would.
+ * `--api messages` switches the account to the Messages API (and `--api sms` back): Send SMS posts to
+ * the loopback's /v1/messages, and `npm run inbound` sends Messages API webhooks.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -26,6 +28,16 @@ const LOOPBACK_PORT = Number(process.env.LOOPBACK_PORT ?? 1881);
 const EMPTY = process.argv.includes('--empty');
 const RESET = process.argv.includes('--reset') || EMPTY;
 const REDIS = process.argv.includes('--redis');
+/** --api messages | sms: the API of the loopback account's config node(s); unset, as the flows have it. */
+const API = (() => {
+  const i = process.argv.indexOf('--api');
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (value !== undefined && value !== 'sms' && value !== 'messages') {
+    console.error(`--api takes sms or messages, not ${JSON.stringify(value)}`);
+    process.exit(1);
+  }
+  return value as 'sms' | 'messages' | undefined;
+})();
 const SECOND_PORT = Number(process.env.SECOND_PORT || PORT + 2);
 const REDIS_PORT = Number(process.env.REDIS_PORT || LOOPBACK_PORT + 2);
 /** The second instance of --redis: a user directory of its own inside the first, with the same flows and package. */
@@ -142,6 +154,34 @@ function writeUserDir(restHost: string, redisUrl: string | undefined): void {
     }
   }
   shareState(redisUrl);
+  if (API) switchApi(API);
+}
+
+/** The loopback account's config node(s) speak this API (its host is the loopback either way). */
+function switchApi(api: 'sms' | 'messages'): void {
+  const flowFile = path.join(USER_DIR, 'flows.json');
+  const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as FlowNode[];
+  const credentials = JSON.parse(fs.readFileSync(path.join(USER_DIR, 'flows_cred.json'), 'utf8')) as Record<string, Record<string, string>>;
+  let changed = 0;
+  for (const node of flows) {
+    if (node.type !== 'nexmobasic' || credentials[node.id]?.apikey !== LOOPBACK_KEY || (node.api ?? 'sms') === api) continue;
+    node.api = api;
+    changed += 1;
+  }
+  if (changed) {
+    fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
+    console.log(`switched ${changed} config node(s) to the ${api === 'messages' ? 'Messages' : 'SMS'} API`);
+  }
+}
+
+/** The API the loopback account's config node speaks now, for npm run inbound. */
+function currentApi(): 'sms' | 'messages' {
+  try {
+    const flows = JSON.parse(fs.readFileSync(path.join(USER_DIR, 'flows.json'), 'utf8')) as FlowNode[];
+    return flows.some((node) => node.type === 'nexmobasic' && node.api === 'messages') ? 'messages' : 'sms';
+  } catch {
+    return 'sms';
+  }
 }
 
 /**
@@ -205,7 +245,7 @@ async function main(): Promise<void> {
   const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
   api.autoReceipts = true;
   api.onReceipt = (url, receipt, status) =>
-    console.log(`[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId} (client-ref ${receipt['client-ref'] ?? 'none'}) → POST ${url} answered ${status}`);
+    console.log(`[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId ?? receipt.message_uuid} (client-ref ${receipt['client-ref'] ?? receipt.client_ref ?? 'none'}) → POST ${url} answered ${status}`);
   const restHost = await api.listen(LOOPBACK_PORT);
   let redis: RunningRedis | undefined;
   if (REDIS) {
@@ -233,7 +273,8 @@ async function main(): Promise<void> {
 
   const state = path.join(USER_DIR, START_STATE);
   const editors = [`http://127.0.0.1:${PORT}`, ...(REDIS ? [`http://127.0.0.1:${SECOND_PORT}`] : [])];
-  fs.writeFileSync(state, `${JSON.stringify({ editor: editors[0], editors, loopback: restHost, redis: redis ? `127.0.0.1:${REDIS_PORT}` : undefined, pid: process.pid }, null, 2)}\n`);
+  const flowsApi = currentApi();
+  fs.writeFileSync(state, `${JSON.stringify({ editor: editors[0], editors, loopback: restHost, api: flowsApi, redis: redis ? `127.0.0.1:${REDIS_PORT}` : undefined, pid: process.pid }, null, 2)}\n`);
 
   const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
   const startNodeRed = (userDir: string) => spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'inherit' });
@@ -242,7 +283,7 @@ async function main(): Promise<void> {
   Node-RED editor:        ${editors[0]}/${REDIS ? `\n  second instance:        ${editors[1]}/  (the same flows; deploy on the first, then npm start again)\n  shared state:           redis-server on 127.0.0.1:${REDIS_PORT}` : ''}
   loopback Vonage API:    ${restHost}  (no Vonage account needed)
   send an SMS:            click the inject button on the "Send an SMS" tab
-  receive and reply:      npm run inbound -- "Hello"
+  receive and reply:      npm run inbound -- "Hello"${flowsApi === 'messages' ? '   (Messages API: its JSON webhook, to SMS in on /sms-in)' : ''}
   with SMS in, in parts:  npm run inbound -- --path /sms-in --parts 3 ${REDIS ? '--spread ' : ''}"a long message, in three parts"
   delivery receipts:      click the inject button on the "Track delivery receipts" tab
   opt-outs:               npm run inbound -- --path /sms-stop --from 447700900001 STOP

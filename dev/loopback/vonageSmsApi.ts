@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countParts } from './smsParts';
-import { deliver, deliverMessages, messagesStatus, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
+import { deliver, deliverMessages, messagesInbound, messagesStatus, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
 
 export interface LoopbackAccount {
   apiKey: string;
@@ -488,7 +488,8 @@ export class LoopbackVonageSmsApi {
       return this.json(res, 200, {});
     }
     if (action === 'inbound' && method === 'POST') {
-      const status = await deliver(body.url, body.params);
+      // {url, params}: the SMS API's GET webhook; {url, messages: {from, to, text}}: the Messages API's JSON POST.
+      const status = body.messages ? await deliverMessages(body.url, messagesInbound(body.messages)) : await deliver(body.url, body.params);
       return this.json(res, 200, { status });
     }
     return this.json(res, 404, { error: 'unknown control action' });

@@ -83,6 +83,23 @@ describe('npm start: the tutorial, offline', function () {
     should(inbound.stdout).containEql('"You said Second start"');
   });
 
+  it('runs the tutorial on the Messages API with --api messages: sends to /v1/messages, and npm run inbound follows with its JSON webhook', async () => {
+    await start.stop({ keepUserDir: true });
+    start = await startTutorial(['--api', 'messages'], start.userDir);
+    should(start.output()).match(/switched 1 config node\(s\) to the Messages API/);
+    const injectId = crypto.createHash('sha256').update('npm start 5e4d1c0a9b8e7f02').digest('hex').slice(0, 16);
+    should((await fetch(`${start.editorUrl}/inject/${injectId}`, { method: 'POST' })).status).equal(200);
+    await start.waitFor(/\[loopback Vonage API\] POST \/v1\/messages → status HTTP 202: SMS to 447700900123 from 447700900000: "Hello World"/);
+    const { PORT: _port, LOOPBACK_PORT: _loopbackPort, ...env } = start.env;
+    const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'On', 'the', 'Messages', 'API'], { cwd: ROOT, env, encoding: 'utf8' });
+    should(inbound.status).equal(0, inbound.stdout + inbound.stderr);
+    should(inbound.stdout).match(/"On the Messages API" \(Messages API\) → POST http:\/\/127\.0\.0\.1:\d+\/sms-in answered 200/);
+    should(inbound.stdout).match(/reply recorded by the loopback Vonage API: Messages API, status HTTP 202, to 447700900001 from 447700900000: "You said On the Messages API"/);
+    // The opt-out tab: a STOP, its one confirmation.
+    const stop = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', '--path', '/sms-stop', '--from', '447700900002', 'STOP'], { cwd: ROOT, env, encoding: 'utf8' });
+    should(stop.stdout).match(/to 447700900002 from 447700900000: "You will get no more SMS from us\. Reply START to get them again\."/);
+  });
+
   it('says which address npm run inbound tried when nothing answers there', () => {
     const inbound = spawnSync(process.execPath, [TSX, 'dev/inbound.ts', 'Hello'], {
       cwd: ROOT,
