@@ -126,6 +126,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/locales/en-US/vonage-optout.json',
       'nodes/locales/en-US/vonage-optout.html',
       'examples/Honour opt-outs.json',
+      'examples/Use the Messages API.json',
       'nodes/nexmobasic.js',
       'nodes/nexmobasic.html',
       'nodes/sendsms.js',
@@ -181,11 +182,11 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     }
   });
 
-  it('offers the six examples in Import › Examples', async () => {
+  it('offers the seven examples in Import › Examples', async () => {
     const list = await admin('GET', `/library/examples/flows/${MODULE}`);
     should(list.status).equal(200);
     const names = list.json().map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn)).sort();
-    should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts']);
+    should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts', 'Use the Messages API']);
     const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
     should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
   });

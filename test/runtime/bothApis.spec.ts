@@ -7,7 +7,7 @@
  */
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
-import { deliver, deliverMessages, inboundRequests, messagesInbound } from '../../dev/loopback/webhooks';
+import { deliver, deliverMessages, inboundRequests, messagesInbound, messagesStatus } from '../../dev/loopback/webhooks';
 import { coreNodes, exampleFlow, helper, httpNodeServer, nextMessage, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
 import { freePort } from '../support/ports';
 
@@ -103,3 +103,35 @@ for (const api of ['sms', 'messages'] as const) {
     });
   });
 }
+
+describe(`the example "Use the Messages API" (Node-RED ${nodeRedVersion})`, function () {
+  this.timeout(20_000);
+  const loopback = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 10 }]);
+  const web = httpNodeServer();
+  before(() => loopback.listen());
+  after(() => loopback.close());
+  afterEach(async () => {
+    await web.close();
+    await helper.unload();
+  });
+
+  it('sends on the Messages API, answers an inbound SMS with the tutorial\'s template, and passes its status on', async () => {
+    const flow = exampleFlow('Use the Messages API', loopback.url);
+    const config = flow.find((n) => n.type === 'nexmobasic')!;
+    should(config).have.properties({ api: 'messages', name: 'Vonage account (Messages API)' });
+    await helper.load([coreNodes.inject, coreNodes.comment, ...packageNodes, web.capture], flow, { [config.id]: { apikey: API_KEY, apisecret: API_SECRET } });
+    const url = await web.listen();
+    const id = (name: string) => flow.find((n) => n.name === name)!.id;
+    const response = nextMessage(id('Messages API response'));
+    helper.getNode(flow.find((n) => n.type === 'inject')!.id).receive({});
+    should((await response).payload).eql(loopback.sentMessages[0].accepted);
+    const reply = nextMessage(id('Reply sent'));
+    should(await deliverMessages(`${url}/sms`, messagesInbound({ from: '447700900001', to: '447700900000', text: 'Hi' }))).equal(200);
+    await reply;
+    should(loopback.sentMessages.map((r) => [r.params.to, r.params.text])).eql([['447700900123', 'Hello from the Messages API'], ['447700900001', 'You said Hi']]);
+    const status = nextMessage(id('Status'));
+    const sent = loopback.sentMessages[1];
+    should(await deliverMessages(`${url}/sms/receipt`, messagesStatus({ message_uuid: sent.accepted!.message_uuid, to: '447700900001', from: '447700900000' }))).equal(200);
+    should((await status).payload).have.properties({ status: 'delivered', final: true, message_uuid: sent.accepted!.message_uuid });
+  });
+});
