@@ -211,7 +211,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const config = example.find((n: { type: string }) => n.type === 'nexmobasic');
     const creds = await admin('GET', `/credentials/nexmobasic/${config.id}`);
     // Password credentials (the secrets, the Redis URL) come back only as has_…
-    should(creds.json()).eql({ apikey: 'abcd1234', has_apisecret: true, has_sigsecret: false, has_redisurl: false });
+    should(creds.json()).eql({ apikey: 'abcd1234', has_apisecret: true, has_sigsecret: false, has_redisurl: false, appid: '', has_privatekey: false });
 
     const inject = example.find((n: { type: string }) => n.type === 'inject');
     const click = await admin('POST', `/inject/${inject.id}`);
