@@ -103,13 +103,17 @@ async function sendOverhead(): Promise<void> {
     { id: 'c', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
     { id: 'o', z: 't', type: 'helper' },
+    // The same on the Messages API.
+    { id: 'cm', type: 'nexmobasic', api: 'messages', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+    { id: 'sm', z: 't', type: 'sendsms', creds: 'cm', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['om']] },
+    { id: 'om', z: 't', type: 'helper' },
     // The same with the account's state in Redis.
     { id: 'cr', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 'sr', z: 't', type: 'sendsms', creds: 'cr', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['or']] },
     { id: 'or', z: 't', type: 'helper' },
   ];
-  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET }, cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' } });
-  const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, timeout: 30_000 });
+  await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET }, cm: { apikey: KEY, apisecret: SECRET }, cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' } });
+  const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, apiHost: restHost, timeout: 30_000 });
 
   const throughNode = (send = 's', out = 'o') =>
     new Promise<number>((resolve) => {
@@ -126,21 +130,31 @@ async function sendOverhead(): Promise<void> {
       sink.on('input', onInput);
       for (let i = 0; i < n; i += 1) helper.getNode(send).receive({ payload: i });
     });
-  const throughSdk = async () => {
+  const throughSdk = async (api: 'sms' | 'messages' = 'sms') => {
     const started = performance.now();
-    await Promise.all(Array.from({ length: n }, (_, i) => vonage.sms.send({ to: '447700900123', from: 'Bench', text: `Hello ${i}` })));
+    const send = (i: number) =>
+      api === 'sms'
+        ? vonage.sms.send({ to: '447700900123', from: 'Bench', text: `Hello ${i}` })
+        : vonage.messages.send({ message_type: 'text', channel: 'sms', to: '447700900123', from: 'Bench', text: `Hello ${i}`, sms: { encodingType: 'text' } } as unknown as Parameters<typeof vonage.messages.send>[0]);
+    await Promise.all(Array.from({ length: n }, (_, i) => send(i)));
     return n / ((performance.now() - started) / 1000);
   };
 
   await throughSdk(); // warm every path up
   await throughNode();
+  await throughSdk('messages');
+  await throughNode('sm', 'om');
   if (redis) await throughNode('sr', 'or');
   const node: number[] = [];
   const sdk: number[] = [];
+  const messages: number[] = [];
+  const sdkMessages: number[] = [];
   const shared: number[] = [];
   for (let r = 0; r < rounds; r += 1) {
     node.push(await throughNode());
     sdk.push(await throughSdk());
+    messages.push(await throughNode('sm', 'om'));
+    sdkMessages.push(await throughSdk('messages'));
     if (redis) shared.push(await throughNode('sr', 'or'));
   }
   await helper.unload();
@@ -148,6 +162,8 @@ async function sendOverhead(): Promise<void> {
   // Each round against the one right after it: the machine's drift cancels out of a paired ratio.
   const ratio = median(node.map((v, i) => v / sdk[i]));
   rows.push({ measure: `1. Send overhead (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(node))} SMS/s`, reference: `${fixed(median(sdk))} SMS/s raw SDK`, ratio: fixed(ratio, 2), target: '≥ 0.90', met: ratio >= 0.9 ? 'yes' : 'no' });
+  const messagesRatio = median(messages.map((v, i) => v / sdkMessages[i]));
+  rows.push({ measure: `1b. Send overhead on the Messages API (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(messages))} SMS/s`, reference: `${fixed(median(sdkMessages))} SMS/s raw SDK (messages client)`, ratio: fixed(messagesRatio, 2), target: '≥ 0.90', met: messagesRatio >= 0.9 ? 'yes' : 'no' });
   if (!redis) return;
   const sharedRatio = median(shared.map((v, i) => v / node[i]));
   rows.push({ measure: `6b. Send overhead with the state in Redis (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(shared))} SMS/s`, reference: `${fixed(median(node))} SMS/s in memory`, ratio: fixed(sharedRatio, 2), target: '≥ 0.90', met: sharedRatio >= 0.9 ? 'yes' : 'no' });
@@ -527,6 +543,8 @@ Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback
    rate limit) in the real Node-RED runtime receives N msgs at once; the raw \`@vonage/server-sdk\` sends the
    same N at once. Rounds alternate, after one warm-up each; SMS/s is N over the time until the last answer.
    The ratio is the median of each Send SMS round over the SDK round right after it (medians of SMS/s shown).
+   1b: the same with a config node on the Messages API (Basic auth) against the SDK's messages client
+   (\`vonage.messages.send\`, Basic too), both to the loopback's POST /v1/messages.
 2. **Rate fidelity**: the loopback enforces R requests per rolling second per API key with status 1; Send SMS
    (rate R) gets 10×R msgs at once. Achieved rate = SMS accepted − 1 over the time between the first and last
    arrival. Throttled = status 1 answers at the loopback (the queue retries them). Lost and duplicated come

@@ -19,6 +19,7 @@ describe('npm run bench, smoke size', function () {
     should(run.status).equal(0, run.stderr);
     const report = fs.readFileSync(out, 'utf8');
     should(report).match(/\| 1\. Send overhead .* \| \d+ SMS\/s \| \d+ SMS\/s raw SDK \| \d+\.\d\d \|/);
+    should(report).match(/\| 1b\. Send overhead on the Messages API .* \| \d+ SMS\/s \| \d+ SMS\/s raw SDK \(messages client\) \| \d+\.\d\d \|/);
     should(report).match(/\| 2\. Rate fidelity .* \| [\d.]+\/s achieved \| 20\/s limit \| \d\.\d{3} \|/);
     should(report).match(/\| 2\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
     should(report).match(/\| 3\. Inbound .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s; .*\(http in \+ http response\) \| \d+\.\d\d \|/);
