@@ -5,10 +5,12 @@
  * lives; every request was answered within a second, never with HTML; only the control rows sent an
  * SMS. After the table, memory has stayed bounded and Node-RED stops cleanly.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { messagesInbound } from '../../dev/loopback/webhooks';
 import { nodeRedVersion, type FlowNode } from '../support/nodeRed';
 import { RealNodeRed } from '../support/realNodeRed';
 import { jsonCell, readmeTable } from '../support/readmeTable';
@@ -16,6 +18,7 @@ import { jsonCell, readmeTable } from '../support/readmeTable';
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'hostile1';
 const SECRET = 'hostile-api-secret-93';
+const SIGNATURE_SECRET = 'hostile-signature-secret-17';
 /** Node-RED's heap, capped so that memory without bound would end the process during the table. */
 const HEAP_MIB = 256;
 /** What the table may leave behind (heap and buffers, after a full collection), in all: far less than the 450 MB it sends. */
@@ -35,6 +38,9 @@ interface RequestSpec {
   path: string;
   sms?: Record<string, unknown>;
   receipt?: Record<string, unknown>;
+  /** A Messages API inbound SMS / status webhook (JSON), with the row's changes. */
+  messages?: Record<string, unknown>;
+  messagesStatus?: Record<string, unknown>;
   as?: 'get' | 'form' | 'json';
   body?: string;
   type?: string;
@@ -51,12 +57,13 @@ const timestamp = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
 let sequence = 0;
 const freshId = () => `F${Date.now().toString(16).toUpperCase()}${(sequence += 1).toString(16).toUpperCase()}`;
 
-/** The row's values made concrete for request number n: `$repeat`, `$numbers`, `$extra`, `{n}`. */
+/** The row's values made concrete for request number n: `$repeat`, `$numbers`, `$list`, `$extra`, `{n}`. */
 function expand(value: unknown, n: number): unknown {
   if (typeof value === 'string') return value.replace(/\{n\}/g, String(n));
   if (Array.isArray(value)) return value.map((v) => expand(v, n));
   if (value && typeof value === 'object') {
-    const { $repeat, $numbers } = value as { $repeat?: [string, number, string?]; $numbers?: number };
+    const { $repeat, $numbers, $list } = value as { $repeat?: [string, number, string?]; $numbers?: number; $list?: [number, unknown] };
+    if ($list) return Array.from({ length: $list[0] }, () => expand($list[1], n));
     if ($repeat) return $repeat[0].repeat($repeat[1]) + String(expand($repeat[2] ?? '', n));
     if ($numbers) return Array.from({ length: $numbers }, (_, i) => String(447700900000 + i + 1)).join(',');
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, n)]));
@@ -65,8 +72,9 @@ function expand(value: unknown, n: number): unknown {
 }
 
 /** A valid inbound SMS or receipt, with the row's changes: null removes a field, `$extra: [count, length]` adds fields. */
-function fields(base: Record<string, string>, changes: Record<string, unknown>, n: number): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base, messageId: freshId() };
+function fields(base: Record<string, unknown>, changes: Record<string, unknown>, n: number): Record<string, unknown> {
+  // A fresh id for each request: a Messages API body brings its own message_uuid.
+  const out: Record<string, unknown> = 'message_uuid' in base ? { ...base } : { ...base, messageId: freshId() };
   for (const [key, value] of Object.entries(expand(changes, n) as Record<string, unknown>)) {
     if (key === '$extra') {
       const [count, length] = value as [number, number];
@@ -77,6 +85,14 @@ function fields(base: Record<string, string>, changes: Record<string, unknown>, 
   return out;
 }
 
+const MESSAGES_SMS = () => ({
+  channel: 'sms', message_uuid: crypto.randomUUID(), to: '447700900000', from: '447700900001', timestamp: new Date().toISOString(),
+  text: 'Hello', sms: { num_messages: '1', keyword: 'HELLO' }, usage: { price: '0.0333', currency: 'EUR' }, origin: { network_code: '23410' },
+});
+const MESSAGES_STATUS = () => ({
+  message_uuid: crypto.randomUUID(), to: '447700900123', from: 'AcmeInc', timestamp: new Date().toISOString(), status: 'delivered', channel: 'sms',
+  usage: { currency: 'EUR', price: '0.0333' }, sms: { count_total: '1' },
+});
 const SMS = () => ({ msisdn: '447700900001', to: '447700900000', text: 'Hello', type: 'text', keyword: 'HELLO', 'api-key': API_KEY, 'message-timestamp': timestamp() });
 const RECEIPT = () => ({ msisdn: '447700900123', to: 'AcmeInc', 'network-code': '23410', price: '0.03330000', status: 'delivered', scts: '2611251200', 'err-code': '0', 'api-key': API_KEY, 'message-timestamp': timestamp() });
 
@@ -89,8 +105,17 @@ interface Answer {
 async function request(base: string, spec: RequestSpec, n: number): Promise<Answer> {
   const url = new URL(`${base}${spec.path}`);
   let init: RequestInit & { duplex?: 'half' } = { method: 'GET' };
-  const params = spec.sms ? fields(SMS(), spec.sms, n) : spec.receipt ? fields(RECEIPT(), spec.receipt, n) : undefined;
-  const as = spec.as ?? 'get';
+  const params = spec.sms
+    ? fields(SMS(), spec.sms, n)
+    : spec.receipt
+      ? fields(RECEIPT(), spec.receipt, n)
+      : spec.messages
+        ? fields(MESSAGES_SMS(), spec.messages, n)
+        : spec.messagesStatus
+          ? fields(MESSAGES_STATUS(), spec.messagesStatus, n)
+          : undefined;
+  // The Messages API posts JSON, always.
+  const as = spec.messages || spec.messagesStatus ? 'json' : spec.as ?? 'get';
   if (params && as === 'get') for (const [k, v] of Object.entries(params)) url.searchParams.append(k, String(v));
   if (spec.extraQuery) url.search += `&${spec.extraQuery}`;
   let body: string | undefined = spec.body;
@@ -148,7 +173,13 @@ function hostileFlows(restHost: string): { flows: FlowNode[]; credentials: Recor
     { id: 'log-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-log', wires: [['log-debug']] },
     { id: 'log-debug', z: 'tab-extra', type: 'debug', active: true, tosidebar: true, console: false, complete: 'payload', wires: [] },
     { id: 'signed-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-signed', creds: 'no-such-node', wires: [['log-debug']] },
+    // Signed by an account with a signature secret, answered with a reply: which signed webhooks get through.
+    { id: 'signer', type: 'nexmobasic', name: 'JWT signer', resthost: restHost },
+    // (With x and y: Node-RED takes a node of a tab without them for a config node of that tab.)
+    { id: 'jwt-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-jwt', creds: 'signer', x: 100, y: 100, wires: [['jwt-reply']] },
+    { id: 'jwt-reply', z: 'tab-extra', type: 'sendsms', creds: 'signer', to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'Signed: {{msg.payload.text}}', x: 300, y: 100, wires: [[]] },
   );
+  credentials.signer = { apikey: API_KEY, apisecret: SECRET, sigsecret: SIGNATURE_SECRET };
   return { flows, credentials };
 }
 
@@ -200,6 +231,23 @@ for (const [layout, settings] of LAYOUTS) {
         should(red.alive).be.true();
       });
     }
+
+    it('takes a Messages API webhook signed over the body as sent (on this layout too), and refuses it altered or unsigned', async () => {
+      const post = async (webhook: { body: string; headers: Record<string, string> }) => (await fetch(`${red.base}/sms-jwt`, { method: 'POST', headers: webhook.headers, body: webhook.body })).status;
+      const before = smsRequests();
+      should(await post(messagesInbound({ from: '447700900031', to: '447700900000', text: 'signed' }, { secret: SIGNATURE_SECRET, apiKey: API_KEY }))).equal(200);
+      for (const webhook of [
+        messagesInbound({ from: '447700900032', to: '447700900000', text: 'unsigned' }),
+        messagesInbound({ from: '447700900033', to: '447700900000', text: 'altered' }, { secret: SIGNATURE_SECRET, apiKey: API_KEY, hashOf: '{}' }),
+      ]) {
+        should(await post(webhook)).equal(401);
+      }
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && smsRequests() === before) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      should(api.requests.slice(-1)[0].params).have.properties({ to: '447700900031', text: 'Signed: signed' });
+      should(smsRequests() - before).equal(1);
+    });
 
     it(`holds memory bounded: less than ${MAX_GROWTH_MIB} MiB more retained after the table, with its heap capped at ${HEAP_MIB} MiB`, async () => {
       should(red.alive).be.true();
