@@ -127,25 +127,33 @@ export class VonageMessagesClient {
   }
 
   private async post(body: object, to: string): Promise<{ status: number; headers: Headers; json: unknown }> {
-    let response: Response;
+    // A timer cleared with the answer: AbortSignal.timeout() would keep each request's signal alive for
+    // the whole timeout, thousands of them under load.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), this.account.timeoutMs);
     try {
-      response = await fetch(`${this.account.host}/v1/messages`, {
-        method: 'POST',
-        headers: { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.account.timeoutMs),
-      });
-    } catch (err) {
-      throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
+      let response: Response;
+      try {
+        response = await fetch(`${this.account.host}/v1/messages`, {
+          method: 'POST',
+          headers: { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(body),
+          signal: abort.signal,
+        });
+      } catch (err) {
+        throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(await response.text());
+      } catch (err) {
+        if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, json };
+    } finally {
+      clearTimeout(timer);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(await response.text());
-    } catch (err) {
-      if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, json };
   }
 
   /** Resolves with the 202 answer; rejects with SmsSendError. */
