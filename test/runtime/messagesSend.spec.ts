@@ -90,10 +90,24 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     should(JSON.parse(Buffer.from(claims, 'base64url').toString())).have.properties({ application_id: APP_ID });
   });
 
+  it('sends one request a recipient of msg.to, fails only the bad one, and calls nothing on a dry run', async () => {
+    await load({}, {}, { to: '' });
+    const { sent, caught } = await run([{ payload: 'x', to: ['447700900131', 'not a number', '447700900132'] }], 800);
+    should(sent.map((m) => m.to).sort()).eql(['447700900131', '447700900132']);
+    for (const m of sent) should(m.payload.message_uuid).be.a.String();
+    should(caught.map((m) => m.to)).eql(['not a number']);
+    should(api.sentMessages.map((r) => r.params.to).sort()).eql(['447700900131', '447700900132']);
+    api.reset();
+    const dry = await run([{ payload: 'x', to: ['447700900133'], dryRun: true }], 300);
+    should(dry.sent[0].payload).have.properties({ dryRun: true, to: '447700900133' });
+    should(messages()).be.empty();
+  });
+
   const refusals: Array<[string, () => void, Record<string, string>, RegExp]> = [
     ['401, wrong secret', () => {}, { apisecret: 'not-the-secret' }, /refused the SMS to 447700900123: HTTP 401 Unauthorized: You did not provide correct credentials\.: the API key or secret is wrong/],
     ['401, another private key', () => {}, { appid: APP_ID, privatekey: OTHER_PEM }, /HTTP 401 .*: the Application ID or private key is wrong/],
     ['402, no credit', () => Object.assign(api.account(API_KEY)!, { balance: 0 }), {}, /HTTP 402 Payment Required: .*balance being low.*: the account has too little credit/],
+    ['403, not allowed', () => api.injectFaults({ kind: 'http', code: 403 }), {}, /HTTP 403 Forbidden: this account may not send this message/],
     ['404, not a Messages API host', () => api.injectFaults({ kind: 'http', code: 404 }), {}, /HTTP 404 Not Found: the API host does not serve the Messages API/],
     ['422, invalid', () => api.injectFaults({ kind: 'http', code: 422 }), {}, /HTTP 422 Invalid params: The value of one or more parameters is invalid\. \(text: is required\.\): Vonage refused the request as invalid/],
   ];
