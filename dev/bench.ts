@@ -99,6 +99,25 @@ function burstOutcome() {
   return { sent, achieved, unique, requests, throttled };
 }
 
+/** N msgs into a Send SMS node at once; resolves with SMS/s, from the first msg in to the last one out. */
+function sendThrough(send: string, out: string, n: number): Promise<number> {
+  return new Promise<number>((resolve) => {
+    forgetSpies();
+    let done = 0;
+    const started = performance.now();
+    const sink = helper.getNode(out);
+    const onInput = () => {
+      done += 1;
+      if (done === n) {
+        sink.off('input', onInput);
+        resolve(n / ((performance.now() - started) / 1000));
+      }
+    };
+    sink.on('input', onInput);
+    for (let i = 0; i < n; i += 1) helper.getNode(send).receive({ payload: i });
+  });
+}
+
 /** 1. Send SMS vs the raw SDK, N at once each, rounds interleaved. */
 async function sendOverhead(): Promise<void> {
   const n = SMOKE ? 40 : 1000;
@@ -120,22 +139,7 @@ async function sendOverhead(): Promise<void> {
   await helper.load(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET }, cm: { apikey: KEY, apisecret: SECRET }, cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' } });
   const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, apiHost: restHost, timeout: 30_000 });
 
-  const throughNode = (send = 's', out = 'o') =>
-    new Promise<number>((resolve) => {
-      forgetSpies();
-      let done = 0;
-      const started = performance.now();
-      const sink = helper.getNode(out);
-      const onInput = () => {
-        done += 1;
-        if (done === n) {
-          sink.off('input', onInput);
-          resolve(n / ((performance.now() - started) / 1000));
-        }
-      };
-      sink.on('input', onInput);
-      for (let i = 0; i < n; i += 1) helper.getNode(send).receive({ payload: i });
-    });
+  const throughNode = (send = 's', out = 'o') => sendThrough(send, out, n);
   const throughSdk = async (api: 'sms' | 'messages' = 'sms') => {
     const started = performance.now();
     const send = (i: number) =>
@@ -482,21 +486,7 @@ async function optOuts(): Promise<void> {
   const loadStarted = performance.now();
   await helper.load(packageNodes, flow, credentials);
   const loadMs = performance.now() - loadStarted;
-  const through = (name: string) =>
-    new Promise<number>((resolve) => {
-      let done = 0;
-      const started = performance.now();
-      const sink = helper.getNode(`o-${name}`);
-      const onInput = () => {
-        done += 1;
-        if (done === n) {
-          sink.off('input', onInput);
-          resolve(n / ((performance.now() - started) / 1000));
-        }
-      };
-      sink.on('input', onInput);
-      for (let i = 0; i < n; i += 1) helper.getNode(`s-${name}`).receive({ payload: i });
-    });
+  const through = (name: string) => sendThrough(`s-${name}`, `o-${name}`, n);
   const results: Record<string, number[]> = {};
   for (const [name] of paths) await through(name); // warm up
   for (let r = 0; r < rounds; r += 1) for (const [name] of paths) (results[name] ??= []).push(await through(name));

@@ -229,27 +229,12 @@ export class LoopbackVonageSmsApi {
     if (fault) {
       record.fault = fault.kind;
       record.outcome = `fault ${fault.kind}`;
-      switch (fault.kind) {
-        case 'drop':
-          req.socket.destroy();
-          return;
-        case 'http':
-          return this.json(res, fault.code, { type: 'about:blank', title: http.STATUS_CODES[fault.code] ?? 'Error' });
-        case 'not-json':
-          res.writeHead(200, { 'Content-Type': 'text/html' });
-          res.end('<html><body>Service temporarily unavailable</body></html>');
-          return;
-        case 'throttle':
-          return this.json(res, 200, failure('1', `Throughput Rate Exceeded - please wait [ ${fault.waitMs ?? 1000} ] and retry`));
-        case 'status':
-          return this.json(res, 200, failure(fault.status, fault.errorText ?? 'Internal Error'));
-        case 'slow':
-          await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-          if (res.destroyed || req.socket.destroyed) return;
-          break;
-        case 'partial':
-          break;
-      }
+      const answered = await this.faultAnswered(fault, req, res, {
+        http: (code) => this.json(res, code, { type: 'about:blank', title: http.STATUS_CODES[code] ?? 'Error' }),
+        throttle: (waitMs) => this.json(res, 200, failure('1', `Throughput Rate Exceeded - please wait [ ${waitMs} ] and retry`)),
+        status: (status, errorText) => this.json(res, 200, failure(status, errorText ?? 'Internal Error')),
+      });
+      if (answered) return;
     }
 
     const answer = this.answerSms(record);
@@ -286,31 +271,14 @@ export class LoopbackVonageSmsApi {
     const fault = this.faults.shift();
     if (fault) {
       record.fault = fault.kind;
-      switch (fault.kind) {
-        case 'drop':
-          record.outcome = 'fault drop';
-          req.socket.destroy();
-          return;
-        case 'http':
-          // 422 is the one refusal the spec sends as application/json, with the parameters at fault.
-          if (fault.code === 422) return invalid('text', 'is required.');
-          return problem(fault.code, String(fault.code), http.STATUS_CODES[fault.code] ?? 'Error');
-        case 'not-json':
-          record.outcome = 'fault not-json';
-          res.writeHead(200, { 'Content-Type': 'text/html' });
-          res.end('<html><body>Service temporarily unavailable</body></html>');
-          return;
-        case 'throttle':
-          return this.throttled(send, 30, fault.waitMs ?? 1000);
-        case 'status':
-          return problem(500, '1030', 'Internal Error', fault.errorText);
-        case 'slow':
-          await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-          if (res.destroyed || req.socket.destroyed) return;
-          break;
-        case 'partial':
-          break;
-      }
+      record.outcome = `fault ${fault.kind}`;
+      const answered = await this.faultAnswered(fault, req, res, {
+        // 422 is the one refusal the spec sends as application/json, with the parameters at fault.
+        http: (code) => (code === 422 ? invalid('text', 'is required.') : problem(code, String(code), http.STATUS_CODES[code] ?? 'Error')),
+        throttle: (waitMs) => this.throttled(send, 30, waitMs),
+        status: (_status, errorText) => problem(500, '1030', 'Internal Error', errorText),
+      });
+      if (answered) return;
     }
 
     // Basic with the key and secret, or a JWT signed with an Application's private key.
@@ -375,6 +343,41 @@ export class LoopbackVonageSmsApi {
     if (this.autoReceipts && webhookUrl) {
       const status = messagesStatus({ message_uuid: accepted.message_uuid, to: body.to, from, client_ref: body.client_ref as string | undefined }, { parts: countParts(body.text, type) });
       setTimeout(() => deliverMessages(webhookUrl, status).then((code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code), () => {}), 200);
+    }
+  }
+
+  /**
+   * Answers an injected fault as the API would: a dropped connection, an HTML page, or (by the API's own
+   * answers) an HTTP error, throttling or a refusal; a slow answer only waits. True when it answered.
+   */
+  private async faultAnswered(
+    fault: Fault,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    answer: { http(code: number): void; throttle(waitMs: number): void; status(status: string, errorText?: string): void },
+  ): Promise<boolean> {
+    switch (fault.kind) {
+      case 'drop':
+        req.socket.destroy();
+        return true;
+      case 'not-json':
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body>Service temporarily unavailable</body></html>');
+        return true;
+      case 'http':
+        answer.http(fault.code);
+        return true;
+      case 'throttle':
+        answer.throttle(fault.waitMs ?? 1000);
+        return true;
+      case 'status':
+        answer.status(fault.status, fault.errorText);
+        return true;
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        return res.destroyed || req.socket.destroyed;
+      case 'partial':
+        return false;
     }
   }
 
