@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import should from 'should';
-import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
+import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, helper, nodeRedVersion, packageNodes, recordStatuses, type FlowNode } from '../support/nodeRed';
 
 const API_KEY = 'msgsend1';
@@ -19,22 +19,13 @@ const OTHER_PEM = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).pri
 
 describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function () {
   this.timeout(30_000);
-  const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 10, applicationId: APP_ID, publicKey: PUBLIC_PEM }]);
-  let restHost = '';
-  before(async () => {
-    restHost = await api.listen();
-  });
-  after(() => api.close());
-  afterEach(async () => {
-    api.reset();
-    Object.assign(api.account(API_KEY)!, { balance: 10, ratePerSecond: undefined });
-    await helper.unload();
-  });
+  const loopback = useLoopbackApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 10, applicationId: APP_ID, publicKey: PUBLIC_PEM }]);
+  const api = loopback.api;
 
   function flow(config: Record<string, unknown> = {}, send: Record<string, unknown> = {}): FlowNode[] {
     return [
       { id: 'tab', type: 'tab', label: 'messages' },
-      { id: 'cfg', type: 'nexmobasic', api: 'messages', resthost: restHost, timeout: 2, ...config },
+      { id: 'cfg', type: 'nexmobasic', api: 'messages', resthost: loopback.restHost, timeout: 2, ...config },
       { id: 'send', z: 'tab', type: 'sendsms', creds: 'cfg', to: '{{msg.payload}}', fr: 'AcmeInc', text: 'Hello from the Messages API', wires: [['out']], ...send },
       { id: 'out', z: 'tab', type: 'helper' },
       { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -128,7 +119,7 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
   }
 
   it('answers 422 as application/json and 401, 402, 429 as problem details, as the spec has them', async () => {
-    const post = (auth: string, payload: unknown) => fetch(`${restHost}/v1/messages`, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+    const post = (auth: string, payload: unknown) => fetch(`${loopback.restHost}/v1/messages`, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
     const basic = `Basic ${Buffer.from(`${API_KEY}:${API_SECRET}`).toString('base64')}`;
     const unauthorised = await post('Basic eDp5', {});
     should(unauthorised.status).equal(401);
@@ -176,9 +167,9 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
   it('checks credentials for the editor on the Messages API, without sending anything, Basic or JWT', async () => {
     await load({}, { appid: APP_ID, privatekey: PRIVATE_PEM });
     const check = async (payload: Record<string, unknown>) => (await helper.request().post('/nexmobasic/check').send(payload).expect(200)).body;
-    should(await check({ api: 'messages', apikey: API_KEY, apisecret: API_SECRET, resthost: restHost })).eql({ ok: true, api: 'messages', jwt: false });
-    should(await check({ id: 'cfg', api: 'messages', apikey: API_KEY, apisecret: '__PWRD__', appid: APP_ID, privatekey: '__PWRD__', resthost: restHost })).eql({ ok: true, api: 'messages', jwt: true });
-    const wrong = await check({ api: 'messages', apikey: API_KEY, apisecret: 'not-it', resthost: restHost });
+    should(await check({ api: 'messages', apikey: API_KEY, apisecret: API_SECRET, resthost: loopback.restHost })).eql({ ok: true, api: 'messages', jwt: false });
+    should(await check({ id: 'cfg', api: 'messages', apikey: API_KEY, apisecret: '__PWRD__', appid: APP_ID, privatekey: '__PWRD__', resthost: loopback.restHost })).eql({ ok: true, api: 'messages', jwt: true });
+    const wrong = await check({ api: 'messages', apikey: API_KEY, apisecret: 'not-it', resthost: loopback.restHost });
     should(wrong).have.properties({ ok: false, blame: 'credentials' });
     should(wrong.error).match(/refused these credentials \(HTTP 401/);
     should(api.sentMessages).be.empty();

@@ -1,4 +1,4 @@
-/** A loopback Vonage SMS API for one describe block: listening before, closed after, reset (and flows unloaded) after each test. */
+/** A loopback Vonage API for one describe block: listening before, closed after, reset with its accounts as given (and flows unloaded) after each test. */
 import { LoopbackVonageSmsApi, type LoopbackAccount } from '../../dev/loopback/vonageSmsApi';
 import { helper } from './nodeRed';
 
@@ -11,7 +11,8 @@ export function useLoopbackApi(accounts: LoopbackAccount[]): { api: LoopbackVona
   after(() => api.close());
   afterEach(async () => {
     api.reset();
-    for (const account of accounts) Object.assign(api.account(account.apiKey)!, account);
+    // A fresh copy of each account: what a test changed or added (a balance, a rate) is gone.
+    for (const account of accounts) api.addAccount(account);
     await helper.unload();
   });
   return {
