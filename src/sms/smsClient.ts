@@ -1,11 +1,11 @@
 /**
- * One Vonage SMS API client per account, built on @vonage/server-sdk.
+ * One Vonage SMS API client per account: `POST {restHost}/sms/json` and `GET /account/get-balance`
+ * (API-NOTES §1), on Node's own fetch with HTTP Basic auth and a JSON body, as @vonage/server-sdk
+ * sends them, without its 19 packages (BENCHMARKS.md, install footprint).
  *
- * Every failure comes out as an SmsSendError whose text says what happened and what to do.
- * The SDK's own errors never leave this module: its VetchError carries the request's
- * `Authorization` header, which holds the API secret.
+ * Every failure comes out as an SmsSendError whose text says what happened and what to do; no
+ * header (the Authorization header holds the API secret) ever leaves this module.
  */
-import { Vonage } from '@vonage/server-sdk';
 import { describeStatus } from './vonageStatus';
 
 export interface VonageAccount {
@@ -75,17 +75,6 @@ export class BalanceError extends Error {
   }
 }
 
-/** The error label of a refused request's JSON body ("authentication failed"), at most 200 characters. */
-async function apiWords(response: { text?: () => Promise<string> } | undefined): Promise<string> {
-  try {
-    const body = JSON.parse((await response?.text?.()) ?? '') as Record<string, unknown>;
-    const label = body['error-code-label'] ?? body.title ?? body.detail;
-    return typeof label === 'string' ? label.slice(0, 200) : '';
-  } catch {
-    return '';
-  }
-}
-
 export const DEFAULT_REST_HOST = 'https://rest.nexmo.com';
 
 export function isRestHost(value: string): boolean {
@@ -97,19 +86,12 @@ export function isRestHost(value: string): boolean {
   }
 }
 
-/**
- * The SDK answers with every key twice, kebab-case as Vonage sent it and camelCase.
- * Vonage's own keys never contain a capital, so keep only those: the response as the API wrote it.
- */
+/** The response as the API wrote it, when it is one: an object with a `messages` array of objects. */
 function asApiResponse(data: unknown): SmsApiResponse | undefined {
-  if (!data || typeof data !== 'object' || !Array.isArray((data as { messages?: unknown }).messages)) {
-    return undefined;
-  }
-  const pick = (source: object): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(source).filter(([key]) => !/[A-Z]/.test(key)));
-  const response = pick(data) as unknown as SmsApiResponse;
-  response.messages = (data as { messages: object[] }).messages.map((m) => pick(m) as SmsApiMessage);
-  return response;
+  if (!data || typeof data !== 'object' || !Array.isArray((data as { messages?: unknown }).messages)) return undefined;
+  const messages = (data as { messages: unknown[] }).messages;
+  if (messages.length === 0 || !messages.every((m) => m !== null && typeof m === 'object' && typeof (m as { status?: unknown }).status === 'string')) return undefined;
+  return data as SmsApiResponse;
 }
 
 function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
@@ -131,54 +113,21 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   );
 }
 
-interface SdkErrorShape {
+interface FetchErrorShape {
   name?: string;
-  message?: string;
   code?: string;
   cause?: { code?: string; message?: string };
-  config?: unknown;
-  response?: { status?: number; statusText?: string };
-  getResponse?: () => unknown;
 }
 
 /** Connection errors raised before any byte of the request could have reached Vonage. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'bad port']);
-
-function translateSdkError(err: unknown, account: VonageAccount, to: string): SmsSendError {
-  const e = (err ?? {}) as SdkErrorShape;
-  if (typeof e.getResponse === 'function') {
-    const response = asApiResponse(e.getResponse());
-    if (response) return statusFailure(response, to);
-  }
-  // A VetchError (its name is plain 'Error'): an HTTP answer the SDK would not accept.
-  const isVetchError = e.config !== undefined && e.response !== undefined;
-  if (isVetchError && typeof e.response?.status === 'number' && e.response.status >= 300) {
-    const { status, statusText } = e.response as { status: number; statusText?: string };
-    return new SmsSendError(
-      `the Vonage API at ${account.restHost} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${to}` +
-        (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
-      'http',
-      `HTTP ${status}`,
-      status >= 500,
-    );
-  }
-  if (isVetchError) {
-    return new SmsSendError(
-      `the Vonage API at ${account.restHost} answered with a body that could not be read, for the SMS to ${to}; it may have been sent`,
-      'bad-response',
-      'unreadable answer: may have been sent',
-      true,
-    );
-  }
-  return transportFailure(e, account.restHost, account.timeoutMs, to);
-}
 
 /**
  * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
  * (nothing was sent) or after (it may have been). For the SDK's errors and for fetch's alike.
  */
 export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
-  const e = (err ?? {}) as SdkErrorShape;
+  const e = (err ?? {}) as FetchErrorShape;
   if (e.name === 'AbortError' || e.name === 'TimeoutError') {
     return new SmsSendError(
       `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
@@ -205,19 +154,52 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
   );
 }
 
-export class VonageSmsClient {
-  private readonly vonage: Vonage;
+/** An HTTP answer: its status and, when the body is JSON, the parsed body. */
+interface Answer {
+  status: number;
+  statusText: string;
+  json: unknown;
+}
 
+export class VonageSmsClient {
   readonly account: VonageAccount;
+  private readonly authorization: string;
+  private readonly sendUrl: string;
 
   constructor(account: VonageAccount) {
-    // The SDK joins restHost and path as strings: a trailing slash would give //sms/json.
     this.account = { ...account, restHost: account.restHost.replace(/\/+$/, '') };
-    this.vonage = new Vonage(
-      // privateKey '': the SDK's Auth calls fs.existsSync(privateKey), and Node.js 24 warns about undefined.
-      { apiKey: account.apiKey, apiSecret: account.apiSecret, privateKey: '' },
-      { restHost: this.account.restHost, timeout: account.timeoutMs },
-    );
+    this.authorization = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
+    this.sendUrl = `${this.account.restHost}/sms/json`;
+  }
+
+  /**
+   * One request; rejects only with what fetch throws (no answer, or a body cut off). A timer cleared
+   * with the answer: AbortSignal.timeout() would keep each request's signal alive for the whole timeout.
+   */
+  private async request(url: string, body?: string): Promise<Answer> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), this.account.timeoutMs);
+    try {
+      const response = await fetch(url, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers:
+          body === undefined
+            ? { Authorization: this.authorization, Accept: 'application/json' }
+            : { Authorization: this.authorization, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body,
+        signal: abort.signal,
+      });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, statusText: response.statusText, json };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -227,47 +209,56 @@ export class VonageSmsClient {
    */
   async balance(): Promise<{ value: number; autoReload: boolean }> {
     const host = this.account.restHost;
-    let data: { value?: unknown; autoReload?: unknown };
+    let answer: Answer;
     try {
-      data = (await this.vonage.accounts.getBalance()) as typeof data;
+      answer = await this.request(`${host}/account/get-balance`);
     } catch (err) {
-      const e = (err ?? {}) as SdkErrorShape & { response?: { text?: () => Promise<string> } };
-      const status = e.config !== undefined ? e.response?.status : undefined;
-      if (status === 401) {
-        const said = await apiWords(e.response);
-        throw new BalanceError(`the Vonage API at ${host} refused this API key and secret (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
-      }
-      if (status) throw new BalanceError(`the API host ${host} answered HTTP ${status} to the balance check: it may not be a Vonage API host`, 'host');
+      const e = (err ?? {}) as FetchErrorShape;
       const code = e.cause?.code ?? e.code;
       if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new BalanceError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
       if (code) throw new BalanceError(`could not connect to the API host ${host} (${code})`, 'host');
       throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     }
+    const { status, json } = answer;
+    if (status === 401) {
+      const label = (json as Record<string, unknown> | undefined)?.['error-code-label'];
+      const said = typeof label === 'string' ? label.slice(0, 200) : '';
+      throw new BalanceError(`the Vonage API at ${host} refused this API key and secret (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
+    }
+    if (status < 200 || status >= 300) throw new BalanceError(`the API host ${host} answered HTTP ${status} to the balance check: it may not be a Vonage API host`, 'host');
+    const data = json as { value?: unknown; autoReload?: unknown } | undefined;
     if (typeof data?.value !== 'number') throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     return { value: data.value, autoReload: data.autoReload === true };
   }
 
   /** Resolves with the API response when every part was accepted; rejects with SmsSendError. */
   async send(request: SmsRequest): Promise<SmsApiResponse> {
-    let data: unknown;
+    const host = this.account.restHost;
+    // Vonage's own names (kebab-case), as the SDK sends them.
+    const params: Record<string, string> = { to: request.to, from: request.from, text: request.text, type: request.type };
+    if (request.callback) params.callback = request.callback;
+    if (request.clientRef) params['client-ref'] = request.clientRef;
+    let answer: Answer;
     try {
-      const params = {
-        to: request.to,
-        from: request.from,
-        text: request.text,
-        type: request.type,
-        // The SDK turns camelCase keys into Vonage's kebab-case: clientRef → client-ref.
-        ...(request.callback ? { callback: request.callback } : {}),
-        ...(request.clientRef ? { clientRef: request.clientRef } : {}),
-      };
-      data = await this.vonage.sms.send(params as Parameters<Vonage['sms']['send']>[0]);
+      answer = await this.request(this.sendUrl, JSON.stringify(params));
     } catch (err) {
-      throw translateSdkError(err, this.account, request.to);
+      throw transportFailure(err, host, this.account.timeoutMs, request.to);
     }
-    const response = asApiResponse(data);
+    const { status, statusText, json } = answer;
+    if (status >= 300 || status < 200) {
+      throw new SmsSendError(
+        `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}` +
+          (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
+        'http',
+        `HTTP ${status}`,
+        status >= 500,
+        String(status),
+      );
+    }
+    const response = asApiResponse(json);
     if (!response) {
       throw new SmsSendError(
-        `the Vonage API at ${this.account.restHost} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`,
+        `the Vonage API at ${host} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`,
         'bad-response',
         'unreadable answer: may have been sent',
         true,
