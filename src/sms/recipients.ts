@@ -47,16 +47,27 @@ export class RecipientsTemplate {
 
   /**
    * The recipients as written, each trimmed, none empty: the To field's entries, or `msg.to` when
-   * they all render empty. Throws when there are more than MAX_RECIPIENTS.
+   * they all render empty: at once, or a promise when a flow or global tag is read. Rejects when
+   * there are more than MAX_RECIPIENTS.
    */
-  async render(sources: TemplateSources, msgTo: unknown): Promise<string[]> {
-    const rendered = await Promise.all(this.entries.map((entry) => entry.render(sources)));
+  render(sources: TemplateSources, msgTo: unknown): string[] | Promise<string[]> {
+    let rendered: Array<string | Promise<string>>;
+    try {
+      rendered = this.entries.map((entry) => entry.render(sources));
+      if (rendered.every((r): r is string => typeof r === 'string')) return this.recipientsOf(rendered, msgTo);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.all(rendered).then((all) => this.recipientsOf(all, msgTo));
+  }
+
+  private recipientsOf(rendered: string[], msgTo: unknown): string[] | Promise<string[]> {
     let recipients = rendered.map((r) => r.trim()).filter((r) => r !== '');
     if (recipients.length === 0 && msgTo !== undefined && msgTo !== null) {
       const list = Array.isArray(msgTo) ? msgTo : typeof msgTo === 'string' ? msgTo.split(RECIPIENT_SEPARATORS) : [msgTo];
       recipients = list.map((item) => (item === null || item === undefined ? '' : String(item).trim())).filter((r) => r !== '');
     }
-    if (recipients.length > MAX_RECIPIENTS) throw tooMany(recipients.length);
+    if (recipients.length > MAX_RECIPIENTS) return Promise.reject(tooMany(recipients.length));
     // Nobody at all: one recipient, empty, so that the usual "To is empty" error says so.
     return recipients.length ? recipients : [''];
   }

@@ -97,10 +97,14 @@ export class SmsTemplate {
     this.isFixed = this.tags.size === 0;
   }
 
-  async render(sources: TemplateSources): Promise<string> {
+  /**
+   * Renders the template: at once (a string) unless a flow or global tag must be read from context,
+   * which may be asynchronous (a promise). Throws, or rejects, with what mustache throws.
+   */
+  render(sources: TemplateSources): string | Promise<string> {
     if (this.isFixed) return this.source;
     const resolved = new Map<string, unknown>();
-    const reads: Promise<void>[] = [];
+    let reads: Promise<void>[] | undefined;
     for (const name of this.tags) {
       const envName = parseEnvTag(name);
       if (envName !== undefined) {
@@ -109,14 +113,18 @@ export class SmsTemplate {
       }
       const tag = parseContextTag(name);
       if (tag) {
-        reads.push(
+        (reads ??= []).push(
           sources.context(tag.scope, tag.key, tag.store).then((value) => {
             resolved.set(name, value);
           }),
         );
       }
     }
-    await Promise.all(reads);
+    if (!reads) return this.fill(sources, resolved);
+    return Promise.all(reads).then(() => this.fill(sources, resolved));
+  }
+
+  private fill(sources: TemplateSources, resolved: Map<string, unknown>): string {
     const context = new ResolvedContext({ msg: sources.msg }, resolved);
     return Mustache.render(this.source, context, {}, { escape: asText });
   }
