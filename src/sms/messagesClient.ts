@@ -7,7 +7,7 @@
  * leaves this module.
  */
 import crypto from 'node:crypto';
-import { SmsSendError, transportFailure, type SmsRequest } from './smsClient';
+import { readyFetch, SmsSendError, transportFailure, type SmsRequest } from './smsClient';
 
 export interface MessagesAccount {
   apiKey: string;
@@ -108,6 +108,7 @@ export class VonageMessagesClient {
     this.account = { ...account, host: account.host.replace(/\/+$/, '') };
     this.key = account.applicationId && account.privateKey ? privateKeyOf(account.privateKey) : undefined;
     this.basic = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
+    readyFetch();
   }
 
   get usesJwt(): boolean {

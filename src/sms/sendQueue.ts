@@ -15,6 +15,7 @@ import { SharedStateError, type SendSlots } from '../state/accountState';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
 import type { MessagesApiResponse } from './messagesClient';
 import { OptedOutError, type OptOutEntry } from './optOut';
+import { ArrivalWindow, type ArrivalTicket } from './arrivalWindow';
 
 /** What Vonage answers an accepted SMS: the SMS API's response, or the Messages API's 202 body. */
 export type SendResponse = SmsApiResponse | MessagesApiResponse;
@@ -142,6 +143,8 @@ export class SendQueue extends EventEmitter {
   private stateUp = true;
   /** How long asking the shared state for a turn usually takes (a moving average), in ms. */
   private turnMs: number | undefined;
+  /** In memory: requests counted by when they arrive at Vonage, not when they start (arrivalWindow.ts). */
+  private readonly arrivals: ArrivalWindow | undefined;
 
   constructor(private readonly sender: SmsSender, readonly options: SendQueueOptions = DEFAULT_QUEUE_OPTIONS) {
     super();
@@ -149,6 +152,7 @@ export class SendQueue extends EventEmitter {
     // bounds how many ask at once (about a second's worth).
     const rate = options.slots ? { concurrency: Math.max(1, Math.ceil(options.ratePerSecond)) } : SendQueue.rate(options.ratePerSecond);
     this.account = new PQueue(rate);
+    this.arrivals = options.slots ? undefined : ArrivalWindow.forRate(options.ratePerSecond, RATE_MARGIN);
     this.feedLimit = Math.max(16, 2 * ((rate as { intervalCap?: number }).intervalCap ?? (rate as { concurrency?: number }).concurrency ?? 8));
   }
 
@@ -325,6 +329,7 @@ export class SendQueue extends EventEmitter {
         }
         // Cancelled or closed while it waited: its owner was told already.
         if (!entry.waiting) return undefined;
+        let ticket: ArrivalTicket | undefined;
         // The confirmation of an opt-out goes to a number on the list, by design.
         if (this.options.optOuts && !request.confirmsOptOut) {
           let optedOut: OptOutEntry | undefined;
@@ -378,15 +383,26 @@ export class SendQueue extends EventEmitter {
           // Too soon for this sender: send nothing now, and queue again when its slot comes.
           const senderWait = this.senderWait(request.from);
           if (senderWait > 0) return { senderWait };
+          if (this.arrivals) {
+            // A wait only after a request that arrived late (one that opened the connection).
+            const turn = this.arrivals.turn();
+            ticket = turn instanceof Promise ? await turn : turn;
+            if (!entry.waiting) {
+              ticket.unused();
+              return undefined;
+            }
+          }
         }
         this.unwait(entry);
         this.inFlight += 1;
         this.changed();
+        const startedAt = performance.now();
         try {
           return { response: await this.sender.send(request) };
         } catch (err) {
           return { error: err as Error };
         } finally {
+          ticket?.answered(startedAt);
           this.inFlight -= 1;
           this.changed();
         }

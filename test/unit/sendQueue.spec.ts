@@ -98,6 +98,26 @@ describe('SendQueue', () => {
     should(at[59] - at[0]).be.within(1000, 2500);
   });
 
+  it('counts a request in the rolling second when it arrives: the first ones, slowed by opening a connection, hold back those a second later', async () => {
+    // The first batch (4 at 40/s) spends 140 ms opening its connections before it is sent, and answers at
+    // 150 ms; later requests arrive as they start and answer in a millisecond. Vonage counts arrivals.
+    const arrivals: number[] = [];
+    let calls = 0;
+    const sender = {
+      async send(): Promise<SmsApiResponse> {
+        const opening = calls < 4;
+        calls += 1;
+        arrivals.push(performance.now() + (opening ? 140 : 0));
+        await new Promise((resolve) => setTimeout(resolve, opening ? 150 : 1));
+        return OK;
+      },
+    };
+    const queue = new SendQueue(sender, options({ ratePerSecond: 40 }));
+    await Promise.all(Array.from({ length: 60 }, () => queue.submit(sms(), 'n1')));
+    const at = [...arrivals].sort((a, b) => a - b);
+    for (const t of at) should(at.filter((u) => u >= t && u < t + 1000).length).be.belowOrEqual(40);
+  });
+
   it('refuses at once beyond its size, and reports its depth', async () => {
     const queue = new SendQueue(scripted(), options({ ratePerSecond: 10, maxQueued: 2 }));
     const depths: number[] = [];
