@@ -611,6 +611,170 @@ async function realNodeRed(): Promise<void> {
   }
 }
 
+/** A GSM-7 text of 160 characters, a different one for each i. */
+const text160 = (i: number) => `Your order ${100000 + i} has shipped and will arrive tomorrow between 9:00 and 12:00. Reply HELP for help or STOP to opt out. Thank you for shopping with us!`.padEnd(160, '.').slice(0, 160);
+
+/**
+ * 10. Composing an SMS (render the templates, normalise the numbers, choose the encoding and count the
+ * parts), in the compiled module Send SMS runs and the editor's counter is built from, against the
+ * segment library alone on the same text (what the count cost before its fast path for GSM-7).
+ */
+async function compose(): Promise<void> {
+  const { composeSms, parseSmsTemplates } = require(path.join(ROOT, 'nodes', 'sms', 'composeSms.js')) as typeof import('../src/sms/composeSms');
+  const { SegmentedMessage } = require('sms-segments-calculator') as typeof import('sms-segments-calculator');
+  const templates = parseSmsTemplates({ to: '447700900123', fr: 'Bench', text: '{{msg.payload}}' });
+  const sources = (payload: string) => ({ msg: { payload, _msgid: 'b3nch' }, env: () => undefined, context: async () => undefined });
+  const per = SMOKE ? 200 : 2000;
+  const rounds = SMOKE ? 3 : 15;
+  let next = 0;
+  const oneMicros: number[] = [];
+  const libraryMicros: number[] = [];
+  const burstMs: number[] = [];
+  for (let r = 0; r < rounds + 1; r += 1) {
+    let started = performance.now();
+    for (let i = 0; i < per; i += 1) await composeSms(templates, sources(text160((next += 1))));
+    const one = ((performance.now() - started) * 1000) / per;
+    started = performance.now();
+    await Promise.all(Array.from({ length: 300 }, () => composeSms(templates, sources(text160((next += 1))))));
+    const burst = performance.now() - started;
+    started = performance.now();
+    for (let i = 0; i < per / 10; i += 1) new SegmentedMessage(text160((next += 1)), 'auto').segmentsCount;
+    const library = ((performance.now() - started) * 1000) / (per / 10);
+    if (r === 0) continue; // warm-up
+    oneMicros.push(one);
+    burstMs.push(burst);
+    libraryMicros.push(library);
+  }
+  const one = median(oneMicros);
+  const burst = median(burstMs);
+  rows.push({ measure: `10. Compose one SMS of 160 GSM-7 characters (render, normalise, count; median of ${rounds} rounds of ${per})`, ours: `${fixed(one, 1)} µs`, reference: `${fixed(median(libraryMicros))} µs: sms-segments-calculator alone counting the same text`, ratio: fixed(one / median(libraryMicros), 3), target: '≤ 10 µs', met: one <= 10 ? 'yes' : 'no' });
+  rows.push({ measure: '10. … a burst of 300 such msgs composed at once', ours: `${fixed(burst, 2)} ms`, reference: '', ratio: '', target: '≤ 5 ms', met: burst <= 5 ? 'yes' : 'no' });
+}
+
+/**
+ * 11. One SMS at a time: from a msg into Send SMS to its msg out, against the raw SDK's sms.send, and the
+ * floor: a bare keep-alive HTTP POST of the same JSON body with the same Basic auth. Interleaved.
+ */
+async function latency(): Promise<void> {
+  const n = SMOKE ? 20 : 400;
+  const flow = [
+    { id: 't', type: 'tab' },
+    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: 100, timeout: 30 },
+    { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
+    { id: 'o', z: 't', type: 'helper' },
+  ];
+  await loadFlow(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET } });
+  const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, timeout: 30_000 });
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const authorization = `Basic ${Buffer.from(`${KEY}:${SECRET}`).toString('base64')}`;
+  const url = new URL(`${restHost}/sms/json`);
+  const bare = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({ to: '447700900123', from: 'Bench', text: `Hello ${i}`, type: 'text' });
+      const req = http.request(url, { method: 'POST', agent, headers: { Authorization: authorization, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => (JSON.parse(text).messages[0].status === '0' ? resolve() : reject(new Error(text))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const node = helper.getNode('s');
+  const out = helper.getNode('o');
+  const throughNode = (i: number) =>
+    new Promise<void>((resolve) => {
+      out.once('input', () => resolve());
+      node.receive({ payload: i });
+    });
+  const times: Record<'node' | 'sdk' | 'bare', number[]> = { node: [], sdk: [], bare: [] };
+  const paths: Array<['node' | 'sdk' | 'bare', (i: number) => Promise<unknown>]> = [
+    ['node', throughNode],
+    ['sdk', (i) => vonage.sms.send({ to: '447700900123', from: 'Bench', text: `Hello ${i}` })],
+    ['bare', bare],
+  ];
+  for (let i = 0; i < n + 20; i += 1) {
+    // Each in turn, starting with another each time; the first 20 warm up.
+    for (let k = 0; k < paths.length; k += 1) {
+      const [name, run] = paths[(i + k) % paths.length];
+      const started = performance.now();
+      await run(i);
+      if (i >= 20) times[name].push(performance.now() - started);
+    }
+  }
+  agent.destroy();
+  await helper.unload();
+  api.reset();
+  const ratio = median(times.node) / median(times.sdk);
+  rows.push({
+    measure: `11. Latency of one SMS, msg in to msg out (median of ${n}, interleaved)`,
+    ours: `${fixed(median(times.node), 3)} ms`,
+    reference: `${fixed(median(times.sdk), 3)} ms raw SDK; floor ${fixed(median(times.bare), 3)} ms, a bare keep-alive POST`,
+    ratio: fixed(ratio, 2),
+    target: '≤ 1.10',
+    met: ratio <= 1.1 ? 'yes' : 'no',
+  });
+}
+
+/** Bytes, files and packages under a node_modules. */
+function footprintOf(dir: string): { bytes: number; files: number; packages: number } {
+  let bytes = 0;
+  let files = 0;
+  let packages = 0;
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        files += 1;
+        bytes += fs.statSync(full).size;
+        if (entry.name === 'package.json' && /node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(at)) packages += 1;
+      }
+    }
+  };
+  walk(dir);
+  return { bytes, files, packages };
+}
+
+/**
+ * 12. What a palette install costs: the packed package installed with the palette manager's npm flags,
+ * as it is (its own client on Node's fetch) and with the Vonage SDK it used to depend on, or the scoped
+ * packages for its three endpoints, installed beside it. npm's cache is warmed by one install of each first.
+ */
+async function footprint(): Promise<void> {
+  const { work, tarball } = paletteInstall();
+  const choices: Array<[string, string[]]> = [
+    ['its own client on fetch (as published)', []],
+    ['@vonage/server-sdk 3.27', ['@vonage/server-sdk@~3.27.0']],
+    ['@vonage/sms + @vonage/messages + @vonage/accounts', ['@vonage/sms@~1.21.0', '@vonage/messages@~1.24.0', '@vonage/accounts@~1.20.0']],
+  ];
+  const install = (extra: string[], round: number) => {
+    const dir = fs.mkdtempSync(path.join(work, `footprint-${round}-`));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bench', private: true }));
+    const started = performance.now();
+    execFileSync('npm', ['install', ...PALETTE_INSTALL_FLAGS, '--', tarball, ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, ...footprintOf(path.join(dir, 'node_modules')) };
+  };
+  const results = choices.map(([, extra]) => {
+    if (!SMOKE) install(extra, 0);
+    return install(extra, 1);
+  });
+  const mb = (bytes: number) => `${fixed(bytes / 1e6, 1)} MB`;
+  const cell = (r: (typeof results)[number]) => `${mb(r.bytes)}, ${r.files.toLocaleString('en')} files, ${r.packages} packages, ${fixed(r.seconds, 1)} s`;
+  const [ours, sdk, scoped] = results;
+  rows.push({
+    measure: '12. Palette install of the package (npm cache warm)',
+    ours: `${cell(ours)}`,
+    reference: `with ${choices[1][0]}: ${cell(sdk)}; with ${choices[2][0]}: ${cell(scoped)}`,
+    ratio: `${fixed(ours.bytes / sdk.bytes, 2)} of the size with the SDK`,
+    target: '(reported)',
+    met: '',
+  });
+  const runtime = Object.keys((require(path.join(ROOT, 'package.json')) as { dependencies: object }).dependencies).length;
+  notes.push(`12: ${runtime} runtime dependencies (the Flow Library's limit is 6); the SDK's install adds ${mb(sdk.bytes - ours.bytes)} and ${sdk.packages - ours.packages} packages, the scoped packages ${mb(scoped.bytes - ours.bytes)} and ${scoped.packages - ours.packages}.`);
+}
+
 /** 7. Send SMS with a large opt-out list against an empty one, in memory and in Redis; one check of each list. */
 async function optOuts(): Promise<void> {
   const listed = SMOKE ? 1_000 : 100_000;
@@ -745,7 +909,7 @@ async function main(): Promise<void> {
   restHost = await api.listen();
   if (redisServerInstalled()) redis = await startRedis();
   else notes.push('The shared-state measures (6) were not taken: this machine has no redis-server (apt-get install redis-server).');
-  const measures: Record<string, () => Promise<void>> = { sendOverhead, rateFidelity, sharedRate, inbound, memory, loadTime, realNodeRed, optOuts };
+  const measures: Record<string, () => Promise<void>> = { sendOverhead, compose, latency, rateFidelity, sharedRate, inbound, memory, loadTime, realNodeRed, optOuts, footprint };
   for (const [name, measure] of Object.entries(measures)) if (!ONLY || ONLY.has(name)) await measure();
   await redis?.stop();
   await api.close();

@@ -175,6 +175,7 @@ export = function (RED: NodeAPI) {
     // In-flight requests finish; whatever still waits (a Send SMS node has not cancelled it) fails, counted once.
     node.on('close', (_removed: boolean, done: () => void) => {
       const closeState = async () => {
+        client?.close();
         unregister();
         unregisterAccount();
         if (state && !(state instanceof Error)) await state.close();
@@ -231,22 +232,27 @@ export = function (RED: NodeAPI) {
     }
     if (messages) {
       if (applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
+      let client: VonageMessagesClient | undefined;
       try {
-        const client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
+        client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
         await client.check();
         return res.json({ ok: true, api: 'messages', jwt: client.usesJwt });
       } catch (err) {
         // No answer, or an answer that is not the Messages API's: the host is to blame.
         const blame = err instanceof SmsSendError || /may not be a Vonage/.test((err as Error).message) ? 'host' : 'credentials';
         return fail((err as Error).message, blame);
+      } finally {
+        client?.close();
       }
     }
+    const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
     try {
-      const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
       const balance = await client.balance();
       return res.json({ ok: true, balance: balance.value, autoReload: balance.autoReload });
     } catch (err) {
       return fail((err as Error).message, err instanceof BalanceError ? err.blame : 'credentials');
+    } finally {
+      client.close();
     }
   });
 

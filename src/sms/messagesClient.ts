@@ -1,13 +1,15 @@
 /**
- * The Vonage Messages API for SMS (MESSAGES-API-NOTES §1–§4): `POST {host}/v1/messages`, on Node's
- * own fetch. Basic auth with the API key and secret, or a JWT (RS256, the Application's private key)
+ * The Vonage Messages API for SMS (MESSAGES-API-NOTES §1–§4): `POST {host}/v1/messages`, on a kept-open
+ * connection of Node's own (apiConnection.ts). Basic auth with the API key and secret, or a JWT (RS256, the Application's private key)
  * when an Application ID and private key are set; the webhook signature secret never takes part.
  * Every failure comes out as an SmsSendError whose text says what happened and what to do, built
  * from the problem details Vonage answers with; no header (which holds the secret or the JWT) ever
  * leaves this module.
  */
 import crypto from 'node:crypto';
-import { readyFetch, SmsSendError, transportFailure, type SmsRequest } from './smsClient';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ApiConnection } from './apiConnection';
+import { SmsSendError, transportFailure, type SmsRequest } from './smsClient';
 
 export interface MessagesAccount {
   apiKey: string;
@@ -88,10 +90,10 @@ function refusal(status: number, jwt: boolean): { advice: string; short: string 
 }
 
 /** How long a 429 asks to wait: Retry-After (seconds), else X-RateLimit-Reset (a time, in s or ms: §3). */
-function retryAfterMs(headers: Headers): number | undefined {
-  const after = Number(headers.get('retry-after'));
-  if (headers.get('retry-after') !== null && Number.isFinite(after) && after >= 0) return Math.min(after * 1000, 60_000);
-  const reset = Number(headers.get('x-ratelimit-reset'));
+function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
+  const after = Number(headers['retry-after']);
+  if (headers['retry-after'] !== undefined && Number.isFinite(after) && after >= 0) return Math.min(after * 1000, 60_000);
+  const reset = Number(headers['x-ratelimit-reset']);
   if (!Number.isFinite(reset) || reset <= 0) return undefined;
   const at = reset > 1e12 ? reset : reset * 1000;
   return Math.min(Math.max(0, at - Date.now()), 60_000);
@@ -102,13 +104,19 @@ export class VonageMessagesClient {
   private readonly key: crypto.KeyObject | undefined;
   private readonly basic: string;
   private token: { value: string; madeAt: number } | undefined;
+  private readonly connection: ApiConnection;
 
   /** Throws an Error (never quoting a secret) when the private key cannot be read. */
   constructor(account: MessagesAccount) {
     this.account = { ...account, host: account.host.replace(/\/+$/, '') };
     this.key = account.applicationId && account.privateKey ? privateKeyOf(account.privateKey) : undefined;
     this.basic = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
-    readyFetch();
+    this.connection = new ApiConnection(this.account.host, account.timeoutMs);
+  }
+
+  /** Lets go of the connections kept open (the config node is closing). */
+  close(): void {
+    this.connection.close();
   }
 
   get usesJwt(): boolean {
@@ -127,33 +135,11 @@ export class VonageMessagesClient {
     return value;
   }
 
-  private async post(body: object, to: string): Promise<{ status: number; headers: Headers; json: unknown }> {
-    // A timer cleared with the answer: AbortSignal.timeout() would keep each request's signal alive for
-    // the whole timeout, thousands of them under load.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), this.account.timeoutMs);
+  private async post(body: object, to: string): Promise<{ status: number; headers: IncomingHttpHeaders; json: unknown }> {
     try {
-      let response: Response;
-      try {
-        response = await fetch(`${this.account.host}/v1/messages`, {
-          method: 'POST',
-          headers: { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' },
-          body: JSON.stringify(body),
-          signal: abort.signal,
-        });
-      } catch (err) {
-        throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(await response.text());
-      } catch (err) {
-        if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
-        json = undefined;
-      }
-      return { status: response.status, headers: response.headers, json };
-    } finally {
-      clearTimeout(timer);
+      return await this.connection.request('POST', '/v1/messages', { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' }, JSON.stringify(body));
+    } catch (err) {
+      throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
     }
   }
 

@@ -1,11 +1,12 @@
 /**
  * One Vonage SMS API client per account: `POST {restHost}/sms/json` and `GET /account/get-balance`
- * (API-NOTES §1), on Node's own fetch with HTTP Basic auth and a JSON body, as @vonage/server-sdk
- * sends them, without its 19 packages (BENCHMARKS.md, install footprint).
+ * (API-NOTES §1), with HTTP Basic auth and a JSON body as @vonage/server-sdk sends them, on a kept-open
+ * connection of Node's own (apiConnection.ts), without the SDK's 19 packages (BENCHMARKS.md, footprint).
  *
  * Every failure comes out as an SmsSendError whose text says what happened and what to do; no
  * header (the Authorization header holds the API secret) ever leaves this module.
  */
+import { ApiConnection, type ApiAnswer } from './apiConnection';
 import { describeStatus } from './vonageStatus';
 
 export interface VonageAccount {
@@ -113,21 +114,21 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   );
 }
 
-interface FetchErrorShape {
+interface TransportErrorShape {
   name?: string;
   code?: string;
   cause?: { code?: string; message?: string };
 }
 
 /** Connection errors raised before any byte of the request could have reached Vonage. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'bad port']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 /**
  * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
- * (nothing was sent) or after (it may have been). For the SDK's errors and for fetch's alike.
+ * (nothing was sent) or after (it may have been): Node's errors, with their `code`.
  */
 export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
-  const e = (err ?? {}) as FetchErrorShape;
+  const e = (err ?? {}) as TransportErrorShape;
   if (e.name === 'AbortError' || e.name === 'TimeoutError') {
     return new SmsSendError(
       `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
@@ -136,8 +137,7 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
       true,
     );
   }
-  // fetch refuses some ports outright ('bad port') before connecting.
-  const code = e.cause?.code ?? e.code ?? (e.cause?.message === 'bad port' ? 'bad port' : undefined);
+  const code = e.cause?.code ?? e.code;
   if (code && NOT_SENT_CODES.has(code)) {
     return new SmsSendError(
       `could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`,
@@ -154,65 +154,26 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
   );
 }
 
-let fetchReady = false;
-/**
- * Node.js loads its fetch (undici) on the first call, which then takes some 30 ms of the event loop: at
- * the head of a burst, that delays the first SMS and, by the queue's spacing, every one after it. Done
- * once when a client is made (at deploy) instead, without a request: making a Request loads it.
- */
-export function readyFetch(): void {
-  if (fetchReady) return;
-  fetchReady = true;
-  new Request('http://127.0.0.1/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-}
-
-/** An HTTP answer: its status and, when the body is JSON, the parsed body. */
-interface Answer {
-  status: number;
-  statusText: string;
-  json: unknown;
-}
-
 export class VonageSmsClient {
   readonly account: VonageAccount;
   private readonly authorization: string;
-  private readonly sendUrl: string;
+  private readonly connection: ApiConnection;
 
   constructor(account: VonageAccount) {
     this.account = { ...account, restHost: account.restHost.replace(/\/+$/, '') };
     this.authorization = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
-    this.sendUrl = `${this.account.restHost}/sms/json`;
-    readyFetch();
+    this.connection = new ApiConnection(this.account.restHost, account.timeoutMs);
   }
 
-  /**
-   * One request; rejects only with what fetch throws (no answer, or a body cut off). A timer cleared
-   * with the answer: AbortSignal.timeout() would keep each request's signal alive for the whole timeout.
-   */
-  private async request(url: string, body?: string): Promise<Answer> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), this.account.timeoutMs);
-    try {
-      const response = await fetch(url, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers:
-          body === undefined
-            ? { Authorization: this.authorization, Accept: 'application/json' }
-            : { Authorization: this.authorization, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body,
-        signal: abort.signal,
-      });
-      const text = await response.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: response.status, statusText: response.statusText, json };
-    } finally {
-      clearTimeout(timer);
-    }
+  private request(path: string, body?: string): Promise<ApiAnswer> {
+    return body === undefined
+      ? this.connection.request('GET', path, { Authorization: this.authorization, Accept: 'application/json' })
+      : this.connection.request('POST', path, { Authorization: this.authorization, 'Content-Type': 'application/json', Accept: 'application/json' }, body);
+  }
+
+  /** Lets go of the connections kept open (the config node is closing). */
+  close(): void {
+    this.connection.close();
   }
 
   /**
@@ -222,11 +183,11 @@ export class VonageSmsClient {
    */
   async balance(): Promise<{ value: number; autoReload: boolean }> {
     const host = this.account.restHost;
-    let answer: Answer;
+    let answer: ApiAnswer;
     try {
-      answer = await this.request(`${host}/account/get-balance`);
+      answer = await this.request('/account/get-balance');
     } catch (err) {
-      const e = (err ?? {}) as FetchErrorShape;
+      const e = (err ?? {}) as TransportErrorShape;
       const code = e.cause?.code ?? e.code;
       if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new BalanceError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
       if (code) throw new BalanceError(`could not connect to the API host ${host} (${code})`, 'host');
@@ -251,9 +212,9 @@ export class VonageSmsClient {
     const params: Record<string, string> = { to: request.to, from: request.from, text: request.text, type: request.type };
     if (request.callback) params.callback = request.callback;
     if (request.clientRef) params['client-ref'] = request.clientRef;
-    let answer: Answer;
+    let answer: ApiAnswer;
     try {
-      answer = await this.request(this.sendUrl, JSON.stringify(params));
+      answer = await this.request('/sms/json', JSON.stringify(params));
     } catch (err) {
       throw transportFailure(err, host, this.account.timeoutMs, request.to);
     }

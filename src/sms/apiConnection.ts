@@ -1,0 +1,101 @@
+/**
+ * The way to one Vonage API host: JSON requests over Node's own http/https, on connections kept open
+ * between requests (Vonage recommends keep-alive to reach the rate limit). One per client, so one per
+ * account. Node's fetch does the same job at about twice the cost a request (BENCHMARKS.md, latency).
+ *
+ * Rejects only with what the transport throws (no answer in time: a TimeoutError; a connection that
+ * failed: Node's error, with its `code`), for `transportFailure` to put in words. The request's headers
+ * (its Authorization) are never part of an error.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface ApiAnswer {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/** An answer longer than this is not read: no Vonage API answer comes near it. */
+const MAX_ANSWER_BYTES = 1_000_000;
+/**
+ * An idle connection is closed after this long, before a server's own idle timeout (Node's is 5 s) can
+ * close it just as a request is written on it; a connection is opened again for the next request.
+ */
+const IDLE_MS = 4_000;
+
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+export class ApiConnection {
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+
+  /** @param host `https://rest.nexmo.com`, `http://127.0.0.1:PORT`…: paths are appended to it as text. */
+  constructor(
+    readonly host: string,
+    private readonly timeoutMs: number,
+  ) {
+    const secure = host.startsWith('https:');
+    this.transport = secure ? https : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
+  }
+
+  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<ApiAnswer> {
+    return new Promise<ApiAnswer>((resolve, reject) => {
+      let request: http.ClientRequest;
+      const all = body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+      try {
+        request = this.transport.request(`${this.host}${path}`, { method, agent: this.agent, headers: all });
+      } catch (err) {
+        return reject(err);
+      }
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        request.destroy(new TimeoutError('no answer in time'));
+      }, this.timeoutMs);
+      request.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      request.once('response', (response) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        response.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > MAX_ANSWER_BYTES) response.destroy();
+          else chunks.push(chunk);
+        });
+        response.once('error', () => undefined);
+        response.once('close', () => {
+          clearTimeout(timer);
+          if (timedOut) return reject(new TimeoutError('no answer in time'));
+          // Cut off (a connection lost mid-answer, or too long): the answer is not JSON.
+          const complete = response.complete && length <= MAX_ANSWER_BYTES;
+          let json: unknown;
+          if (complete) {
+            try {
+              json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              json = undefined;
+            }
+          }
+          resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', headers: response.headers, json });
+        });
+      });
+      request.end(body);
+    });
+  }
+
+  /** Closes the idle connections (a redeploy makes new clients). */
+  close(): void {
+    this.agent.destroy();
+  }
+}
