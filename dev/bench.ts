@@ -296,16 +296,16 @@ async function inbound(): Promise<void> {
     await Promise.all(Array.from({ length: concurrency }, worker));
     return { perSecond: total / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   };
-  await loadFlow('/bench-sms-in');
-  await loadFlow('/bench-http-in');
-  if (redis) await loadFlow('/bench-sms-in-redis');
+  await load('/bench-sms-in');
+  await load('/bench-http-in');
+  if (redis) await load('/bench-sms-in-redis');
   const ours: Array<{ perSecond: number; p50: number; p99: number }> = [];
   const theirs: typeof ours = [];
   const shared: typeof ours = [];
   for (let r = 0; r < rounds; r += 1) {
-    ours.push(await loadFlow('/bench-sms-in'));
-    theirs.push(await loadFlow('/bench-http-in'));
-    if (redis) shared.push(await loadFlow('/bench-sms-in-redis'));
+    ours.push(await load('/bench-sms-in'));
+    theirs.push(await load('/bench-http-in'));
+    if (redis) shared.push(await load('/bench-sms-in-redis'));
   }
   agent.destroy();
   server.closeAllConnections();
@@ -857,12 +857,18 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 
 ## Machine
 
-${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()}; Node.js ${process.version}; Node-RED ${require('node-red/package.json').version} (the test helper's runtime, in process).
+${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()}; Node.js ${process.version}; Node-RED ${require('node-red/package.json').version} (the test helper's runtime, and the real Node-RED of 5, 8 and 9).
 A shared machine: figures move from run to run; the ratios, measured side by side in one run, are what to read.
 
 ## Method
 
-Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback/\`), in this one process.
+Everything runs on 127.0.0.1 against the loopback Vonage API (\`dev/loopback/\`), in the bench's process.
+The bench runs as users run the package: compiled JavaScript (\`dev/runBench.js\` bundles \`dev/bench.ts\`
+with esbuild and runs it with plain Node.js, no TypeScript loader; the nodes are the built \`nodes/*.js\`).
+Measures 1–4, 6, 7, 11 use the test helper (Node-RED's runtime in the bench's process) with its spies taken
+off after each flow is loaded: they keep every call's arguments, which users' Node-RED does not. Measures 5, 8
+and 9 run a real Node-RED (\`red.js\`) in a process of its own, with the package installed from its packed
+tarball with the palette manager's npm flags.
 
 1. **Send overhead**: a Send SMS node (templated Text, number normalisation, encoding, the send queue with no
    rate limit) in the real Node-RED runtime receives N msgs at once; the raw \`@vonage/server-sdk\` sends the
@@ -901,6 +907,27 @@ Everything runs on 127.0.0.1 against the loopback Vonage SMS API (\`dev/loopback
    neither, so every SMS is checked and sent. Rounds alternate; the ratio pairs each listed round with the
    empty round before it. One check alone: the median time of a \`check\` of the list, half of them for
    numbers on it.
+8. **Cold burst**: right after the real Node-RED starts (no connection to the API open yet), an \`http in\`
+   makes one function node send 300 msgs at once, each a different 150-character text, into Send SMS at
+   R = 30/s; the loopback enforces 30/s. Figures as in 2.
+9. **Memory in a real Node-RED**: the same process, with \`--expose-gc\`; a function node fills a Send SMS
+   node at one SMS a minute (so all but one wait), or a delay node in rate-limit mode at one msg a minute,
+   with 20,000 msgs; a function node reads the heap after two forced collections. Redeploys (full) fail the
+   waiting SMS (each through done(err)) and drop the delay node's msgs; "after a redeploy" is the heap then,
+   against the heap before the fill. Both paths run once at a tenth of the size first, and are redeployed,
+   so that compiled code and the runtime's one-time structures are not counted.
+10. **Compose**: the compiled \`composeSms\` (the module Send SMS runs; the editor's counter is bundled from
+   the same \`encoding.ts\`) renders To, From and a Text of \`{{msg.payload}}\`, normalises the numbers and
+   counts a different 160-character GSM-7 text each time: one at a time (µs each), and 300 at once (ms
+   until all are composed). The reference is sms-segments-calculator alone counting such a text.
+11. **Latency**: one SMS at a time, msg into Send SMS to msg out (no rate limit), against the raw SDK's
+   \`sms.send\`, and a bare POST of the same JSON on a keep-alive \`http.Agent\` (the floor: what any client
+   must spend). The three take turns, each starting first in turn; 20 warm-up rounds; medians.
+12. **Install footprint**: the packed package installed into an empty directory with the palette manager's
+   npm flags (bytes and files under node_modules, packages, seconds), alone and with either Vonage client
+   library beside it: \`@vonage/server-sdk\` 3.27 (what the package used before), or the scoped packages of
+   its three endpoints. Each is installed once first, so that npm's cache holds it: the seconds are an
+   install from the cache, not from the network.
 `;
 }
 
