@@ -527,7 +527,7 @@ async function startNodeRed(userDir: string, flows: unknown[], credentials: Reco
 async function realNodeRed(): Promise<void> {
   const rate = 30;
   const burst = SMOKE ? 60 : 10 * rate;
-  const held = SMOKE ? 2000 : 20_000;
+  const held = SMOKE ? 2000 : 50_000;
   const userDir = paletteInstall().withPackage;
   const tab = 'b1';
   let y = 40;
@@ -912,7 +912,7 @@ tarball with the palette manager's npm flags.
    R = 30/s; the loopback enforces 30/s. Figures as in 2.
 9. **Memory in a real Node-RED**: the same process, with \`--expose-gc\`; a function node fills a Send SMS
    node at one SMS a minute (so all but one wait), or a delay node in rate-limit mode at one msg a minute,
-   with 20,000 msgs; a function node reads the heap after two forced collections. Redeploys (full) fail the
+   with 50,000 msgs; a function node reads the heap after two forced collections. Redeploys (full) fail the
    waiting SMS (each through done(err)) and drop the delay node's msgs; "after a redeploy" is the heap then,
    against the heap before the fill. Both paths run once at a tenth of the size first, and are redeployed,
    so that compiled code and the runtime's one-time structures are not counted.

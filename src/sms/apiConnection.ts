@@ -21,15 +21,32 @@ export interface ApiAnswer {
 /** An answer longer than this is not read: no Vonage API answer comes near it. */
 const MAX_ANSWER_BYTES = 1_000_000;
 /**
+ * Connections open at once, at most, for one account: enough for any rate Vonage grants at its usual
+ * answer times; more requests wait for one of them (opening a connection for each of 1,000 requests at
+ * once costs more than it saves: BENCHMARKS.md, measure 1).
+ */
+const MAX_CONNECTIONS = 50;
+/**
  * An idle connection is closed after this long, before a server's own idle timeout (Node's is 5 s) can
  * close it just as a request is written on it; a connection is opened again for the next request.
  */
 const IDLE_MS = 4_000;
 
+/** No answer in time, after the request was written: it may have reached Vonage. */
 export class TimeoutError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TimeoutError';
+  }
+}
+
+/** No connection in time (none free, or none opened): nothing was written, nothing sent. */
+export class ConnectTimeoutError extends Error {
+  readonly code = 'CONNECT_TIMEOUT';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectTimeoutError';
   }
 }
 
@@ -44,10 +61,11 @@ export class ApiConnection {
   ) {
     const secure = host.startsWith('https:');
     this.transport = secure ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
+    this.agent = new this.transport.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', maxSockets: MAX_CONNECTIONS });
   }
 
-  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<ApiAnswer> {
+  /** @param timeoutMs for this request alone; the connection's own by default. */
+  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string, timeoutMs = this.timeoutMs): Promise<ApiAnswer> {
     return new Promise<ApiAnswer>((resolve, reject) => {
       let request: http.ClientRequest;
       const all = body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
@@ -57,10 +75,16 @@ export class ApiConnection {
         return reject(err);
       }
       let timedOut = false;
+      // Written only once a connection is open: until then, a timeout means nothing was sent.
+      let connected = false;
+      request.once('socket', (socket) => {
+        if (!socket.connecting) connected = true;
+        else socket.once('connect', () => (connected = true));
+      });
       const timer = setTimeout(() => {
         timedOut = true;
-        request.destroy(new TimeoutError('no answer in time'));
-      }, this.timeoutMs);
+        request.destroy(connected ? new TimeoutError('no answer in time') : new ConnectTimeoutError('no connection in time'));
+      }, timeoutMs);
       request.once('error', (err) => {
         clearTimeout(timer);
         reject(err);

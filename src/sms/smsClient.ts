@@ -121,7 +121,7 @@ interface TransportErrorShape {
 }
 
 /** Connection errors raised before any byte of the request could have reached Vonage. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CONNECT_TIMEOUT']);
 
 /**
  * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
@@ -138,6 +138,14 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
     );
   }
   const code = e.cause?.code ?? e.code;
+  if (code === 'CONNECT_TIMEOUT') {
+    return new SmsSendError(
+      `no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`,
+      'connection',
+      'cannot reach the API host (no connection in time)',
+      false,
+    );
+  }
   if (code && NOT_SENT_CODES.has(code)) {
     return new SmsSendError(
       `could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`,

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import should from 'should';
 import { ApiConnection, TimeoutError } from '../../src/sms/apiConnection';
+import { transportFailure } from '../../src/sms/smsClient';
 
 describe('ApiConnection', () => {
   let server: http.Server;
@@ -73,6 +74,22 @@ describe('ApiConnection', () => {
       res.write('{');
     };
     await should(connection.request('POST', '/sms/json', {}, '{}')).be.rejectedWith(TimeoutError);
+    connection.close();
+  });
+
+  it('opens at most 50 connections; a request that waits for one in vain fails as never sent', async () => {
+    answer = () => undefined; // never answers
+    const connection = new ApiConnection(host, 2000);
+    const first = Array.from({ length: 50 }, () => connection.request('POST', '/sms/json', {}, '{}').catch((err: Error) => err));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    should(connections).have.length(50);
+    const waiting = await connection.request('POST', '/sms/json', {}, '{}', 200).catch((err: Error) => err);
+    should(connections).have.length(50);
+    should(waiting).have.properties({ name: 'ConnectTimeoutError', code: 'CONNECT_TIMEOUT' });
+    should(transportFailure(waiting, host, 200, '447700900123')).have.properties({ kind: 'connection', mayHaveBeenSent: false });
+    // Those written and never answered may have been sent.
+    should(transportFailure(await first[0], host, 2000, '447700900123')).have.properties({ kind: 'timeout', mayHaveBeenSent: true });
+    await Promise.all(first);
     connection.close();
   });
 
