@@ -28,8 +28,19 @@ function entryOf(number: string, value: string | null): OptOutEntry | undefined 
   return { number, since, source: isOptOutSource(source) ? source : 'list' };
 }
 
+/** Checks asked together go to Redis in one HMGET of at most this many numbers. */
+const CHECK_BATCH = 1000;
+
+interface Asked {
+  number: string;
+  resolve(entry: OptOutEntry | undefined): void;
+  reject(err: unknown): void;
+}
+
 export class RedisOptOuts implements OptOutList {
   private readonly key: string;
+  /** Checks asked since the last HMGET went out: they go in the next, on the next tick. */
+  private asked: Asked[] | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -42,8 +53,30 @@ export class RedisOptOuts implements OptOutList {
     this.key = `${prefix}optouts`;
   }
 
+  /**
+   * Every SMS is checked when its turn comes, often many at once (a burst): the checks asked in one
+   * tick share one round trip (HMGET), each answered as fresh as that read.
+   */
   check(number: string): Promise<OptOutEntry | undefined> {
-    return this.command(async () => entryOf(number, await this.redis.hget(this.key, number)));
+    return new Promise((resolve, reject) => {
+      if (!this.asked) {
+        this.asked = [];
+        process.nextTick(() => this.readAsked());
+      }
+      this.asked.push({ number, resolve, reject });
+    });
+  }
+
+  private readAsked(): void {
+    const asked = this.asked ?? [];
+    this.asked = undefined;
+    for (let i = 0; i < asked.length; i += CHECK_BATCH) {
+      const batch = asked.slice(i, i + CHECK_BATCH);
+      this.command(() => this.redis.hmget(this.key, ...batch.map((a) => a.number))).then(
+        (values) => batch.forEach((a, k) => a.resolve(entryOf(a.number, values[k] ?? null))),
+        (err) => batch.forEach((a) => a.reject(err)),
+      );
+    }
   }
 
   async add(number: string, source: OptOutSource): Promise<boolean> {

@@ -50,6 +50,26 @@ describe('the account state in Redis', function () {
     await api.close();
   });
 
+  it('answers many opt-out checks asked at once, each rightly, in one round trip for every thousand', async () => {
+    const one = await state();
+    const other = await state();
+    const numbers = Array.from({ length: 2500 }, (_, i) => `4477009${String(i).padStart(5, '0')}`);
+    await one.optOuts().add(numbers[7], 'keyword');
+    await one.optOuts().add(numbers[1999], 'list');
+    const client = new Redis(redis.url);
+    await client.config('RESETSTAT');
+    // Asked of another instance's state: the list is the shared one.
+    const found = await Promise.all(numbers.map((n) => other.optOuts().check(n)));
+    const stats = await client.info('commandstats');
+    client.disconnect();
+    should(found.map((entry, i) => (entry ? [i, entry.number, entry.source] : undefined)).filter(Boolean)).eql([
+      [7, numbers[7], 'keyword'],
+      [1999, numbers[1999], 'list'],
+    ]);
+    should(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1]).equal('3');
+    should(stats).not.match(/cmdstat_hget:/);
+  });
+
   it('takes redis:// and rediss:// URLs, and names the server without its password', () => {
     should(isRedisUrl('redis://:secret@127.0.0.1:6379/2')).be.true();
     should(isRedisUrl('rediss://user:secret@redis.example:6380')).be.true();
