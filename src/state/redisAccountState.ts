@@ -32,7 +32,8 @@ const COMMAND_TIMEOUT_MS = 2_000;
  * when requests were let through, not when they were planned. The window is 1/RATE_MARGIN long,
  * so that requests may reach the API up to ~40 ms apart from when they were let through.
  * KEYS: the account's log, the sender's log, the account's pace, the sender's pace. ARGV: account limit, sender limit (0: none),
- * window in microseconds, a unique member. Returns 0 when let through, else microseconds to wait:
+ * window in microseconds, a unique member prefix, how many SMS ask (of this sender, at once). Returns one
+ * answer an SMS, in turn, as if each had asked alone: 0 when let through, else microseconds to wait,
  * negative when it is the sender's limit that holds the send back.
  */
 const TAKE = `
@@ -60,22 +61,30 @@ local function waitFor(log, pace, limit)
   return 0
 end
 local limits = { tonumber(ARGV[1]), tonumber(ARGV[2]) }
-local accountWait = waitFor(KEYS[1], KEYS[3], limits[1])
-local senderWait = waitFor(KEYS[2], KEYS[4], limits[2])
--- Negative: the sender's own turn is what has not come (its SMS wait apart, not in the account's way).
-if senderWait > 0 and senderWait >= accountWait then return -senderWait end
-if accountWait > 0 then return accountWait end
 local keep = math.ceil(window / 1000) * 2 + 1000
-for i, limit in ipairs(limits) do
-  if limit > 0 then
-    redis.call('ZADD', KEYS[i], string.format('%.0f', now), ARGV[4])
-    redis.call('PEXPIRE', KEYS[i], keep)
-    local tat = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
-    redis.call('SET', KEYS[i + 2], string.format('%.0f', math.max(tat, now) + window / limit), 'PX', keep)
+local function takeOne(member)
+  local accountWait = waitFor(KEYS[1], KEYS[3], limits[1])
+  local senderWait = waitFor(KEYS[2], KEYS[4], limits[2])
+  -- Negative: the sender's own turn is what has not come (its SMS wait apart, not in the account's way).
+  if senderWait > 0 and senderWait >= accountWait then return -senderWait end
+  if accountWait > 0 then return accountWait end
+  for i, limit in ipairs(limits) do
+    if limit > 0 then
+      redis.call('ZADD', KEYS[i], string.format('%.0f', now), member)
+      redis.call('PEXPIRE', KEYS[i], keep)
+      local tat = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+      redis.call('SET', KEYS[i + 2], string.format('%.0f', math.max(tat, now) + window / limit), 'PX', keep)
+    end
   end
+  return 0
 end
-return 0
+local answers = {}
+for n = 1, tonumber(ARGV[5]) do answers[n] = takeOne(ARGV[4] .. ':' .. n) end
+return answers
 `;
+
+/** SMS that ask for their turns in one call, at most (one script run holds Redis up for the others). */
+const TAKE_BATCH = 100;
 
 /** Whether a credential value is a Redis URL this package can use. */
 export function isRedisUrl(url: string): boolean {
@@ -94,7 +103,7 @@ export function describeRedis(url: string): string {
   return `Redis at ${parsed.hostname}:${parsed.port || '6379'}/${db}${parsed.protocol === 'rediss:' ? ' (TLS)' : ''}`;
 }
 
-type TakingRedis = LongSmsRedis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string): Promise<number> };
+type TakingRedis = LongSmsRedis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]> };
 
 export class RedisAccountState extends EventEmitter implements AccountState {
   readonly where: string;
@@ -219,18 +228,39 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       }
       return key;
     };
+    // The SMS of one sender that ask in the same tick (a burst) ask in one call, each answered as if alone.
+    type Asking = { resolve(turn: { waitMs: number; senderBound: boolean }): void; reject(err: unknown): void };
+    let asking: Map<string, Asking[]> | undefined;
+    const ask = (from: string, askers: Asking[]) => {
+      counter += 1;
+      const who = keyOf(from);
+      this.command(() =>
+        this.redis.vonageSmsTake(
+          `${this.prefix}sent:account`,
+          `${this.prefix}sent:sender:${who}`,
+          `${this.prefix}pace:account`,
+          `${this.prefix}pace:sender:${who}`,
+          limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`, askers.length),
+      ).then(
+        (waits) => askers.forEach((asker, i) => asker.resolve({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })),
+        (err) => askers.forEach((asker) => asker.reject(err)),
+      );
+    };
+    const askAll = () => {
+      const all = asking!;
+      asking = undefined;
+      for (const [from, askers] of all) for (let i = 0; i < askers.length; i += TAKE_BATCH) ask(from, askers.slice(i, i + TAKE_BATCH));
+    };
     return {
       take: (from) =>
-        this.command(async () => {
-          counter += 1;
-          const who = keyOf(from);
-          const wait = await this.redis.vonageSmsTake(
-            `${this.prefix}sent:account`,
-            `${this.prefix}sent:sender:${who}`,
-            `${this.prefix}pace:account`,
-            `${this.prefix}pace:sender:${who}`,
-            limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`);
-          return { waitMs: Math.abs(Number(wait)) / 1000, senderBound: Number(wait) < 0 };
+        new Promise((resolve, reject) => {
+          if (!asking) {
+            asking = new Map();
+            process.nextTick(askAll);
+          }
+          const askers = asking.get(from);
+          if (askers) askers.push({ resolve, reject });
+          else asking.set(from, [{ resolve, reject }]);
         }),
     };
   }

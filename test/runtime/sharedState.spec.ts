@@ -50,6 +50,26 @@ describe('the account state in Redis', function () {
     await api.close();
   });
 
+  it('asks for the turns of a burst in one call for every hundred of a sender, each answered as if it had asked alone', async () => {
+    const one = await state();
+    const slots = one.sendSlots(1000, 0)!;
+    const client = new Redis(redis.url);
+    await client.config('RESETSTAT');
+    const turns = await Promise.all([...Array.from({ length: 150 }, () => slots.take('Acme')), ...Array.from({ length: 30 }, () => slots.take('Other'))]);
+    const stats = await client.info('commandstats');
+    const logged = await client.zcard(`vonage-sms:{${API_KEY}}:sent:account`);
+    client.disconnect();
+    // Acme's 150 in two calls, Other's 30 in one.
+    const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    // (The script's first run is an EVAL, which loads it; the next are EVALSHA.)
+    should(calls('eval') + calls('evalsha')).equal(3);
+    // Paced at 1,000/s, a millisecond early at most: the first few go at once, the others are told how long to wait.
+    const now = turns.filter((t) => t.waitMs === 0).length;
+    should(now).be.within(1, 5);
+    should(logged).equal(now);
+    should(turns.filter((t) => t.waitMs > 0).every((t) => t.waitMs <= 1000 && !t.senderBound)).be.true();
+  });
+
   it('answers many opt-out checks asked at once, each rightly, in one round trip for every thousand', async () => {
     const one = await state();
     const other = await state();
