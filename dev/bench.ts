@@ -468,7 +468,7 @@ async function loadTime(): Promise<void> {
     measure: `5. Load (median of ${rounds} starts)`,
     ours: `Node-RED start with the package ${fixed(median(withTimes))} ms; loading and registering its ${NODE_FILES.length} nodes alone ${fixed(requireMs)} ms`,
     reference: `without it ${fixed(median(withoutTimes))} ms`,
-    ratio: `+${fixed(extra)} ms`,
+    ratio: `${signed(extra, 0)} ms`,
     target: '(reported)',
     met: '',
   });
