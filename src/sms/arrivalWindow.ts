@@ -66,6 +66,8 @@ export class ArrivalWindow {
   private next = 0;
   /** The fastest round trip seen, ms: its half is the trip one way. */
   private fastestRoundTrip = Infinity;
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve(): void }>();
+  private closed = false;
 
   /**
    * @param limit requests in one window
@@ -104,9 +106,25 @@ export class ArrivalWindow {
       // Still on its way: its answer tells when it arrived.
       if (before.pending) await before.known();
       const wait = this.waitAfter(before);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0 && !this.closed) {
+        await new Promise<void>((resolve) => {
+          const sleeper = { timer: setTimeout(() => wake(), wait), resolve: () => wake() };
+          const wake = () => {
+            clearTimeout(sleeper.timer);
+            this.sleepers.delete(sleeper);
+            resolve();
+          };
+          this.sleepers.add(sleeper);
+        });
+      }
       return place;
     })();
+  }
+
+  /** Ends every wait now (the queue is closing: those waiting were failed already, and must not be held). */
+  close(): void {
+    this.closed = true;
+    for (const sleeper of [...this.sleepers]) sleeper.resolve();
   }
 
   /** How long a request must wait after `before`: 0, a time in ms, or -1 while `before` has no answer. */

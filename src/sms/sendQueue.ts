@@ -289,11 +289,17 @@ export class SendQueue extends EventEmitter {
     let count = 0;
     for (const entry of [...this.everyWaiting()]) {
       this.unwait(entry);
+      this.active.delete(entry);
       queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
     this.backlog = [];
     this.backlogHead = 0;
+    // What p-queue and the arrival window still hold of them goes now, not when their timers would have
+    // fired (a minute, at one SMS a minute).
+    this.account.clear();
+    for (const perSender of this.senders.values()) perSender.clear();
+    this.arrivals?.close();
     this.changed();
     while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
     return count;

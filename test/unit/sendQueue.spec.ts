@@ -2,6 +2,8 @@
  * The send queue's own rules, with the Vonage side played by a fake sender that answers as
  * VonageSmsClient does (SmsSendError kinds); the queue itself is the real one.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import should from 'should';
 import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sms/sendQueue';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/sms/smsClient';
@@ -116,6 +118,32 @@ describe('SendQueue', () => {
     await Promise.all(Array.from({ length: 60 }, () => queue.submit(sms(), 'n1')));
     const at = [...arrivals].sort((a, b) => a - b);
     for (const t of at) should(at.filter((u) => u >= t && u < t + 1000).length).be.belowOrEqual(40);
+  });
+
+  it('keeps nothing of the SMS it failed on close: their requests and receivers can be collected', async () => {
+    // The garbage collector, made callable in this test alone.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    // A sender that keeps nothing (scripted() records each request).
+    const queue = new SendQueue({ send: async () => OK }, options({ ratePerSecond: 1 / 60, maxQueued: 1000 }));
+    const refs: Array<WeakRef<object>> = [];
+    let failed = 0;
+    (() => {
+      for (let i = 0; i < 200; i += 1) {
+        const request = sms();
+        const receiver = { outcome: (err: Error | undefined) => void (err && (failed += 1)) };
+        refs.push(new WeakRef(request), new WeakRef(receiver));
+        queue.enqueue(request, 'n1', receiver);
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await queue.close('stopped');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    should(failed).equal(199); // the first was sent at once
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    should(refs.filter((ref) => ref.deref() !== undefined).length).equal(0);
   });
 
   it('refuses at once beyond its size, and reports its depth', async () => {
