@@ -1,7 +1,8 @@
 /**
  * The way to one Vonage API host: JSON requests over Node's own http/https, on connections kept open
  * between requests (Vonage recommends keep-alive to reach the rate limit). One per client, so one per
- * account. Node's fetch does the same job at about twice the cost a request (BENCHMARKS.md, latency).
+ * account. Node's fetch did the same job at about twice the cost a request (measured when choosing: 0.60 ms
+ * against 0.31 ms for one SMS to the loopback API).
  *
  * Rejects only with what the transport throws (no answer in time: a TimeoutError; a connection that
  * failed: Node's error, with its `code`), for `transportFailure` to put in words. The request's headers
