@@ -1,0 +1,34 @@
+/** Throttled warnings: a flood of one kind logs a line at once, then one a minute with the count. */
+import should from 'should';
+import { throttledWarnings } from '../../src/warnings';
+
+const interval = 40;
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('throttled warnings', () => {
+  it('log the first of a kind at once, then the count of the rest once the interval ends', async () => {
+    const lines: string[] = [];
+    const warnings = throttledWarnings((line) => lines.push(line), interval);
+    for (let i = 0; i < 1000; i++) warnings.warn('refused', (count) => `refused ${count}`);
+    warnings.warn('down', (count) => `down ${count}`);
+    should(lines).eql(['refused 1', 'down 1']);
+    await wait(interval * 2.5);
+    // 999 were held back in the first interval, none since: one line for them, nothing for 'down'.
+    should(lines).eql(['refused 1', 'down 1', 'refused 999']);
+    warnings.warn('refused', (count) => `refused ${count}`);
+    should(lines).eql(['refused 1', 'down 1', 'refused 999', 'refused 1']);
+    warnings.close();
+  });
+
+  it('log what is still counted when closed, and nothing after', async () => {
+    const lines: string[] = [];
+    const warnings = throttledWarnings((line) => lines.push(line), interval);
+    warnings.warn('refused', (count) => `refused ${count}`);
+    warnings.warn('refused', (count) => `refused ${count}`);
+    warnings.warn('refused', (count) => `refused again ${count}`);
+    warnings.close();
+    should(lines).eql(['refused 1', 'refused again 2']);
+    await wait(interval * 2);
+    should(lines).eql(['refused 1', 'refused again 2']);
+  });
+});
