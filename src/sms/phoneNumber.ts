@@ -3,9 +3,14 @@
  * (`+44 7700 900123` → `447700900123`), using libphonenumber-js for country codes and
  * national formats. A number is accepted when its length is possible for its country; full
  * range validation is left to Vonage, since a stale local table must never block a real number.
+ *
+ * Bare digits with a default country may be either form: `4915112345678` (as Vonage writes numbers, in
+ * every webhook's `msisdn`) or a national number. See `readDigits` for how that is decided; the full
+ * metadata ("max") is used, since only its validity patterns tell the two apart.
  */
-import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js';
-import { isSupportedCountry } from 'libphonenumber-js';
+import { parsePhoneNumberWithError, ParseError, isSupportedCountry, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
+import { Metadata } from 'libphonenumber-js/core';
+import metadata from 'libphonenumber-js/max/metadata';
 import { quote } from './quote';
 
 export class InvalidNumberError extends Error {
@@ -98,11 +103,8 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
     international = `+${compact}`;
   }
 
-  const country = defaultCountry?.toUpperCase() as CountryCode | undefined;
   try {
-    const parsed = international
-      ? parsePhoneNumberWithError(international)
-      : parsePhoneNumberWithError(compact, { defaultCountry: country });
+    const parsed = international ? parsePhoneNumberWithError(international) : readDigits(compact, defaultCountry!.toUpperCase() as CountryCode);
     if (!parsed.isPossible()) {
       const length = parsed.nationalNumber.length;
       throw new InvalidNumberError(
@@ -114,4 +116,39 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
     if (err instanceof InvalidNumberError) throw err;
     throw new InvalidNumberError(`${field} ${quoted} is not a valid phone number: ${explain(err)}`);
   }
+}
+
+function tryParse(text: string, country?: CountryCode): PhoneNumber | undefined {
+  try {
+    return parsePhoneNumberWithError(text, country ? { defaultCountry: country } : undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Bare digits with a default country: a national number, or a number in international form without
+ * its `+` (as Vonage writes every `msisdn`)? With DE, `015112345678` is national and `4915112345678`
+ * international: both reach +49 151 12345678.
+ * 1. Digits that start with the country's trunk prefix (`0` in DE, `1` in the US) are national.
+ * 2. Else, read both ways: when only one reading is a valid number, it is that one.
+ * 3. Else (both or neither valid): where national numbers are written with a trunk prefix (DE, AT, GB,
+ *    ID…: every country with one, bar the NANP, whose `1` people leave out), digits without it are
+ *    international; elsewhere (US, IT, ES…) they are national. The first reading that is a possible
+ *    number wins.
+ */
+function readDigits(digits: string, country: CountryCode): PhoneNumber {
+  const plan = new Metadata(metadata).selectNumberingPlan(country).numberingPlan!;
+  const trunk = plan.nationalPrefix();
+  if (trunk && digits.startsWith(trunk)) return parsePhoneNumberWithError(digits, { defaultCountry: country });
+  const national = tryParse(digits, country);
+  const international = tryParse(`+${digits}`);
+  const nationalValid = national?.isValid() === true;
+  const internationalValid = international?.isValid() === true;
+  if (nationalValid !== internationalValid) return (nationalValid ? national : international)!;
+  const writtenWithTrunk = Boolean(trunk) && plan.callingCode() !== '1';
+  const order = writtenWithTrunk ? [international, national] : [national, international];
+  const chosen = order.find((reading) => reading?.isPossible()) ?? order.find((reading) => reading !== undefined);
+  // Neither reading parses: the national one says why.
+  return chosen ?? parsePhoneNumberWithError(digits, { defaultCountry: country });
 }
