@@ -47,4 +47,6 @@ export interface OptOutPolicy {
   keywords: OptOutKeywords;
   /** The confirmation SMS in sends for each keyword, when set. */
   replies: Partial<Record<OptOutKeyword, string>>;
+  /** Confirmations sent at most in any hour (0: none). */
+  replyLimit: number;
 }

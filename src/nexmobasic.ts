@@ -16,6 +16,7 @@ import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
 import { registerAccount, registerState } from './state/registry';
 import { openOptOutFile, optOutFileFor } from './state/optOutFile';
 import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
+import { throttledWarnings, times } from './warnings';
 
 interface NexmoBasicDef extends NodeDef {
   /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */
@@ -43,7 +44,12 @@ interface NexmoBasicDef extends NodeDef {
   stopreply?: string;
   startreply?: string;
   helpreply?: string;
+  /** Confirmations sent at most in any hour, across instances with a Shared state; absent = 60, 0 = none. */
+  replylimit?: string | number;
 }
+
+/** Opt-out confirmations an hour when the flow does not say. */
+const DEFAULT_REPLY_LIMIT = 60;
 
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -65,6 +71,8 @@ export = function (RED: NodeAPI) {
     const timeoutSeconds = setting(config.timeout, DEFAULT_TIMEOUT_SECONDS, 0.001);
     node.country = (config.country ?? '').trim().toUpperCase();
     node.restHost = restHost;
+    // A Redis that flaps would warn at every drop: once a minute, with the count.
+    const warnings = throttledWarnings((line) => node.warn(line));
 
     let client: VonageSmsClient | VonageMessagesClient | undefined;
     node.smsClient = () => {
@@ -113,6 +121,13 @@ export = function (RED: NodeAPI) {
         try {
           const file = openOptOutFile(optOutFileFor(userDir, apiKey));
           releaseOptOuts = file.release;
+          // A list a person wrote or edited: every readable number was loaded, the rest is named.
+          const journal = file.list;
+          if (journal.unreadableCount > 0 && !journal.unreadableReported) {
+            journal.unreadableReported = true;
+            const more = journal.unreadableCount - journal.unreadable.length;
+            node.warn(RED._('nexmobasic.warn.optout-file-unreadable', { file: journal.file, count: journal.unreadableCount, lines: journal.unreadable.join(', ') + (more > 0 ? ` (+${more})` : '') }));
+          }
           return (state = new MemoryAccountState(file.list));
         } catch (err) {
           return (state = new Error(RED._('nexmobasic.errors.optout-file', { error: (err as Error).message })));
@@ -121,7 +136,7 @@ export = function (RED: NodeAPI) {
       if (!apiKey) return (state = new Error(RED._('nexmobasic.errors.no-apikey')));
       if (!isRedisUrl(url)) return (state = new Error(RED._('nexmobasic.errors.bad-redisurl')));
       const redis = new RedisAccountState(url, apiKey);
-      redis.on('down', (err: Error) => node.warn(RED._('nexmobasic.warn.state-down', { error: err.message })));
+      redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message }) + times(count)));
       redis.on('up', () => node.log(RED._('nexmobasic.log.state-up', { where: redis.where })));
       unregister = registerState(apiKey, redis);
       return (state = redis);
@@ -144,6 +159,7 @@ export = function (RED: NodeAPI) {
           help: keywordList(config.helpwords, DEFAULT_KEYWORDS.help),
         },
         replies: Object.fromEntries(Object.entries(replies).filter(([, text]) => text)),
+        replyLimit: Math.floor(setting(config.replylimit, DEFAULT_REPLY_LIMIT)),
       };
       return policy;
     };
@@ -174,6 +190,7 @@ export = function (RED: NodeAPI) {
 
     // In-flight requests finish; whatever still waits (a Send SMS node has not cancelled it) fails, counted once.
     node.on('close', (_removed: boolean, done: () => void) => {
+      warnings.close();
       const closeState = async () => {
         client?.close();
         unregister();

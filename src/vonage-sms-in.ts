@@ -12,8 +12,8 @@ import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
-import { webhookOptOuts } from './webhookOptOuts';
-import type { OptOutKeyword } from './sms/optOut';
+import { webhookOptOuts, type KeywordOutcome } from './webhookOptOuts';
+import type { OptOutMark } from './sms/optOut';
 import { messagesTime, type MessagesBody } from './sms/messagesWebhooks';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
 
@@ -40,10 +40,10 @@ export = function (RED: NodeAPI) {
     const waitMs = seconds(config.concatwait, 60) * 1000;
     let received = 0;
 
-    const emit = (sms: AssembledSms, keyword?: OptOutKeyword) => {
+    const emit = (sms: AssembledSms, mark?: OptOutMark) => {
       const payload: Record<string, unknown> = { ...sms.params, received: receivedAt(sms.params['message-timestamp']) };
-      // A flow may react to an opt-out; HELP is not one.
-      if (keyword === 'stop' || keyword === 'start') payload.optOut = keyword;
+      // A flow may react to an opt-out, or ask a "maybe" once; HELP is not one.
+      if (mark) payload.optOut = mark;
       if (sms.parts.length > 1 || !sms.complete) {
         payload.parts = sms.parts;
         payload.complete = sms.complete;
@@ -62,9 +62,9 @@ export = function (RED: NodeAPI) {
      * A Messages API SMS: Vonage's fields as sent (from, to, text, message_uuid, timestamp, sms, usage,
      * origin…), with `msisdn` and `messageId`, so that the tutorial's reply templates work on either API.
      */
-    const emitMessages = (body: MessagesBody, params: Record<string, string>, keyword?: OptOutKeyword) => {
+    const emitMessages = (body: MessagesBody, params: Record<string, string>, mark?: OptOutMark) => {
       const payload: Record<string, unknown> = { ...body, msisdn: params.msisdn, messageId: params.messageId, received: messagesTime(body.timestamp) };
-      if (keyword === 'stop' || keyword === 'start') payload.optOut = keyword;
+      if (mark) payload.optOut = mark;
       pass(payload, params.msisdn);
     };
     let otherChannels = 0;
@@ -83,16 +83,27 @@ export = function (RED: NodeAPI) {
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         messages: 'inbound',
         async accepted(params, messages) {
-          // Recorded before the retry check: a STOP whose recording failed (answered 503 or 500) is
-          // recorded when Vonage retries it. A keyword is one short SMS, never a part of a long one.
-          const keyword = isPartOfLongSms(params) ? undefined : await state.use(() => optOuts.inbound(params));
-          if (await state.use(() => state.forRequest(params, recentIds).seen(params.messageId))) return;
-          // The Messages API joins long SMS itself: one webhook, passed on as it came.
-          if (messages) emitMessages(messages, params, keyword);
-          else if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
-          else emit({ params, parts: [params], complete: true, missing: [] }, keyword);
-          // The one confirmation: once a keyword message, as its retries stop above.
-          if (keyword) optOuts.confirm(params, keyword);
+          const ids = state.forRequest(params, recentIds);
+          if (await state.use(() => ids.seen(params.messageId))) return;
+          // Marked as seen first, so that a keyword is applied once a message id (a retried or replayed START
+          // cannot undo a later STOP); taken back if the message could not be handled, so that Vonage's retry is.
+          let outcome: KeywordOutcome = { changed: false };
+          try {
+            // A keyword is one short SMS, never a part of a long one.
+            if (!isPartOfLongSms(params)) {
+              const at = messages ? messagesTime(messages.timestamp) : receivedAt(params['message-timestamp']);
+              outcome = await state.use(() => optOuts.inbound(params, at));
+            }
+            // The Messages API joins long SMS itself: one webhook, passed on as it came.
+            if (messages) emitMessages(messages, params, outcome.mark);
+            else if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
+            else emit({ params, parts: [params], complete: true, missing: [] }, outcome.mark);
+          } catch (err) {
+            await ids.forget(params.messageId).catch(() => {});
+            throw err;
+          }
+          // The one confirmation, of a keyword that changed the list.
+          if (outcome.keyword && (outcome.changed || outcome.keyword === 'help')) optOuts.confirm(params, outcome.keyword);
         },
         otherChannel(channel) {
           // Answered 200 (or Vonage would retry it for good) and not passed on: this node is for SMS.

@@ -63,3 +63,8 @@ export function throttledWarnings(log: (line: string) => void, intervalMs = WARN
     },
   };
 }
+
+/** What a line that stands for several events adds: " (37 times in the last minute)". */
+export function times(count: number): string {
+  return count > 1 ? ` (${count} times in the last minute)` : '';
+}

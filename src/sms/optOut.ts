@@ -6,6 +6,12 @@
 
 export type OptOutKeyword = 'stop' | 'start' | 'help';
 
+/**
+ * What SMS in says of an SMS in `msg.payload.optOut`: a keyword it recorded, or `maybe` for a text that
+ * contains a stop word but is more than it ("please stop"): nothing is recorded, a flow may ask once.
+ */
+export type OptOutMark = 'stop' | 'start' | 'maybe';
+
 /** The words of each kind, as the config node lists them: upper case, single spaces. */
 export interface OptOutKeywords {
   stop: ReadonlySet<string>;
@@ -14,7 +20,7 @@ export interface OptOutKeywords {
 }
 
 export const DEFAULT_KEYWORDS = {
-  stop: ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'OPT OUT'],
+  stop: ['STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'OPT OUT'],
   start: ['START', 'UNSTOP', 'YES'],
   help: ['HELP', 'INFO'],
 };
@@ -33,6 +39,23 @@ export interface OptOutEntry {
 /** Numbers on an opt-out list at most: a forged flood of STOPs cannot grow it (or its file) without end. */
 export const MAX_OPT_OUTS = 1_000_000;
 
+/**
+ * How long the time a keyword took a number off the list is kept (longer than Vonage retries a webhook,
+ * 24 h), and for how many numbers at most: a retried or replayed keyword older than the number's last
+ * change changes nothing.
+ */
+export const REMOVALS_KEPT_MS = 48 * 3_600_000;
+export const MAX_REMOVALS = 100_000;
+
+/**
+ * The time of a change as the list records it: the keyword message's time (never later than now, so
+ * that a forged future timestamp cannot lock a number), or now.
+ */
+export function changeTime(at: string | undefined, now = new Date()): string {
+  const time = at === undefined ? NaN : Date.parse(at);
+  return Number.isNaN(time) || time > now.getTime() ? now.toISOString() : new Date(time).toISOString();
+}
+
 /** A number that can be on the list: what Vonage writes in `msisdn`, and what Send SMS sends to. */
 export const OPT_OUT_NUMBER = /^\d{3,15}$/;
 
@@ -40,12 +63,17 @@ export function isOptOutSource(value: string): value is OptOutSource {
   return value === 'keyword' || value === 'receipt' || value === 'list';
 }
 
-/** The whole text, trimmed, in upper case, with single spaces and without trailing punctuation or symbols. */
+/**
+ * A text as keywords are compared: Unicode NFKC (full-width ＳＴＯＰ is STOP), invisible characters
+ * (zero-width spaces, soft hyphens, byte order marks) taken out, every run of punctuation, symbols and
+ * spaces made one space (`🛑 Stop!!` is STOP, `OPT-OUT` is OPT OUT), trimmed, in upper case.
+ */
 export function normaliseKeyword(text: string): string {
   return text
-    .replace(/[\p{P}\p{S}\s]+$/u, '')
+    .normalize('NFKC')
+    .replace(/\p{Cf}+/gu, '')
+    .replace(/[\p{P}\p{S}\p{Z}\s]+/gu, ' ')
     .trim()
-    .replace(/\s+/g, ' ')
     .toUpperCase();
 }
 
@@ -62,15 +90,30 @@ export const STANDARD_KEYWORDS: OptOutKeywords = {
   help: keywordList(undefined, DEFAULT_KEYWORDS.help),
 };
 
-/** Which keyword the whole text is, if it is one: "Stop." is, "stop the car please" is not. */
+/** Characters of a text looked at for a keyword: a keyword is a word or two, padding included. */
+const KEYWORD_TEXT_MAX = 160;
+/** Characters of a longer text looked at for a stop word in it (four SMS parts). */
+const MENTION_TEXT_MAX = 640;
+
+/** Which keyword the whole text is, if it is one: "Stop." and "🛑 STOP" are, "stop the car please" is not. */
 export function matchKeyword(text: string, keywords: OptOutKeywords): OptOutKeyword | undefined {
-  // A keyword is a word or two: longer texts are not normalised at all.
-  if (text.length > 64) return undefined;
+  if (text.length > KEYWORD_TEXT_MAX) return undefined;
   const word = normaliseKeyword(text);
   if (keywords.stop.has(word)) return 'stop';
   if (keywords.start.has(word)) return 'start';
   if (keywords.help.has(word)) return 'help';
   return undefined;
+}
+
+/**
+ * Whether a text that is not a keyword contains a stop word as a whole word or phrase ("please stop",
+ * "Stop texting me", "stop the car please"): SMS in marks it `optOut: "maybe"` and records nothing. Only
+ * the first 640 characters are looked at.
+ */
+export function mentionsStop(text: string, keywords: OptOutKeywords): boolean {
+  const words = ` ${normaliseKeyword(text.slice(0, MENTION_TEXT_MAX))} `;
+  for (const stop of keywords.stop) if (words.includes(` ${stop} `)) return true;
+  return false;
 }
 
 const SAID_BY: Record<OptOutSource, string> = {

@@ -9,7 +9,7 @@
  * metadata ("max") is used, since only its validity patterns tell the two apart.
  */
 import { parsePhoneNumberWithError, ParseError, isSupportedCountry, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
-import { Metadata } from 'libphonenumber-js/core';
+import { Metadata, type MetadataJson } from 'libphonenumber-js/core';
 import metadata from 'libphonenumber-js/max/metadata';
 import { quote } from './quote';
 
@@ -138,7 +138,10 @@ function tryParse(text: string, country?: CountryCode): PhoneNumber | undefined 
  *    number wins.
  */
 function readDigits(digits: string, country: CountryCode): PhoneNumber {
-  const plan = new Metadata(metadata).selectNumberingPlan(country).numberingPlan!;
+  const numbering = new Metadata(metadata as unknown as MetadataJson);
+  numbering.selectNumberingPlan(country);
+  // Both are in the metadata, not in the library's types.
+  const plan = numbering.numberingPlan as unknown as { nationalPrefix(): string | undefined; callingCode(): string };
   const trunk = plan.nationalPrefix();
   if (trunk && digits.startsWith(trunk)) return parsePhoneNumberWithError(digits, { defaultCountry: country });
   const national = tryParse(digits, country);

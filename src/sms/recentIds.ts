@@ -10,10 +10,13 @@ export function fingerprint(id: string): string {
   return crypto.createHash('sha256').update(id).digest('base64url').slice(0, 22);
 }
 
+/** Ids kept at most, per store (and, in Redis, per account and kind of webhook). */
+export const MAX_RECENT_IDS = 100_000;
+
 export class RecentIds {
   private readonly seenAt = new Map<string, number>();
 
-  constructor(private readonly windowMs: number, private readonly maxIds = 100_000) {}
+  constructor(private readonly windowMs: number, private readonly maxIds = MAX_RECENT_IDS) {}
 
   /** True when the id was seen within the window; remembers it either way. */
   seen(id: string, now = Date.now()): boolean {
@@ -27,6 +30,11 @@ export class RecentIds {
     this.seenAt.delete(key);
     this.seenAt.set(key, now);
     return false;
+  }
+
+  /** Takes a mark back: the id was not handled after all, and its retry must be. */
+  forget(id: string): void {
+    this.seenAt.delete(fingerprint(id));
   }
 
   get size(): number {

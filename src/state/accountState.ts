@@ -22,6 +22,17 @@ export class SharedStateError extends Error {
 export interface RecentIdStore {
   /** True when the id was seen within the window; remembers it either way. Rejects with SharedStateError. */
   seen(id: string): Promise<boolean>;
+  /** Takes the mark back, so that a retry of a request that could not be handled is handled. */
+  forget(id: string): Promise<void>;
+}
+
+/**
+ * How many of something may happen in a rolling hour (opt-out confirmations): counted across instances
+ * in the shared state.
+ */
+export interface HourlyAllowance {
+  /** Resolves true, and counts it, when one more fits in the last hour. Rejects with SharedStateError. */
+  take(): Promise<boolean>;
 }
 
 /** Send slots kept by the shared state: every instance's SMS together stay under the limits. */
@@ -64,16 +75,24 @@ export interface OptOutList {
   readonly where: string;
   /** The number's opt-out, if it has one: at once in memory (no promise per SMS), else a promise. */
   check(number: string): OptOutEntry | undefined | Promise<OptOutEntry | undefined>;
-  /** Records an opt-out; resolves true when the number was not on the list yet (an existing entry keeps its date). */
-  add(number: string, source: OptOutSource): Promise<boolean>;
-  /** Takes a number off; resolves true when it was on the list. */
-  remove(number: string): Promise<boolean>;
+  /**
+   * Records an opt-out; resolves true when the number was not on the list yet (an existing entry keeps
+   * its date). `at`, a keyword's message time: nothing changes when a START recorded for the number is later.
+   */
+  add(number: string, source: OptOutSource, at?: string): Promise<boolean>;
+  /**
+   * Takes a number off; resolves true when it was on the list. `at`, a START's message time: nothing
+   * changes when the number's opt-out is later, and the time is remembered (REMOVALS_KEPT_MS) so that an
+   * older STOP delivered after it changes nothing either.
+   */
+  remove(number: string, at?: string): Promise<boolean>;
   /** Every opt-out, by number. */
   list(): Promise<OptOutEntry[]>;
   size(): Promise<number>;
 }
 
-export type StateScope = 'sms-in' | 'receipt';
+/** What a store of recent ids is for: the webhooks of SMS in or SMS receipt, or the numbers sent a confirmation. */
+export type StateScope = 'sms-in' | 'receipt' | 'reply';
 
 /**
  * Events: 'down' (with a SharedStateError) when the shared state becomes unreachable, 'up' when it
@@ -90,10 +109,14 @@ export interface AccountState extends EventEmitter {
   /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
   sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner;
+  /** At most `perHour` in any rolling hour, for this `kind`. */
+  hourlyAllowance(kind: string, perHour: number): HourlyAllowance;
   /** The account's opt-out list: in a file of Node-RED's user directory, or in the shared state. */
   optOuts(): OptOutList;
   close(): Promise<void>;
 }
+
+const HOUR_MS = 3_600_000;
 
 /** This Node-RED alone: what the package always did. */
 export class MemoryAccountState extends EventEmitter implements AccountState {
@@ -112,7 +135,23 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
 
   recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
     const ids = new RecentIds(windowMs);
-    return { seen: async (id) => ids.seen(id) };
+    return { seen: async (id) => ids.seen(id), forget: async (id) => ids.forget(id) };
+  }
+
+  private readonly allowances = new Map<string, number[]>();
+
+  hourlyAllowance(kind: string, perHour: number): HourlyAllowance {
+    return {
+      take: async () => {
+        const now = Date.now();
+        let taken = this.allowances.get(kind);
+        if (!taken) this.allowances.set(kind, (taken = []));
+        while (taken.length > 0 && taken[0] <= now - HOUR_MS) taken.shift();
+        if (taken.length >= perHour) return false;
+        taken.push(now);
+        return true;
+      },
+    };
   }
 
   sendSlots(): SendSlots | undefined {

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
-import { fingerprint } from '../sms/recentIds';
+import { fingerprint, MAX_RECENT_IDS } from '../sms/recentIds';
 import type { AssembledSms } from '../sms/longSms';
-import { SharedStateError, type AccountState, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
+import { SharedStateError, type AccountState, type HourlyAllowance, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
 import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 
@@ -103,7 +103,38 @@ export function describeRedis(url: string): string {
   return `Redis at ${parsed.hostname}:${parsed.port || '6379'}/${db}${parsed.protocol === 'rediss:' ? ' (TLS)' : ''}`;
 }
 
-type TakingRedis = LongSmsRedis & { vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]> };
+/**
+ * KEYS: the sorted set of ids. ARGV: fingerprint, now (ms), window (ms), most ids. Returns 1 when the id
+ * was seen within the window, else 0 after keeping it (and dropping what is past the window or the bound).
+ */
+const SEEN = `
+local now = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if at and tonumber(at) > now - window then return 1 end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+`;
+
+/** KEYS: the sorted set of what was allowed. ARGV: now (ms), window (ms), most, a unique member. Returns 1 allowed, 0 not. */
+const ALLOW = `
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+const HOUR_MS = 3_600_000;
+
+type TakingRedis = LongSmsRedis & {
+  vonageSmsSeen(key: string, id: string, now: number, windowMs: number, max: number): Promise<number>;
+  vonageSmsAllow(key: string, now: number, windowMs: number, max: number, member: string): Promise<number>; vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]> };
 
 export class RedisAccountState extends EventEmitter implements AccountState {
   readonly where: string;
@@ -137,6 +168,8 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       reconnectOnError: () => false,
     }) as TakingRedis;
     this.redis.defineCommand('vonageSmsTake', { numberOfKeys: 4, lua: TAKE });
+    this.redis.defineCommand('vonageSmsSeen', { numberOfKeys: 1, lua: SEEN });
+    this.redis.defineCommand('vonageSmsAllow', { numberOfKeys: 1, lua: ALLOW });
     defineLongSmsCommands(this.redis);
     defineOptOutCommands(this.redis);
     this.redis.on('ready', () => {
@@ -199,10 +232,24 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     }
   }
 
+  /**
+   * One sorted set an account and kind of webhook (id fingerprint → when seen), trimmed as it grows to
+   * the window and to MAX_RECENT_IDS, the oldest first: a flood of unique ids costs at most ~11 MB of
+   * Redis an account and kind, and shortens the window rather than fill Redis.
+   */
   recentIds(scope: StateScope, windowMs: number): RecentIdStore {
     const window = Math.max(1, Math.round(windowMs));
+    const key = `${this.prefix}seen:${scope}`;
     return {
-      seen: (id) => this.command(async () => (await this.redis.set(`${this.prefix}seen:${scope}:${fingerprint(id)}`, '1', 'PX', window, 'NX')) === null),
+      seen: (id) => this.command(async () => (await this.redis.vonageSmsSeen(key, fingerprint(id), Date.now(), window, MAX_RECENT_IDS)) === 1),
+      forget: (id) => this.command(async () => void (await this.redis.zrem(key, fingerprint(id)))),
+    };
+  }
+
+  hourlyAllowance(kind: string, perHour: number): HourlyAllowance {
+    const key = `${this.prefix}allowance:${kind}`;
+    return {
+      take: () => this.command(async () => (await this.redis.vonageSmsAllow(key, Date.now(), HOUR_MS, perHour, `${Date.now()}-${randomUUID()}`)) === 1),
     };
   }
 

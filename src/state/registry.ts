@@ -50,3 +50,12 @@ export function accountsFor(apiKey: string | undefined): NexmoBasicNode[] {
   const key = keyFor(apiKey);
   return key ? [...(accountsByKey.get(key) ?? [])] : [];
 }
+
+/**
+ * The deployed config nodes a webhook may be for, by API key: those with its `api-key`, or, for one that
+ * names none (a Messages API webhook that is not signed), every deployed one.
+ */
+export function candidateAccounts(apiKey: string | undefined): Map<string, NexmoBasicNode[]> {
+  if (apiKey) return new Map(accountsByKey.has(apiKey) ? [[apiKey, [...accountsByKey.get(apiKey)!]]] : []);
+  return new Map([...accountsByKey].map(([key, accounts]) => [key, [...accounts]]));
+}

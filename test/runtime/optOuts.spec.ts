@@ -105,9 +105,14 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     }
   });
 
-  it('takes a text that merely contains a keyword for what it is: not an opt-out', async () => {
+  it('takes a text that merely contains a keyword for what it is: not an opt-out, but marked "maybe" when it has a stop word', async () => {
     await load();
-    for (const text of ['stop the car please', 'STOP IT NOW', 'do not stop', 'stopping', 'S T O P']) {
+    // Issue 20: a text with a stop word in it is passed on marked "maybe" (it was unmarked before), so a flow can ask once.
+    for (const text of ['stop the car please', 'STOP IT NOW', 'do not stop', 'Stop texting me', 'please stop']) {
+      const msg = await reply('447700900201', text);
+      should(msg.payload.optOut).equal('maybe', text);
+    }
+    for (const text of ['stopping', 'S T O P', 'Hello']) {
       const msg = await reply('447700900201', text);
       should(msg.payload).not.have.property('optOut');
     }
@@ -181,12 +186,17 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await load({ stopreply: 'You will get no more SMS from us. Reply START to undo.', startreply: 'Welcome back.', helpreply: 'Acme parcels: reply STOP to stop.' });
     // Vonage's retries of the same message do not confirm twice.
     await reply('447700900701', 'stop', 3);
-    await reply('447700900701', 'help');
-    await reply('447700900701', 'Start');
+    await reply('447700900702', 'help');
+    await listNode('add', '447700900703');
+    await reply('447700900703', 'Start');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const confirmations = loopback.api.sent.filter((r) => r.params.to === '447700900701');
+    const confirmations = loopback.api.sent.filter((r) => /^44770090070[123]$/.test(r.params.to));
     // Each once (with a Shared state, the queue may send them in another order).
-    should(confirmations.map((r) => r.params.text).sort()).eql(['Acme parcels: reply STOP to stop.', 'Welcome back.', 'You will get no more SMS from us. Reply START to undo.']);
+    should(confirmations.map((r) => `${r.params.to} ${r.params.text}`).sort()).eql([
+      '447700900701 You will get no more SMS from us. Reply START to undo.',
+      '447700900702 Acme parcels: reply STOP to stop.',
+      '447700900703 Welcome back.',
+    ]);
     for (const r of confirmations) should(r.params.from).equal(OUR_NUMBER);
   });
 

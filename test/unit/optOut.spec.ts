@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import should from 'should';
-import { DEFAULT_KEYWORDS, keywordList, matchKeyword, normaliseKeyword, OptedOutError, OptOutListFullError, type OptOutKeywords } from '../../src/sms/optOut';
+import { DEFAULT_KEYWORDS, keywordList, matchKeyword, mentionsStop, normaliseKeyword, OptedOutError, OptOutListFullError, type OptOutKeywords } from '../../src/sms/optOut';
 import { OptOutJournal, openOptOutFile, optOutFileFor } from '../../src/state/optOutFile';
 
 const DEFAULTS: OptOutKeywords = {
@@ -25,14 +25,33 @@ describe('opt-out keywords', () => {
   });
 
   it('do not match a text that merely contains one, or a long text', () => {
-    for (const text of ['stop the car please', 'please stop', 'stopping', 'S T O P', '.stop', 'opt-out', 'STOP STOP', '', '   ', 'stop'.padEnd(200, '!'), 'x'.repeat(10_000)]) {
+    for (const text of ['stop the car please', 'please stop', 'stopping', 'S T O P', 'STOP STOP', '', '   ', 'stop'.padEnd(200, '!'), 'x'.repeat(10_000)]) {
       should(matchKeyword(text, DEFAULTS) === undefined).be.true(JSON.stringify(text.slice(0, 30)));
+    }
+  });
+
+  it('see through the ways a STOP is written on real phones: NFKC, invisible characters, punctuation and symbols around or inside', () => {
+    const zw = ['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD'];
+    const texts = ['STOP ALL', 'OPT-OUT', 'OPT OUT', 'Stop.', 'STOP!!', 'ＳＴＯＰ', 'ｓｔｏｐ', '🛑 STOP', '-stop', '.stop', '"Stop"', '(stop)', 'Opt_Out', 'stop\u00A0all'];
+    for (const mark of zw) texts.push(`S${mark}TOP`, `${mark}STOP`, `STOP${mark}`, `${mark}🛑${mark} stop${mark}`);
+    for (const text of texts) should(matchKeyword(text, DEFAULTS)).equal('stop', JSON.stringify(text));
+    should(normaliseKeyword('ＳＴＯＰ\u200B ａｌｌ')).equal('STOP ALL');
+    should(matchKeyword('ＳＴＡＲＴ', DEFAULTS)).equal('start');
+  });
+
+  it('find a stop word in a text that is more than it, as a whole word only (SMS in marks it "maybe")', () => {
+    for (const text of ['Stop texting me', 'please stop', 'stop the car please', 'STOP STOP', 'I said: STOP!', 'please opt-out me', 'Can you unsubscribe me?', 'x '.repeat(300) + 'stop']) {
+      should(mentionsStop(text, DEFAULTS)).be.true(JSON.stringify(text.slice(-30)));
+    }
+    for (const text of ['stopping', 'S T O P', 'unstoppable', 'Hello', '', 'x '.repeat(400) + 'stop', 'nonstop']) {
+      should(mentionsStop(text, DEFAULTS)).be.false(JSON.stringify(text.slice(-30)));
     }
   });
 
   it('read a config node\'s list: comma-separated, normalised like a text, empty for the defaults', () => {
     should([...keywordList('arrêt, Halt  now!, , stop', DEFAULT_KEYWORDS.stop)]).eql(['ARRÊT', 'HALT NOW', 'STOP']);
     should([...keywordList(undefined, DEFAULT_KEYWORDS.stop)]).eql(DEFAULT_KEYWORDS.stop);
+    should([...keywordList('Opt-Out, ＳＴＯＰ', DEFAULT_KEYWORDS.stop)]).eql(['OPT OUT', 'STOP']);
     should(normaliseKeyword('  Opt\tOut ?! ')).equal('OPT OUT');
   });
 
