@@ -21,11 +21,27 @@ const BATCH = 1000;
 /** Invalid entries named in the answer at most. */
 const MAX_INVALID_SHOWN = 100;
 
-/** The numbers a msg.payload gives: one, an array, or text with one a line (commas and semicolons too). */
-function inputsOf(payload: unknown): unknown[] {
-  if (Array.isArray(payload)) return payload;
-  if (typeof payload === 'string') return payload.split(/[\r\n,;]+/).filter((line) => line.trim() !== '');
-  return [payload];
+/** An entry of a msg.payload, and where it was: its line in a text (from 1), or its index in an array. */
+interface Input {
+  value: unknown;
+  line?: number;
+  index?: number;
+}
+
+/**
+ * The numbers a msg.payload gives: one, an array, or text with one a line (commas and semicolons too; a
+ * byte order mark, Windows line ends, blank lines and `#` comments are no entries).
+ */
+function inputsOf(payload: unknown): Input[] {
+  if (Array.isArray(payload)) return payload.map((value, index) => ({ value, index }));
+  if (typeof payload === 'string') {
+    return payload
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n|\r/)
+      .flatMap((text, i) => (text.trim().startsWith('#') ? [] : text.split(/[,;]/).map((value) => ({ value, line: i + 1 }))))
+      .filter((input) => (input.value as string).trim() !== '');
+  }
+  return [{ value: payload }];
 }
 
 function textOf(input: unknown): string | undefined {
@@ -41,22 +57,25 @@ export = function (RED: NodeAPI) {
     const node = this;
     const account = config.creds ? (RED.nodes.getNode(config.creds) as NexmoBasicNode | null) : null;
 
-    const numbers = (inputs: unknown[]) => {
+    const numbers = (inputs: Input[]) => {
       const valid: string[] = [];
-      const invalid: Array<{ input: string; error: string }> = [];
-      for (const input of inputs) {
-        const text = textOf(input);
+      const invalid: Array<{ input: string; error: string; line?: number; index?: number }> = [];
+      for (const { value, line, index } of inputs) {
+        const text = textOf(value);
         try {
           if (text === undefined) throw new Error(RED._('vonage-optout.errors.not-a-number'));
           valid.push(normaliseNumber(text, 'Number', account?.country));
         } catch (err) {
-          invalid.push({ input: String(text ?? typeof input).slice(0, 64), error: (err as Error).message });
+          const message = (err as Error).message;
+          // Which line of an imported list, or which item of an array: said in the error, and as a field.
+          const where = line !== undefined ? RED._('vonage-optout.errors.at-line', { line }) : index !== undefined ? RED._('vonage-optout.errors.at-index', { index }) : '';
+          invalid.push({ input: String(text ?? typeof value).slice(0, 64), error: where ? `${where}: ${message}` : message, ...(line !== undefined ? { line } : {}), ...(index !== undefined ? { index } : {}) });
         }
       }
       return { valid, invalid };
     };
 
-    async function change(list: OptOutList, action: 'add' | 'remove', inputs: unknown[]) {
+    async function change(list: OptOutList, action: 'add' | 'remove', inputs: Input[]) {
       if (inputs.length > MAX_OPT_OUTS) throw new Error(RED._('vonage-optout.errors.too-many', { max: MAX_OPT_OUTS }));
       const { valid, invalid } = numbers(inputs);
       let changed = 0;
@@ -88,7 +107,7 @@ export = function (RED: NodeAPI) {
       try {
         if (action === 'list') msg.payload = await policy.list.list();
         else if (action === 'check') {
-          const { valid, invalid } = numbers([msg.payload]);
+          const { valid, invalid } = numbers([{ value: msg.payload }]);
           if (!valid.length) return fail(invalid[0]?.error ?? RED._('vonage-optout.errors.not-a-number'));
           const entry = await policy.list.check(valid[0]);
           msg.payload = entry ? { ...entry, optedOut: true } : { number: valid[0], optedOut: false };

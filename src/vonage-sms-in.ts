@@ -11,6 +11,7 @@ import { webhookState } from './webhookState';
 import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
+import { times } from './warnings';
 import { webhookSigning } from './webhookSigning';
 import { webhookOptOuts, type KeywordOutcome } from './webhookOptOuts';
 import type { OptOutMark } from './sms/optOut';
@@ -34,7 +35,7 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-in', config.creds, url);
-    const state = webhookState(RED, node, signing.signedBy);
+    const state = webhookState(RED, node, 'vonage-sms-in', signing.signedBy, signing.warnings);
     const optOuts = webhookOptOuts(RED, node, signing.signedBy);
     const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
     const waitMs = seconds(config.concatwait, 60) * 1000;
@@ -49,7 +50,7 @@ export = function (RED: NodeAPI) {
         payload.complete = sms.complete;
         if (!sms.complete) payload.missing = sms.missing;
       }
-      if (!sms.complete) node.warn(RED._('vonage-sms-in.warn.incomplete', { missing: partRanges(sms.missing), from: sms.params.msisdn }));
+      if (!sms.complete) signing.warnings.warn('incomplete', (count) => RED._('vonage-sms-in.warn.incomplete', { missing: partRanges(sms.missing), from: sms.params.msisdn }) + times(count));
       pass(payload, sms.params.msisdn);
     };
     /** One SMS, however many parts it came in. */
@@ -108,7 +109,7 @@ export = function (RED: NodeAPI) {
         otherChannel(channel) {
           // Answered 200 (or Vonage would retry it for good) and not passed on: this node is for SMS.
           otherChannels += 1;
-          node.warn(RED._('vonage-sms-in.warn.other-channel', { channel, count: otherChannels }));
+          signing.warnings.warn('other-channel', () => RED._('vonage-sms-in.warn.other-channel', { channel, count: otherChannels }));
         },
         rejected: signing.rejected,
         shared: signing.shared,
@@ -120,6 +121,7 @@ export = function (RED: NodeAPI) {
     node.on('close', () => {
       stop();
       optOuts.close();
+      signing.warnings.close();
       // Parts still waiting in memory go on as they are (nothing dropped silently); in shared state
       // they stay, for the wait to end on another instance, or on this one after a restart.
       state.close();

@@ -11,7 +11,7 @@ import { receivedAt } from './sms/webhookTime';
 import { DELIVERY_RECEIPT } from './sms/webhookFields';
 import { serveWebhook } from './webhookEndpoint';
 import { webhookSigning } from './webhookSigning';
-import { webhookOptOuts } from './webhookOptOuts';
+import { receiptOptOut } from './optOutAccounts';
 import { describeMessagesError, isMessagesFinalStatus } from './sms/messagesErrors';
 import { messagesTime } from './sms/messagesWebhooks';
 import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
@@ -29,8 +29,7 @@ export = function (RED: NodeAPI) {
     const node = this;
     const url = (config.url || '/sms/receipt').replace(/^(?!\/)/, '/');
     const signing = webhookSigning(RED, node, 'vonage-sms-receipt', config.creds, url);
-    const state = webhookState(RED, node, signing.signedBy);
-    const optOuts = webhookOptOuts(RED, node, signing.signedBy);
+    const state = webhookState(RED, node, 'vonage-sms-receipt', signing.signedBy, signing.warnings);
     const dedupWindowMs = seconds(config.dedupwindow, 86_400) * 1000;
     const recentIds = (account: AccountState) => account.recentIds('receipt', dedupWindowMs);
     let otherChannels = 0;
@@ -47,8 +46,8 @@ export = function (RED: NodeAPI) {
         async accepted(params, messages) {
           // A retry repeats all of these; a new status for the same message is a new receipt.
           const id = `${params.messageId}|${params.status}|${params['err-code'] ?? ''}`;
-          // Recorded before the retry check, as SMS in does: a failed recording is retried by Vonage.
-          const optedOut = await state.use(() => optOuts.receipt(params, messages ? 'messages' : 'sms'));
+          // Recorded before the retry check: recording twice is harmless, and a failed recording is retried by Vonage.
+          const optedOut = await state.use(() => receiptOptOut(signing.signedBy, params, messages ? 'messages' : 'sms'));
           if (await state.use(() => state.forRequest(params, recentIds).seen(id))) return;
           const final = messages ? isMessagesFinalStatus(params.status) : isFinalStatus(params.status);
           // The Messages API's status webhook is kept as sent, with what the SMS API's receipts also get.
@@ -61,7 +60,7 @@ export = function (RED: NodeAPI) {
         },
         otherChannel(channel) {
           otherChannels += 1;
-          node.warn(RED._('vonage-sms-receipt.warn.other-channel', { channel, count: otherChannels }));
+          signing.warnings.warn('other-channel', () => RED._('vonage-sms-receipt.warn.other-channel', { channel, count: otherChannels }));
         },
         rejected: signing.rejected,
         shared: signing.shared,
@@ -73,6 +72,7 @@ export = function (RED: NodeAPI) {
     node.on('close', () => {
       stop();
       state.close();
+      signing.warnings.close();
     });
   }
 

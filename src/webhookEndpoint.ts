@@ -6,11 +6,15 @@
  * slow: 401 for an unsigned, altered or stale request, 503 while the signing node is missing, 400 for
  * a bad or missing field, 413 for an oversize body, 408 for a body that never finishes, else 200.
  *
- * Node-RED has two layouts. With the admin API and the HTTP nodes on different roots, the body
- * arrives unread and is read here, up to the limit. With both on one root (the default), the admin
- * API's body parser has read JSON and form bodies already (up to its own 5 MB): the parsed body is
- * taken, its size checked, and a body it could not parse is answered here too (see
- * answerBodyParserErrors), so that both layouts answer alike.
+ * Node-RED has two layouts: the admin API and the HTTP nodes on different roots, or on one (the
+ * default), where the admin API's body parser would read JSON and form bodies first (up to 5 MB, and
+ * inflating gzip). A listener on Node-RED's HTTP server, ahead of Express, marks a request to a webhook
+ * path so that the parser leaves it unread (`leaveBodyUnread`): on both layouts the body is read here,
+ * as bytes, up to the limit, and a signature is checked over the bytes received. Vonage does not
+ * compress webhooks: a body with a Content-Encoding is refused with 415 before anything inflates it.
+ * Should the body come parsed all the same (another parser in httpNodeMiddleware), the parsed body is
+ * taken and its size checked, and a body the admin parser refused is answered here too
+ * (answerBodyParserErrors), so that both layouts answer alike.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
@@ -98,12 +102,14 @@ class Refusal extends Error {
   }
 }
 
-type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean };
+/** Set on a request to a webhook path before Express sees it: its body is read here, as bytes. */
+const UNREAD = Symbol('vonage-sms webhook body unread');
+type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; [UNREAD]?: boolean };
 
 function readBody(req: ParsedRequest, maxBytes: number): Promise<string | object> {
   const declared = Number(req.headers['content-length']);
-  // Node-RED's admin API (on the same root) or an httpNodeMiddleware has read and parsed it already.
-  if (req._body === true || req.readableEnded) {
+  // An httpNodeMiddleware has read and parsed it already.
+  if ((req._body === true && !req[UNREAD]) || req.readableEnded) {
     const body = req.body ?? '';
     const size = declared >= 0 ? declared : Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));
     return size > maxBytes ? Promise.reject(new Refusal(413, 'the body is too large')) : Promise.resolve(body as string | object);
@@ -196,14 +202,51 @@ function answerBodyParserErrors(RED: NodeAPI): void {
   });
 }
 
+/** The webhook path a request is for, without Node-RED's httpNodeRoot, if it is one we serve. */
+function webhookPathOf(RED: NodeAPI, url: string | undefined): string | undefined {
+  const settings = RED.settings as unknown as { httpNodeRoot?: string | false };
+  if (settings.httpNodeRoot === false) return undefined;
+  const nodeRoot = pathKey(typeof settings.httpNodeRoot === 'string' ? settings.httpNodeRoot : '/');
+  let path: string;
+  try {
+    path = pathKey(decodeURI(new URL(url ?? '/', 'http://webhook').pathname));
+  } catch {
+    return undefined;
+  }
+  const local = nodeRoot === '/' ? path : path === nodeRoot ? '/' : path.startsWith(`${nodeRoot}/`) ? path.slice(nodeRoot.length) : undefined;
+  return local !== undefined && servedPaths.has(local) ? local : undefined;
+}
+
+const leaving = new WeakSet<object>();
+
+/**
+ * A listener on Node-RED's HTTP server, ahead of Express's, for requests to a webhook path: marked as
+ * read (`_body`, which body-parser's parsers honour), the admin API's parser on a shared root leaves the
+ * body unread, and uncompressed, for the webhook to read as bytes.
+ */
+function leaveBodyUnread(RED: NodeAPI): void {
+  const server = (RED as unknown as { server?: { prependListener(event: 'request', listener: (req: ParsedRequest) => void): void } }).server;
+  if (!server || typeof server.prependListener !== 'function' || leaving.has(server)) return;
+  leaving.add(server);
+  server.prependListener('request', (req) => {
+    if (webhookPathOf(RED, req.url) === undefined) return;
+    req._body = true;
+    req[UNREAD] = true;
+  });
+}
+
 /** Serves the webhook; returns the function that stops serving it. */
 export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions): () => void {
   const app = (RED as unknown as { httpNode?: ExpressLike }).httpNode;
-  if (!app) throw new Error(RED._('vonage-sms-in.errors.no-http'));
+  if (!app) throw new Error(RED._(`${node.type}.errors.no-http`));
   answerBodyParserErrors(RED);
+  leaveBodyUnread(RED);
 
   const handle = async (req: ParsedRequest, res: ServerResponse) => {
     const from = req.socket.remoteAddress ?? 'unknown';
+    // Vonage does not compress webhooks: refused before a byte is inflated (4.9 KB of gzip can be 4.9 MB).
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== '') throw new Refusal(415, 'the body must not be compressed (Content-Encoding)');
     const body = await readBody(req, options.maxBodyBytes);
     const parsed = parseBody(body, String(req.headers['content-type'] ?? ''));
     const signature = options.signedBy?.signature();
@@ -214,8 +257,8 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
     let params: WebhookParams;
     let messages: MessagesBody | undefined;
     if (options.messages && isMessagesWebhook(parsed)) {
-      // The Messages API: a JWT in the Authorization header, over the body's bytes (or, when Node-RED
-      // had parsed the body already, its JSON text, as Vonage's own samples hash it).
+      // The Messages API: a JWT in the Authorization header, over the body's bytes as received (or, should
+      // a middleware have parsed the body already, its JSON text, as Vonage's own samples hash it).
       let apiKey: string | undefined;
       if (signature) {
         const verdict = verifyMessagesSignature(req.headers.authorization, typeof body === 'string' ? body : JSON.stringify(body), signature.secret, options.signatureWindowSeconds);
@@ -263,8 +306,8 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
       if (err instanceof Refusal) {
-        // A client still sending after its time is up gets its answer, then no more of this connection.
-        if (err.status === 408) res.setHeader('Connection', 'close');
+        // A client still sending after its time is up, or sending what is not read, gets its answer, then no more of this connection.
+        if (err.status === 408 || err.status === 415) res.setHeader('Connection', 'close');
         return answer(res, err.status, err.message);
       }
       if (res.headersSent) return node.error(err);

@@ -13,13 +13,13 @@
  */
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode, OptOutPolicy } from './accountNode';
+import { optOutAccounts } from './optOutAccounts';
 import { countSegments } from './sms/encoding';
 import { matchKeyword, mentionsStop, OPT_OUT_NUMBER, STANDARD_KEYWORDS, type OptOutKeyword, type OptOutMark } from './sms/optOut';
 import type { SendReceiver } from './sms/sendQueue';
 import type { WebhookParams } from './sms/webhookFields';
 import type { AccountState, RecentIdStore } from './state/accountState';
 import { candidateAccounts } from './state/registry';
-import { OPTED_OUT_CODE } from './sms/messagesErrors';
 import { throttledWarnings, times } from './warnings';
 
 /** What SMS in learnt of an inbound SMS. */
@@ -40,62 +40,20 @@ export interface WebhookOptOuts {
   inbound(params: WebhookParams, at: string | undefined): Promise<KeywordOutcome>;
   /** SMS in: sends the account's confirmation of a keyword that changed the list (or HELP), within the limits. */
   confirm(params: WebhookParams, keyword: OptOutKeyword): void;
-  /** SMS receipt: records the number when the carrier refuses it as opted out; resolves true then. */
-  receipt(params: WebhookParams, api: 'sms' | 'messages'): Promise<boolean>;
   /** Confirmations still waiting in the send queue are not sent. */
   close(): void;
 }
 
-/**
- * The receipts that say the recipient opted out: the SMS API's `failed` or `rejected` with err-code 9
- * ("illegal number: opted out or blocked"), the Messages API's `rejected` or `undeliverable` with
- * error 1240 ("illegal number: the recipient sent STOP").
- */
-const OPTED_OUT = {
-  sms: { statuses: new Set(['failed', 'rejected']), code: '9' },
-  messages: { statuses: new Set(['rejected', 'undeliverable']), code: OPTED_OUT_CODE },
-};
-
 /** One confirmation per number in this window. */
 const CONFIRMATION_WINDOW_MS = 24 * 3_600_000;
 
-/** An account's list, keywords and confirmations: the config nodes of one API key together. */
-interface AccountOptOuts {
-  accounts: NexmoBasicNode[];
-  policy: OptOutPolicy;
-}
-
+/** SMS in's side: keywords recorded, and their confirmations. */
 export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookOptOuts {
   const queues = new Set<{ cancel(owner: string, reason: string): number }>();
   const warnings = throttledWarnings((line) => node.warn(line));
   /** Numbers confirmed within the window, one store an account state. */
   const confirmed = new WeakMap<AccountState, RecentIdStore>();
-
-  const honours = (account: NexmoBasicNode) => {
-    const policy = account.optOuts();
-    return !(policy instanceof Error) && policy.honoured;
-  };
-
-  /**
-   * The accounts of this webhook that honour opt-outs, one entry an API key. Several config nodes may
-   * have the key (one per tab, say): opt-outs are honoured if any of them honours them; the list is the
-   * one in the shared state if one has it (else they share the file); a confirmation is the first set.
-   */
-  const accountsOf = (params: WebhookParams): AccountOptOuts[] => {
-    const byKey = signedBy ? new Map([['', [signedBy]]]) : candidateAccounts(params['api-key']);
-    const found: AccountOptOuts[] = [];
-    for (const candidates of byKey.values()) {
-      const accounts = candidates.filter(honours);
-      if (accounts.length === 0) continue;
-      const shared = accounts.find((account) => {
-        const state = account.accountState();
-        return !(state instanceof Error) && state.shared;
-      });
-      const chosen = shared ?? accounts[0];
-      found.push({ accounts: [chosen, ...accounts.filter((account) => account !== chosen)], policy: chosen.optOuts() as OptOutPolicy });
-    }
-    return found;
-  };
+  const accountsOf = (params: WebhookParams) => optOutAccounts(signedBy, params);
 
   const notSent = (to: string, error: string) => warnings.warn('reply-failed', (count) => RED._('vonage-sms-in.warn.reply-failed', { to, error }) + times(count));
 
@@ -168,15 +126,6 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
         },
         (err: Error) => notSent(to, err.message),
       );
-    },
-
-    async receipt(params, api) {
-      const optedOut = OPTED_OUT[api];
-      if (!optedOut.statuses.has(params.status) || params['err-code'] !== optedOut.code || !OPT_OUT_NUMBER.test(params.msisdn ?? '')) return false;
-      const found = accountsOf(params);
-      if (found.length === 0) return false;
-      for (const { policy } of found) await policy.list.add(params.msisdn, 'receipt');
-      return true;
     },
 
     close() {

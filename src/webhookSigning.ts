@@ -7,6 +7,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from './accountNode';
 import type { RejectReason } from './webhookEndpoint';
+import { throttledWarnings, times, type ThrottledWarnings } from './warnings';
 
 export interface WebhookSigning {
   signedBy: NexmoBasicNode | null | undefined;
@@ -14,27 +15,32 @@ export interface WebhookSigning {
   rejected(reason: RejectReason, from: string): void;
   /** Says, in the status and a warning, that another node serves the same path. */
   shared(how: 'shadowed' | 'shadowing', others: number): void;
+  /** The node's warnings that a flood could repeat: one a kind a minute, with the count. Closed with the node. */
+  warnings: ThrottledWarnings;
 }
 
 export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: string | undefined, url: string): WebhookSigning {
   const signedBy = creds ? ((RED.nodes.getNode(creds) as NexmoBasicNode | null) ?? null) : undefined;
   const problem = signedBy === null ? 'signer-missing' : signedBy && !signedBy.signature() ? 'signer-no-secret' : undefined;
   if (problem) {
-    node.status({ fill: 'red', shape: 'ring', text: RED._(`vonage-sms-in.status.${problem}`) });
-    node.warn(RED._(`vonage-sms-in.warn.${problem}`, { name: signedBy?.name || creds || '' }));
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.${problem}`) });
+    node.warn(RED._(`${type}.warn.${problem}`, { name: signedBy?.name || creds || '' }));
   }
+  const warnings = throttledWarnings((line) => node.warn(line));
   let rejected = 0;
   return {
     signedBy,
+    warnings,
     rejected(reason, from) {
       rejected += 1;
       if (reason === 'unconfigured') return;
       node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.rejected`, { count: rejected }) });
-      node.warn(RED._(`${type}.warn.${reason}`, { from, count: rejected }));
+      // Anyone can send these by the thousand: one line a kind a minute, with the total so far.
+      warnings.warn(`rejected-${reason}`, (count) => RED._(`${type}.warn.${reason}`, { from, count: rejected }) + times(count));
     },
     shared(how, others) {
-      node.status({ fill: 'yellow', shape: 'ring', text: RED._(`vonage-sms-in.status.${how}`) });
-      node.warn(RED._(`vonage-sms-in.warn.${how}`, { url, count: others }));
+      node.status({ fill: 'yellow', shape: 'ring', text: RED._(`${type}.status.${how}`) });
+      node.warn(RED._(`${type}.warn.${how}`, { url, count: others }));
     },
   };
 }

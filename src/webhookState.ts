@@ -12,6 +12,7 @@ import type { NexmoBasicNode } from './accountNode';
 import { MemoryAccountState, SharedStateError, type AccountState } from './state/accountState';
 import { sharedStateFor } from './state/registry';
 import type { WebhookParams } from './sms/webhookFields';
+import { times, type ThrottledWarnings } from './warnings';
 
 export interface WebhookState {
   /**
@@ -25,17 +26,21 @@ export interface WebhookState {
   close(): void;
 }
 
-export function webhookState(RED: NodeAPI, node: Node, signedBy: NexmoBasicNode | null | undefined): WebhookState {
+/**
+ * @param type the node's type, whose message catalogue its words come from.
+ * @param warnings the node's throttled warnings: a flapping Redis warns once a minute, with the count.
+ */
+export function webhookState(RED: NodeAPI, node: Node, type: string, signedBy: NexmoBasicNode | null | undefined, warnings: ThrottledWarnings): WebhookState {
   const own = new MemoryAccountState();
   const made = new Map<AccountState, Map<Function, unknown>>();
   const listeners: Array<() => void> = [];
   let outage = false;
 
   const down = (err: Error) => {
-    node.status({ fill: 'red', shape: 'ring', text: RED._('vonage-sms-in.status.state-down') });
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.state-down`) });
     if (outage) return;
     outage = true;
-    node.warn(RED._('vonage-sms-in.warn.state-down', { error: err.message }));
+    warnings.warn('state-down', (count) => RED._(`${type}.warn.state-down`, { error: err.message }) + times(count));
   };
   const up = () => {
     if (!outage) return;

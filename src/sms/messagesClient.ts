@@ -36,12 +36,15 @@ const JWT_TTL_SECONDS = 900;
 const JWT_REUSE_MS = 600_000;
 
 /**
- * A PEM private key as pasted: a password field drops its line breaks, so the body is wrapped again.
+ * A PEM private key as pasted: a password field drops its line breaks, and a key from a `.env` file or a
+ * secret store may have them written as `\n`, so the body is wrapped again.
  * Throws an Error that never quotes the key.
  */
 export function privateKeyOf(text: string): crypto.KeyObject {
   const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text.trim());
-  const pem = match ? `-----BEGIN ${match[1]}-----\n${match[2].replace(/\s+/g, '').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${match[1]}-----\n` : text;
+  // Line breaks written as the two characters \n (or \r\n), as .env files and secret stores hold a key, count as breaks.
+  const body = match?.[2].replace(/\\r|\\n/g, '\n');
+  const pem = match ? `-----BEGIN ${match[1]}-----\n${body!.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${match[1]}-----\n` : text;
   try {
     const key = crypto.createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'rsa') throw new Error('not RSA');

@@ -115,6 +115,8 @@ const STATE_RETRY_MS = 500;
 const STALE_TURN_MS = 15;
 /** Late turns an SMS lets go at most before it takes one anyway. */
 const MAX_STALE_TURNS = 3;
+/** Opt-out confirmations waiting at most, apart from the flows' SMS: the account's replylimit (60 an hour) keeps far fewer. */
+const MAX_WAITING_REPLIES = 100;
 
 /** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
 export function throttleWaitMs(errorText: string | undefined): number | undefined {
@@ -136,6 +138,12 @@ export class SendQueue extends EventEmitter {
   /** Waiting SMS not yet handed to p-queue, oldest first, from `backlogHead` on. */
   private backlog: Array<Waiting | undefined> = [];
   private backlogHead = 0;
+  /**
+   * Opt-out confirmations waiting, apart: they never take the capacity of the flows' SMS (maxQueued), and
+   * go to p-queue only when no flow's SMS waits in the backlog, behind them there too.
+   */
+  private replies: Waiting[] = [];
+  private repliesWaiting = 0;
   /** SMS handed from the backlog to p-queue whose job has not started yet. */
   private fed = 0;
   /** How many may be handed over at once: enough that p-queue always has its next batch. */
@@ -204,12 +212,15 @@ export class SendQueue extends EventEmitter {
   enqueue(request: SmsRequest, owner: string, receiver: SendReceiver): void {
     const refuse = (err: QueueError) => queueMicrotask(() => receiver.outcome(err, undefined, request));
     if (this.closed) return refuse(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
-    if (this.waitingCount >= this.options.maxQueued) {
-      return refuse(new QueueError(`the send queue is full (${this.options.maxQueued} SMS waiting): the SMS to ${request.to} was not sent`, 'full'));
+    const reply = request.confirmsOptOut === true;
+    if (reply ? this.repliesWaiting >= MAX_WAITING_REPLIES : this.waitingCount - this.repliesWaiting >= this.options.maxQueued) {
+      const max = reply ? MAX_WAITING_REPLIES : this.options.maxQueued;
+      return refuse(new QueueError(`the send queue is full (${max} ${reply ? 'opt-out confirmations' : 'SMS'} waiting): the SMS to ${request.to} was not sent`, 'full'));
     }
     const entry: Waiting = { owner, since: Date.now(), request, receiver, waiting: false };
     this.wait(entry);
-    this.backlog.push(entry);
+    if (reply) this.replies.push(entry);
+    else this.backlog.push(entry);
     this.changed();
     this.feed();
   }
@@ -221,19 +232,12 @@ export class SendQueue extends EventEmitter {
       this.backlog[this.backlogHead] = undefined;
       this.backlogHead += 1;
       // Cancelled or failed while in the backlog: its owner was told already.
-      if (!entry || !entry.waiting) continue;
-      this.fed += 1;
-      this.active.add(entry);
-      this.attempt(entry.request, entry, 1, 0, true).then(
-        (result) => {
-          this.active.delete(entry);
-          settle(entry, undefined, result);
-        },
-        (err: Error) => {
-          this.active.delete(entry);
-          settle(entry, err);
-        },
-      );
+      if (entry?.waiting) this.start(entry);
+    }
+    // Confirmations only when no flow's SMS waits for its turn.
+    while (this.fed < this.feedLimit && this.backlogHead === this.backlog.length && this.replies.length > 0) {
+      const entry = this.replies.shift()!;
+      if (entry.waiting) this.start(entry);
     }
     if (this.backlogHead === this.backlog.length) {
       this.backlog = [];
@@ -244,12 +248,28 @@ export class SendQueue extends EventEmitter {
     }
   }
 
+  private start(entry: Waiting): void {
+    this.fed += 1;
+    this.active.add(entry);
+    this.attempt(entry.request, entry, 1, 0, true).then(
+      (result) => {
+        this.active.delete(entry);
+        settle(entry, undefined, result);
+      },
+      (err: Error) => {
+        this.active.delete(entry);
+        settle(entry, err);
+      },
+    );
+  }
+
   /** Every SMS counted as waiting: the backlog's, then those handed to p-queue. */
   private *everyWaiting(): Generator<Waiting> {
     for (let i = this.backlogHead; i < this.backlog.length; i += 1) {
       const entry = this.backlog[i];
       if (entry?.waiting) yield entry;
     }
+    for (const entry of [...this.replies]) if (entry.waiting) yield entry;
     for (const entry of [...this.active]) if (entry.waiting) yield entry;
   }
 
@@ -257,6 +277,7 @@ export class SendQueue extends EventEmitter {
     if (entry.waiting) return;
     entry.waiting = true;
     this.waitingCount += 1;
+    if (entry.request.confirmsOptOut) this.repliesWaiting += 1;
   }
 
   /** Takes the SMS out of the waiting count; false when it was not in it. */
@@ -264,6 +285,7 @@ export class SendQueue extends EventEmitter {
     if (!entry.waiting) return false;
     entry.waiting = false;
     this.waitingCount -= 1;
+    if (entry.request.confirmsOptOut) this.repliesWaiting -= 1;
     return true;
   }
 
@@ -281,6 +303,7 @@ export class SendQueue extends EventEmitter {
       // The backlog lets go of them now, not when their turn would have come.
       this.backlog = this.backlog.slice(this.backlogHead).filter((entry) => entry?.waiting);
       this.backlogHead = 0;
+      this.replies = this.replies.filter((entry) => entry.waiting);
       this.changed();
     }
     return count;
@@ -298,6 +321,7 @@ export class SendQueue extends EventEmitter {
     }
     this.backlog = [];
     this.backlogHead = 0;
+    this.replies = [];
     // What p-queue and the arrival window still hold of them goes now, not when their timers would have
     // fired (a minute, at one SMS a minute).
     this.account.clear();
@@ -423,8 +447,8 @@ export class SendQueue extends EventEmitter {
           this.changed();
         }
       },
-      // Retries go ahead of new requests.
-      attempt > 1 ? 1 : 0,
+      // Retries go ahead of new requests, and opt-out confirmations behind the flows' SMS.
+      (attempt > 1 ? 1 : 0) - (request.confirmsOptOut ? 2 : 0),
     );
     if (outcome && 'senderWait' in outcome) {
       await new Promise((resolve) => setTimeout(resolve, outcome.senderWait));

@@ -81,6 +81,16 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     should(JSON.parse(Buffer.from(claims, 'base64url').toString())).have.properties({ application_id: APP_ID });
   });
 
+  it('takes a private key whose line breaks are written as \\n, as a .env file or a secret store holds it', async () => {
+    const escaped = `"${PRIVATE_PEM.trim().replace(/\n/g, '\\n')}"`;
+    should(escaped).not.containEql('\n');
+    await load({}, { appid: APP_ID, privatekey: escaped });
+    const { sent, caught } = await run([{ payload: '447700900123' }]);
+    should(caught).be.empty();
+    should(sent).have.length(1);
+    should(messages()[0].auth).equal('jwt');
+  });
+
   it('sends one request a recipient of msg.to, fails only the bad one, and calls nothing on a dry run', async () => {
     await load({}, {}, { to: '' });
     const { sent, caught } = await run([{ payload: 'x', to: ['447700900131', 'not a number', '447700900132'] }], 800);
