@@ -26,6 +26,7 @@ import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
 import { inboundRequests } from './loopback/webhooks';
 import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
 import { redisServerInstalled, startRedis, type RunningRedis } from './redisServer';
+import { OptOutJournal } from '../src/state/optOutFile';
 
 const ROOT = path.join(__dirname, '..');
 const SMOKE = process.argv.includes('--smoke');
@@ -841,6 +842,41 @@ async function optOuts(): Promise<void> {
   notes.push(`7: deploying the four accounts, which reads the journal file of ${listed.toLocaleString('en')} numbers, took ${fixed(loadMs)} ms.`);
 }
 
+/** 7c: what an opt-out list of a million numbers costs in memory, loaded from its journal file as a deploy does. */
+async function optOutListMemory(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  const count = SMOKE ? 10_000 : 1_000_000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-bench-list-'));
+  const file = path.join(dir, 'optouts-bench.txt');
+  const since = new Date().toISOString();
+  const out = fs.openSync(file, 'w');
+  for (let i = 0; i < count; i += 100_000) {
+    fs.writeSync(out, Array.from({ length: Math.min(100_000, count - i) }, (_, k) => `+1555${String(i + k).padStart(7, '0')} ${since} keyword\n`).join(''));
+  }
+  fs.closeSync(out);
+  const bytes = fs.statSync(file).size;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const started = performance.now();
+  const list = new OptOutJournal(file);
+  const loadMs = performance.now() - started;
+  gc();
+  const held = process.memoryUsage().heapUsed - before;
+  if (!list.check('15550000007')) throw new Error('7c: the list did not load');
+  await list.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const perNumber = held / count;
+  rows.push({
+    measure: `7c. Memory of an opt-out list of ${count.toLocaleString('en')} numbers, loaded from its journal file`,
+    ours: `heap +${fixed(held / 2 ** 20, 1)} MiB (${fixed(perNumber)} B/number), read in ${fixed(loadMs)} ms`,
+    reference: `${fixed(bytes / 2 ** 20, 1)} MiB file`,
+    ratio: '',
+    target: '≤ 256 B/number',
+    met: perNumber <= 256 ? 'yes' : 'no',
+  });
+}
+
 function report(seconds: number): string {
   const cpus = os.cpus();
   const table = [
@@ -938,7 +974,7 @@ async function main(): Promise<void> {
   restHost = await api.listen();
   if (redisServerInstalled()) redis = await startRedis();
   else notes.push('The shared-state measures (6) were not taken: this machine has no redis-server (apt-get install redis-server).');
-  const measures: Record<string, () => Promise<void>> = { sendOverhead, compose, latency, rateFidelity, sharedRate, inbound, memory, loadTime, realNodeRed, optOuts, footprint };
+  const measures: Record<string, () => Promise<void>> = { sendOverhead, compose, latency, rateFidelity, sharedRate, inbound, memory, loadTime, realNodeRed, optOuts, optOutListMemory, footprint };
   for (const [name, measure] of Object.entries(measures)) if (!ONLY || ONLY.has(name)) await measure();
   await redis?.stop();
   await api.close();

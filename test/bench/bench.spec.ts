@@ -36,6 +36,7 @@ describe('npm run bench, smoke size', function () {
     should(report).match(/\| 7a\. … one check of the list, in memory \| [\d.]+ µs \|/);
     should(report).match(/\| 7b\. The same with the list in Redis \| \d+ SMS\/s \| \d+ SMS\/s, empty list \| \d+\.\d\d \|/);
     should(report).match(/\| 7b\. … one check of the list, in Redis \| [\d.]+ µs \|/);
+    should(report).match(/\| 7c\. Memory of an opt-out list of [\d,]+ numbers, loaded from its journal file \| heap \+[\d.]+ MiB \(\d+ B\/number\), read in \d+ ms \| [\d.]+ MiB file \|/);
     should(report).match(/\| 8\. Cold burst in a real Node-RED \(60 msgs .* \| [\d.]+\/s achieved \| 30\/s limit \| \d\.\d{3} \|/);
     should(report).match(/\| 8\. … throttled answers \(status 1\) \| \d+ of \d+ \|/);
     should(report).match(/\| 8\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
