@@ -450,6 +450,11 @@ describe('the editor, in Chromium', function () {
     await page.fill('#node-config-input-stopreply', 'You will get no more SMS from us. Reply START to get them again.');
     await page.locator('#node-config-input-stopreply').scrollIntoViewIfNeeded();
     await shot('16-account-opt-outs');
+    // Beside the replies: how many an hour, and why a signature secret matters for them.
+    should(await page.inputValue('#node-config-input-replylimit')).equal('60');
+    await page.locator('#node-config-replies-tip').scrollIntoViewIfNeeded();
+    should(await page.locator('#node-config-replies-tip').innerText()).match(/forged STOPs[\s\S]*Signature secret/);
+    await shot('16b-account-replies-tip');
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
     await page.click('#node-dialog-ok');

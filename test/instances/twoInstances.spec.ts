@@ -16,7 +16,7 @@ const REDIS_PASSWORD = 'two-instances-redis';
 function flows(restHost: string): unknown[] {
   return [
     { id: 'tab', type: 'tab', label: 'two instances' },
-    { id: 'cfg', type: 'nexmobasic', name: 'shared', resthost: restHost, rate: 30, timeout: 5, queuesize: 1000 },
+    { id: 'cfg', type: 'nexmobasic', name: 'shared', resthost: restHost, rate: 30, timeout: 5, queuesize: 1000, stopreply: 'Unsubscribed.', replylimit: 5 },
     // POST /burst {"to": [...]}: one SMS to each number, through the account's queue.
     { id: 'burst', z: 'tab', type: 'http in', url: '/burst', method: 'post', wires: [['ack', 'toList']] },
     { id: 'ack', z: 'tab', type: 'http response', statusCode: '202', wires: [] },
@@ -65,6 +65,17 @@ describe('two Node-RED instances sharing Redis', function () {
     await res.text();
     return res.status;
   }
+
+  it('counts opt-out confirmations once for both instances: 20 STOPs, half into each, confirm 5 (replylimit)', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => inbound(instances[i % 2], inboundRequests({ msisdn: `4477009${String(60_000 + i)}`, to: '447700900000', text: 'STOP' }, { apiKey: API_KEY })[0])),
+    );
+    should(answers).matchEach(200);
+    const confirmations = () => sent().filter((r) => r.params.text === 'Unsubscribed.' && r.outcome === '0');
+    await until(() => confirmations().length >= 5);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    should(confirmations()).have.length(5);
+  });
 
   it('keeps both instances together under the account rate: 150 SMS into each at once, each accepted once, few throttled', async () => {
     const numbers = (i: number) => Array.from({ length: 150 }, (_, n) => `4477009${String(i * 1000 + n).padStart(5, '0')}`);
