@@ -25,6 +25,8 @@ function flows(restHost: string): unknown[] {
     // The tutorial's auto-reply, on SMS in: a short wait for parts on /sms, a long one on /sms-long.
     { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', concatwait: 2, wires: [['reply']] },
     { id: 'inlong', z: 'tab', type: 'vonage-sms-in', url: '/sms-long', concatwait: 60, wires: [['reply']] },
+    // Keywords only: the account's confirmations, no auto-reply.
+    { id: 'instop', z: 'tab', type: 'vonage-sms-in', url: '/sms-stop', wires: [[]] },
     { id: 'reply', z: 'tab', type: 'sendsms', creds: 'cfg', to: '{{msg.payload.msisdn}}', fr: '{{msg.payload.to}}', text: 'You said {{msg.payload.text}}', wires: [[]] },
   ];
 }
@@ -68,7 +70,7 @@ describe('two Node-RED instances sharing Redis', function () {
 
   it('counts opt-out confirmations once for both instances: 20 STOPs, half into each, confirm 5 (replylimit)', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => inbound(instances[i % 2], inboundRequests({ msisdn: `4477009${String(60_000 + i)}`, to: '447700900000', text: 'STOP' }, { apiKey: API_KEY })[0])),
+      Array.from({ length: 20 }, (_, i) => inbound(instances[i % 2], inboundRequests({ msisdn: `4477009${String(60_000 + i)}`, to: '447700900000', text: 'STOP' }, { apiKey: API_KEY })[0], '/sms-stop')),
     );
     should(answers).matchEach(200);
     const confirmations = () => sent().filter((r) => r.params.text === 'Unsubscribed.' && r.outcome === '0');
