@@ -82,7 +82,10 @@ export class RealNodeRed {
     // what it still holds: the test measures what Node-RED retains, not what the allocator keeps in reserve.
     const ask = JSON.stringify(path.join(userDir, 'memory.ask'));
     const answer = JSON.stringify(path.join(userDir, 'memory.json'));
-    const memoryProbe = `setInterval(() => { const fs = require('fs'); if (!fs.existsSync(${ask})) return; fs.rmSync(${ask}); global.gc(); fs.writeFileSync(${answer}, JSON.stringify(process.memoryUsage())); }, 50).unref();\n`;
+    // It also samples its heap every few milliseconds, and reports the highest since it was last asked (peakHeapUsed).
+    const memoryProbe =
+      `let peakHeapUsed = 0; setInterval(() => { peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed); }, 5).unref();\n` +
+      `setInterval(() => { const fs = require('fs'); if (!fs.existsSync(${ask})) return; fs.rmSync(${ask}); const peak = peakHeapUsed; global.gc(); const usage = process.memoryUsage(); peakHeapUsed = usage.heapUsed; fs.writeFileSync(${answer}, JSON.stringify({ ...usage, peakHeapUsed: Math.max(peak, usage.heapUsed) })); }, 50).unref();\n`;
     fs.writeFileSync(path.join(userDir, 'settings.js'), `${memoryProbe}module.exports = ${JSON.stringify(settings)};\n`);
     return RealNodeRed.launch(userDir, port, options.nodeOptions ?? []);
   }
@@ -132,6 +135,15 @@ export class RealNodeRed {
 
   /** Heap and external memory (Buffers) in MiB that the process still holds after a full garbage collection. */
   async retainedMiB(): Promise<number> {
+    const usage = await this.memoryUsage();
+    return (usage.heapUsed + usage.external) / 2 ** 20;
+  }
+
+  /**
+   * process.memoryUsage() after a full garbage collection, with `peakHeapUsed`: the most heap the
+   * process used (garbage included) since the last time it was asked, sampled every 5 ms.
+   */
+  async memoryUsage(): Promise<NodeJS.MemoryUsage & { peakHeapUsed: number }> {
     const file = path.join(this.userDir, 'memory.json');
     fs.rmSync(file, { force: true });
     fs.writeFileSync(path.join(this.userDir, 'memory.ask'), '');
@@ -141,8 +153,7 @@ export class RealNodeRed {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const usage = JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
-    return (usage.heapUsed + usage.external) / 2 ** 20;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { peakHeapUsed: number };
   }
 
   /** Stops Node-RED as Ctrl-C would (its flows stop, SMS in hands on what waits); resolves with its exit code. */
