@@ -118,6 +118,9 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
   }
 }
 
+const MOBILE_TYPES = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE', 'PAGER']);
+const isMobile = (reading: PhoneNumber) => MOBILE_TYPES.has(reading.getType() ?? '');
+
 function tryParse(text: string, country?: CountryCode): PhoneNumber | undefined {
   try {
     return parsePhoneNumberWithError(text, country ? { defaultCountry: country } : undefined);
@@ -131,26 +134,31 @@ function tryParse(text: string, country?: CountryCode): PhoneNumber | undefined 
  * its `+` (as Vonage writes every `msisdn`)? With DE, `015112345678` is national and `4915112345678`
  * international: both reach +49 151 12345678.
  * 1. Digits that start with the country's trunk prefix (`0` in DE, `1` in the US) are national.
- * 2. Else, read both ways: when only one reading is a valid number, it is that one.
- * 3. Else (both or neither valid): where national numbers are written with a trunk prefix (DE, AT, GB,
- *    ID…: every country with one, bar the NANP, whose `1` people leave out), digits without it are
- *    international; elsewhere (US, IT, ES…) they are national. The first reading that is a possible
- *    number wins.
+ * 2. Else, read both ways: when only one reading is a valid number, it is that one; when both are, and
+ *    only one is a mobile number (an SMS goes to a mobile), that one.
+ * 3. Else (both or neither valid): national when the digits are written as that country writes the
+ *    number at home (Colombia's mobiles and every US number have no trunk prefix: `3211234567`), else
+ *    international (a German writes `0` before a national number, so `4915112345678` is not one). The
+ *    reading chosen must be a possible number; else the other one.
  */
 function readDigits(digits: string, country: CountryCode): PhoneNumber {
   const numbering = new Metadata(metadata as unknown as MetadataJson);
   numbering.selectNumberingPlan(country);
-  // Both are in the metadata, not in the library's types.
-  const plan = numbering.numberingPlan as unknown as { nationalPrefix(): string | undefined; callingCode(): string };
-  const trunk = plan.nationalPrefix();
+  // In the metadata, not in the library's types.
+  const trunk = (numbering.numberingPlan as unknown as { nationalPrefix(): string | undefined }).nationalPrefix();
   if (trunk && digits.startsWith(trunk)) return parsePhoneNumberWithError(digits, { defaultCountry: country });
   const national = tryParse(digits, country);
   const international = tryParse(`+${digits}`);
   const nationalValid = national?.isValid() === true;
   const internationalValid = international?.isValid() === true;
   if (nationalValid !== internationalValid) return (nationalValid ? national : international)!;
-  const writtenWithTrunk = Boolean(trunk) && plan.callingCode() !== '1';
-  const order = writtenWithTrunk ? [international, national] : [national, international];
+  // Both valid: an SMS goes to a mobile, so a reading that is one is the likelier.
+  if (nationalValid) {
+    const nationalMobile = isMobile(national!);
+    if (nationalMobile !== isMobile(international!)) return (nationalMobile ? national : international)!;
+  }
+  const writtenAtHome = national !== undefined && national.formatNational().replace(/\D/g, '') === digits;
+  const order = writtenAtHome ? [national, international] : [international, national];
   const chosen = order.find((reading) => reading?.isPossible()) ?? order.find((reading) => reading !== undefined);
   // Neither reading parses: the national one says why.
   return chosen ?? parsePhoneNumberWithError(digits, { defaultCountry: country });

@@ -173,6 +173,8 @@ function hostileFlows(restHost: string): { flows: FlowNode[]; credentials: Recor
     { id: 'log-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-log', wires: [['log-debug']] },
     { id: 'log-debug', z: 'tab-extra', type: 'debug', active: true, tosidebar: true, console: false, complete: 'payload', wires: [] },
     { id: 'signed-in', z: 'tab-extra', type: 'vonage-sms-in', url: '/sms-signed', creds: 'no-such-node', wires: [['log-debug']] },
+    // SMS receipt speaks from its own message catalogue too (it once logged SMS in's keys untranslated).
+    { id: 'signed-receipt', z: 'tab-extra', type: 'vonage-sms-receipt', url: '/receipt-signed', creds: 'no-such-node', wires: [['log-debug']] },
     // Signed by an account with a signature secret, answered with a reply: which signed webhooks get through.
     { id: 'signer', type: 'nexmobasic', name: 'JWT signer', resthost: restHost },
     // (With x and y: Node-RED takes a node of a tab without them for a config node of that tab.)
@@ -274,6 +276,9 @@ for (const [layout, settings] of LAYOUTS) {
       const longest = Math.max(...red.log.split('\n').map((line) => line.length));
       should(longest).be.below(10_000);
       should(red.log).not.containEql(SECRET);
+      // Every line in words: no message key of the package's left untranslated.
+      should(red.log).match(/\[vonage-sms-receipt:signed-receipt\] every request is refused with 503/);
+      should(red.log).not.match(/(nexmobasic|sendsms|vonage-sms-in|vonage-sms-receipt|vonage-optout)\.(warn|status|errors|log)\./);
     });
   });
 }

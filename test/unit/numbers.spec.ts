@@ -30,6 +30,7 @@ describe('normaliseNumber', () => {
     ['3912345678', 'IT', '393912345678'],
     ['393912345678', 'IT', '393912345678'],
     ['612345678', 'ES', '34612345678'],
+    ['3211234567', 'CO', '573211234567'],
     ['89161234567', 'RU', '79161234567'],
     ['79161234567', 'RU', '79161234567'],
   ];
@@ -67,5 +68,45 @@ describe('normaliseSender', () => {
     should(() => normaliseSender('ABCDEFGHIJKL')).throw(InvalidNumberError, { message: /^From "ABCDEFGHIJKL" is too long for a sender ID: 12 characters, at most 11$/ });
     should(() => normaliseSender('Acme<Inc>')).throw(InvalidNumberError, { message: /is not a valid sender ID/ });
     should(() => normaliseSender('')).throw(InvalidNumberError, { message: /^From is empty$/ });
+  });
+});
+
+describe('normaliseNumber, digits as Vonage writes them, whatever the default country', () => {
+  // Every country's example mobile number (libphonenumber-js's), as E.164 digits without `+`.
+  const { getCountries, getExampleNumber } = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
+  const examples = require('libphonenumber-js/mobile/examples');
+  const mobiles = getCountries().flatMap((country) => {
+    const example = getExampleNumber(country, examples);
+    return example ? [{ country, digits: example.number.slice(1), national: example.formatNational() }] : [];
+  });
+
+  it('reach their number with the default country of any country that writes a trunk prefix at home (DE, GB, AT, ID, XK, FR)', () => {
+    for (const defaultCountry of ['DE', 'GB', 'AT', 'ID', 'XK', 'FR']) {
+      const wrong = mobiles.filter(({ digits }) => normaliseNumber(digits, 'To', defaultCountry) !== digits).map(({ country }) => country);
+      should(wrong).eql([], defaultCountry);
+    }
+  });
+
+  it('reach their number under their own country, written nationally or as digits', () => {
+    for (const { country, digits, national } of mobiles) {
+      should(normaliseNumber(national, 'To', country)).equal(digits, `${country} ${national}`);
+      should(normaliseNumber(digits, 'To', country)).equal(digits, `${country} ${digits}`);
+    }
+  });
+
+  it('are misread under fewer than 1% of (default country, number) pairs: only where the digits are also a valid mobile number at home', () => {
+    let misread = 0;
+    for (const defaultCountry of getCountries()) {
+      for (const { digits } of mobiles) {
+        let read: string;
+        try {
+          read = normaliseNumber(digits, 'To', defaultCountry);
+        } catch {
+          read = '';
+        }
+        if (read !== digits) misread += 1;
+      }
+    }
+    should(misread / (getCountries().length * mobiles.length)).be.below(0.01);
   });
 });
