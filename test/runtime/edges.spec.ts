@@ -37,6 +37,29 @@ describe(`Numbers at the edges (Node-RED ${nodeRedVersion})`, function () {
     should(loopback.api.sent).have.length(3);
   });
 
+  it('Send SMS with Country DE sends msg.to recipients and a numeric From in international form to those numbers', async () => {
+    const flow = [
+      { id: 'tab', type: 'tab', label: 'country' },
+      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, country: 'DE', timeout: 2 },
+      { id: 'send', z: 'tab', type: 'sendsms', creds: 'cfg', to: '', fr: '4930901820', text: 'Hallo', wires: [['out']] },
+      { id: 'out', z: 'tab', type: 'helper' },
+    ];
+    await helper.load(nodes, flow, { cfg: { apikey: API_KEY, apisecret: API_SECRET } });
+    const sent: any[] = [];
+    const both = new Promise<void>((resolve) =>
+      helper.getNode('out').on('input', (msg: any) => {
+        sent.push(msg);
+        if (sent.length === 2) resolve();
+      }),
+    );
+    helper.getNode('send').receive({ payload: 'x', to: ['4915112345678', '0151 12345679'] });
+    await both;
+    should(loopback.api.sent.map((r) => [r.params.to, r.params.from]).sort()).eql([
+      ['4915112345678', '4930901820'],
+      ['4915112345679', '4930901820'],
+    ]);
+  });
+
   it('national numbers as people write them still reach their country, in Send SMS and the opt-out list node alike', async () => {
     const flow = [
       { id: 'tab', type: 'tab', label: 'numbers' },
