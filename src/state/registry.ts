@@ -45,11 +45,6 @@ export function registerAccount(apiKey: string, account: NexmoBasicNode): () => 
   return register(accountsByKey, apiKey, account);
 }
 
-/** The deployed config nodes with this API key, oldest first. */
-export function accountsFor(apiKey: string | undefined): NexmoBasicNode[] {
-  const key = keyFor(apiKey);
-  return key ? [...(accountsByKey.get(key) ?? [])] : [];
-}
 
 /**
  * The deployed config nodes a webhook may be for, by API key: those with its `api-key`, or, for one that
