@@ -8,6 +8,16 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+// Compiled files of modules that moved or went would stay behind (and be packed): nodes/ keeps only its
+// hand-written editor files (.html, locales) between builds.
+(function removeCompiled(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) removeCompiled(file);
+    else if (entry.name.endsWith('.js')) fs.rmSync(file);
+  }
+  if (dir !== path.join(root, 'nodes') && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+})(path.join(root, 'nodes'));
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
 const iconsOut = path.join(root, 'nodes', 'icons');

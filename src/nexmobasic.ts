@@ -4,19 +4,19 @@
  * selects it; a redeploy of this node builds a new one.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './accountNode';
-import { numberSetting as setting } from './nodeSettings';
+import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './account/accountNode';
+import { numberSetting as setting } from './node-red/settings';
 import { isCountryCode } from './sms/phoneNumber';
-import { SIGNATURE_METHODS, type SignatureMethod } from './sms/signature';
-import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sms/sendQueue';
-import { BalanceError, DEFAULT_REST_HOST, isRestHost, SmsSendError, VonageSmsClient } from './sms/smsClient';
-import { DEFAULT_MESSAGES_HOST, VonageMessagesClient } from './sms/messagesClient';
+import { SIGNATURE_METHODS, type SignatureMethod } from './vonage/smsSignature';
+import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sending/sendQueue';
+import { BalanceError, DEFAULT_REST_HOST, isRestHost, SmsSendError, VonageSmsClient } from './vonage/smsClient';
+import { DEFAULT_MESSAGES_HOST, VonageMessagesClient } from './vonage/messagesClient';
 import { MemoryAccountState, type AccountState } from './state/accountState';
 import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
-import { registerAccount, registerState } from './state/registry';
+import { registerAccount, registerState } from './account/registry';
 import { openOptOutFile, optOutFileFor } from './state/optOutFile';
 import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
-import { throttledWarnings, times } from './warnings';
+import { throttledWarnings, times } from './node-red/warnings';
 
 interface NexmoBasicDef extends NodeDef {
   /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */

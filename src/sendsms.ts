@@ -6,13 +6,13 @@
  */
 import { SharedStateError } from './state/accountState';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
+import type { NexmoBasicNode } from './account/accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
 import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
-import { QueueError, type SendReceiver, type SendResult } from './sms/sendQueue';
-import { SmsSendError, type SmsRequest } from './sms/smsClient';
+import { QueueError, type SendReceiver, type SendResult } from './sending/sendQueue';
+import { SmsSendError, type SmsRequest } from './vonage/smsClient';
 import type { ContextScope, TemplateSources } from './sms/template';
 
 interface SendSmsDef extends NodeDef {

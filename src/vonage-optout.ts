@@ -4,7 +4,7 @@
  * importing an existing list), `check` (one number) and `list`. The answer replaces `msg.payload`.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
+import type { NexmoBasicNode } from './account/accountNode';
 import { normaliseNumber } from './sms/phoneNumber';
 import { MAX_OPT_OUTS } from './sms/optOut';
 import type { OptOutList } from './state/accountState';

@@ -7,16 +7,16 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { isPartOfLongSms, partRanges, type AssembledSms } from './sms/longSms';
 import type { AccountState } from './state/accountState';
-import { webhookState } from './webhookState';
+import { webhookState } from './webhooks/state';
 import { receivedAt } from './sms/webhookTime';
 import { INBOUND_SMS } from './sms/webhookFields';
-import { serveWebhook } from './webhookEndpoint';
-import { times } from './warnings';
-import { webhookSigning } from './webhookSigning';
-import { webhookOptOuts, type KeywordOutcome } from './webhookOptOuts';
+import { serveWebhook } from './webhooks/endpoint';
+import { times } from './node-red/warnings';
+import { webhookSigning } from './webhooks/signing';
+import { webhookOptOuts, type KeywordOutcome } from './webhooks/optOuts';
 import type { OptOutMark } from './sms/optOut';
-import { messagesTime, type MessagesBody } from './sms/messagesWebhooks';
-import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
+import { messagesTime, type MessagesBody } from './vonage/messagesWebhooks';
+import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './node-red/settings';
 
 interface SmsInDef extends NodeDef {
   url?: string;

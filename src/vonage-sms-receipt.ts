@@ -4,17 +4,17 @@
  * means. `client-ref` ties it to the Send SMS msg that caused it.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { describeErrorCode, isFinalStatus } from './sms/deliveryReceipt';
+import { describeErrorCode, isFinalStatus } from './vonage/deliveryReceipt';
 import type { AccountState } from './state/accountState';
-import { webhookState } from './webhookState';
+import { webhookState } from './webhooks/state';
 import { receivedAt } from './sms/webhookTime';
 import { DELIVERY_RECEIPT } from './sms/webhookFields';
-import { serveWebhook } from './webhookEndpoint';
-import { webhookSigning } from './webhookSigning';
-import { receiptOptOut } from './optOutAccounts';
-import { describeMessagesError, isMessagesFinalStatus } from './sms/messagesErrors';
-import { messagesTime } from './sms/messagesWebhooks';
-import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './nodeSettings';
+import { serveWebhook } from './webhooks/endpoint';
+import { webhookSigning } from './webhooks/signing';
+import { receiptOptOut } from './account/optOutAccounts';
+import { describeMessagesError, isMessagesFinalStatus } from './vonage/messagesErrors';
+import { messagesTime } from './vonage/messagesWebhooks';
+import { numberSetting as seconds, WEBHOOK_MAX_BYTES } from './node-red/settings';
 
 interface SmsReceiptDef extends NodeDef {
   url?: string;

@@ -138,7 +138,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/locales/en-US/sendsms.html',
       'nodes/locales/en-US/nexmobasic.json',
       'nodes/locales/en-US/nexmobasic.html',
-      'nodes/sms/smsClient.js',
+      'nodes/vonage/smsClient.js',
       'resources/vonage-sms-editor.js',
     ]);
     const stray = files.filter((f) => /^(src|test|dev|\.ci)\/|^nodes\/loopback\/|tsconfig|\.ts$|\.mocharc/.test(f));

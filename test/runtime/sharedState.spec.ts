@@ -10,8 +10,8 @@ import { SharedStateError } from '../../src/state/accountState';
 import { describeRedis, isRedisUrl, RedisAccountState } from '../../src/state/redisAccountState';
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import type { AssembledSms } from '../../src/sms/longSms';
-import { SendQueue } from '../../src/sms/sendQueue';
-import { VonageSmsClient } from '../../src/sms/smsClient';
+import { SendQueue } from '../../src/sending/sendQueue';
+import { VonageSmsClient } from '../../src/vonage/smsClient';
 import { freePort } from '../support/ports';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 

@@ -5,7 +5,7 @@
  */
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
-import type { NexmoBasicNode } from '../../src/accountNode';
+import type { NexmoBasicNode } from '../../src/account/accountNode';
 import { coreNodes, helper, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 

@@ -2,8 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import should from 'should';
-import { ApiConnection, TimeoutError } from '../../src/sms/apiConnection';
-import { transportFailure } from '../../src/sms/smsClient';
+import { ApiConnection, TimeoutError } from '../../src/vonage/apiConnection';
+import { transportFailure } from '../../src/vonage/smsClient';
 
 describe('ApiConnection', () => {
   let server: http.Server;

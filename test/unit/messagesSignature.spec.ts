@@ -5,8 +5,8 @@
  */
 import crypto from 'node:crypto';
 import should from 'should';
-import { verifyMessagesSignature } from '../../src/sms/messagesSignature';
-import { checkMessagesWebhook, legacyFieldsOf } from '../../src/sms/messagesWebhooks';
+import { verifyMessagesSignature } from '../../src/vonage/messagesSignature';
+import { checkMessagesWebhook, legacyFieldsOf } from '../../src/vonage/messagesWebhooks';
 
 const SECRET = 'node-red-test-signature-secret-0123456789';
 const IAT = 1738584865;

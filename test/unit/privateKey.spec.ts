@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import should from 'should';
-import { privateKeyOf } from '../../src/sms/messagesClient';
+import { privateKeyOf } from '../../src/vonage/messagesClient';
 
 describe('privateKeyOf', () => {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });

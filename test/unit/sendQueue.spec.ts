@@ -5,8 +5,8 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import should from 'should';
-import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sms/sendQueue';
-import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/sms/smsClient';
+import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sending/sendQueue';
+import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/vonage/smsClient';
 
 const OK: SmsApiResponse = { 'message-count': '1', messages: [{ status: '0', to: '447700900123', 'message-id': 'X' }] };
 const sms = (to = '447700900123', from = 'Acme'): SmsRequest => ({ to, from, text: 'hi', type: 'text' });

@@ -1,5 +1,5 @@
 import should from 'should';
-import { signatureFor, stringToSign, verifySignature, SIGNATURE_METHODS } from '../../src/sms/signature';
+import { signatureFor, stringToSign, verifySignature, SIGNATURE_METHODS } from '../../src/vonage/smsSignature';
 
 // API-NOTES §4: Vonage's own SDK test vectors, recomputed independently.
 const PARAMS = { 'message-timestamp': '2013-11-21 15:27:30', messageId: '020000001B0FE827', msisdn: '14843472194', text: 'Test again', timestamp: '1385047698', to: '13239877404', type: 'text' };

@@ -1,6 +1,6 @@
 /** Throttled warnings: a flood of one kind logs a line at once, then one a minute with the count. */
 import should from 'should';
-import { throttledWarnings } from '../../src/warnings';
+import { throttledWarnings } from '../../src/node-red/warnings';
 
 const interval = 40;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,8 +3,8 @@
  * no "Signed by" find their account (its state, its opt-out list) from the `api-key` Vonage puts in
  * every webhook.
  */
-import type { NexmoBasicNode } from '../accountNode';
-import type { AccountState } from './accountState';
+import type { NexmoBasicNode } from './accountNode';
+import type { AccountState } from '../state/accountState';
 
 const statesByKey = new Map<string, Set<AccountState>>();
 const accountsByKey = new Map<string, Set<NexmoBasicNode>>();

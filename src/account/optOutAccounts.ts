@@ -4,10 +4,10 @@
  * API webhook that names none, every deployed one.
  */
 import type { NexmoBasicNode, OptOutPolicy } from './accountNode';
-import { OPT_OUT_NUMBER } from './sms/optOut';
-import { OPTED_OUT_CODE } from './sms/messagesErrors';
-import type { WebhookParams } from './sms/webhookFields';
-import { candidateAccounts } from './state/registry';
+import { OPT_OUT_NUMBER } from '../sms/optOut';
+import { OPTED_OUT_CODE } from '../vonage/messagesErrors';
+import type { WebhookParams } from '../sms/webhookFields';
+import { candidateAccounts } from './registry';
 
 /**
  * The receipts that say the recipient opted out: the SMS API's `failed` or `rejected` with err-code 9

@@ -18,12 +18,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
-import { SharedStateError } from './state/accountState';
-import { verifySignature } from './sms/signature';
-import { checkWebhookFields, type WebhookParams, type WebhookSchema } from './sms/webhookFields';
-import { checkMessagesWebhook, isMessagesWebhook, legacyFieldsOf, type MessagesBody, type MessagesKind } from './sms/messagesWebhooks';
-import { verifyMessagesSignature } from './sms/messagesSignature';
+import type { NexmoBasicNode } from '../account/accountNode';
+import { SharedStateError } from '../state/accountState';
+import { verifySignature } from '../vonage/smsSignature';
+import { checkWebhookFields, type WebhookParams, type WebhookSchema } from '../sms/webhookFields';
+import { checkMessagesWebhook, isMessagesWebhook, legacyFieldsOf, type MessagesBody, type MessagesKind } from '../vonage/messagesWebhooks';
+import { verifyMessagesSignature } from '../vonage/messagesSignature';
 
 export type { WebhookParams };
 

@@ -7,7 +7,7 @@
  * header (the Authorization header holds the API secret) ever leaves this module.
  */
 import { ApiConnection, type ApiAnswer } from './apiConnection';
-import { describeStatus } from './vonageStatus';
+import { describeStatus } from './smsStatus';
 
 export interface VonageAccount {
   apiKey: string;

@@ -1,11 +1,11 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
 import type { Node } from 'node-red';
-import type { SendQueue } from './sms/sendQueue';
-import type { AccountState, OptOutList } from './state/accountState';
-import type { OptOutKeyword, OptOutKeywords } from './sms/optOut';
-import type { SignatureMethod } from './sms/signature';
-import type { VonageSmsClient } from './sms/smsClient';
-import type { VonageMessagesClient } from './sms/messagesClient';
+import type { SendQueue } from '../sending/sendQueue';
+import type { AccountState, OptOutList } from '../state/accountState';
+import type { OptOutKeyword, OptOutKeywords } from '../sms/optOut';
+import type { SignatureMethod } from '../vonage/smsSignature';
+import type { VonageSmsClient } from '../vonage/smsClient';
+import type { VonageMessagesClient } from '../vonage/messagesClient';
 
 export interface NexmoBasicCredentials {
   apikey?: string;

@@ -12,15 +12,15 @@
  * across instances in a Shared state. What is held back is counted in one warning a minute.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { NexmoBasicNode, OptOutPolicy } from './accountNode';
-import { optOutAccounts } from './optOutAccounts';
-import { countSegments } from './sms/encoding';
-import { matchKeyword, mentionsStop, OPT_OUT_NUMBER, STANDARD_KEYWORDS, type OptOutKeyword, type OptOutMark } from './sms/optOut';
-import type { SendReceiver } from './sms/sendQueue';
-import type { WebhookParams } from './sms/webhookFields';
-import type { AccountState, RecentIdStore } from './state/accountState';
-import { candidateAccounts } from './state/registry';
-import { throttledWarnings, times } from './warnings';
+import type { NexmoBasicNode, OptOutPolicy } from '../account/accountNode';
+import { optOutAccounts } from '../account/optOutAccounts';
+import { countSegments } from '../sms/encoding';
+import { matchKeyword, mentionsStop, OPT_OUT_NUMBER, STANDARD_KEYWORDS, type OptOutKeyword, type OptOutMark } from '../sms/optOut';
+import type { SendReceiver } from '../sending/sendQueue';
+import type { WebhookParams } from '../sms/webhookFields';
+import type { AccountState, RecentIdStore } from '../state/accountState';
+import { candidateAccounts } from '../account/registry';
+import { throttledWarnings, times } from '../node-red/warnings';
 
 /** What SMS in learnt of an inbound SMS. */
 export interface KeywordOutcome {

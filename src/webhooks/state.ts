@@ -8,11 +8,11 @@
  * an outage says why.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
-import { MemoryAccountState, SharedStateError, type AccountState } from './state/accountState';
-import { sharedStateFor } from './state/registry';
-import type { WebhookParams } from './sms/webhookFields';
-import { times, type ThrottledWarnings } from './warnings';
+import type { NexmoBasicNode } from '../account/accountNode';
+import { MemoryAccountState, SharedStateError, type AccountState } from '../state/accountState';
+import { sharedStateFor } from '../account/registry';
+import type { WebhookParams } from '../sms/webhookFields';
+import { times, type ThrottledWarnings } from '../node-red/warnings';
 
 export interface WebhookState {
   /**

@@ -5,7 +5,7 @@
  * (webhookFields.ts). The fields the rest of SMS in and SMS receipt use (who sent what, the id, the
  * status) are then read into the SMS API's names, so retries, long-SMS handling and opt-outs work alike.
  */
-import { MAX_OTHER_FIELDS, MAX_OTHER_NAME, MAX_OTHER_VALUE, MESSAGE_ID, OTHER_NAME, PHONE_NUMBER, sender, UNSAFE_NAMES, type FieldRule, type WebhookParams } from './webhookFields';
+import { MAX_OTHER_FIELDS, MAX_OTHER_NAME, MAX_OTHER_VALUE, MESSAGE_ID, OTHER_NAME, PHONE_NUMBER, sender, UNSAFE_NAMES, type FieldRule, type WebhookParams } from '../sms/webhookFields';
 
 export type MessagesKind = 'inbound' | 'status';
 export type MessagesBody = Record<string, unknown>;

@@ -12,9 +12,9 @@
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { SharedStateError, type SendSlots } from '../state/accountState';
-import { SmsSendError, type SmsApiResponse, type SmsRequest } from './smsClient';
-import type { MessagesApiResponse } from './messagesClient';
-import { OptedOutError, type OptOutEntry } from './optOut';
+import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../vonage/smsClient';
+import type { MessagesApiResponse } from '../vonage/messagesClient';
+import { OptedOutError, type OptOutEntry } from '../sms/optOut';
 import { ArrivalWindow, type ArrivalTicket } from './arrivalWindow';
 
 /** What Vonage answers an accepted SMS: the SMS API's response, or the Messages API's 202 body. */

@@ -5,9 +5,9 @@
  * why, and one warning at start says what to do.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { NexmoBasicNode } from './accountNode';
-import type { RejectReason } from './webhookEndpoint';
-import { throttledWarnings, times, type ThrottledWarnings } from './warnings';
+import type { NexmoBasicNode } from '../account/accountNode';
+import type { RejectReason } from './endpoint';
+import { throttledWarnings, times, type ThrottledWarnings } from '../node-red/warnings';
 
 export interface WebhookSigning {
   signedBy: NexmoBasicNode | null | undefined;
