@@ -817,8 +817,8 @@ async function optOuts(): Promise<void> {
   for (let r = 0; r < rounds; r += 1) for (const [name] of paths) (results[name] ??= []).push(await through(name));
   // One check of each list, alone: the median of many, in microseconds.
   const checkMicros = async (name: string) => {
-    const account = helper.getNode(`c-${name}`) as unknown as { optOuts(): { list: { check(n: string): Promise<unknown> } } };
-    const list = account.optOuts().list;
+    const account = helper.getNode(`c-${name}`) as unknown as { optOuts: { list: { check(n: string): Promise<unknown> } } };
+    const list = account.optOuts.list;
     const times: number[] = [];
     for (let i = 0; i < (SMOKE ? 50 : 2000); i += 1) {
       const started = performance.now();

@@ -1,7 +1,8 @@
 /**
- * The `nexmobasic` config node: a Vonage API key and secret, the API host and a default country.
- * It owns one SMS API client, built on first use and shared by every Send SMS node that
- * selects it; a redeploy of this node builds a new one.
+ * The `nexmobasic` config node: a Vonage API key and secret, the API and its host, a default country,
+ * limits, opt-out settings and where the account's state lives. When the flows start it resolves the
+ * account once (account/accountNode.ts): the client for its API, its state (memory, or Redis), its
+ * opt-out policy and the send queue every Send SMS node that selects it shares. A redeploy builds new ones.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './account/accountNode';
@@ -9,9 +10,14 @@ import { numberSetting as setting } from './node-red/settings';
 import { isCountryCode } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './vonage/smsSignature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sending/sendQueue';
-import { BalanceError, DEFAULT_REST_HOST, isRestHost, SmsSendError, VonageSmsClient } from './vonage/smsClient';
-import { DEFAULT_MESSAGES_HOST, VonageMessagesClient } from './vonage/messagesClient';
-import { MemoryAccountState, type AccountState } from './state/accountState';
+import { MemoryRateLimiter } from './sending/rateLimiter';
+import { SharedRateLimiter } from './sending/sharedRateLimiter';
+import { CheckError, type VonageClient } from './vonage/client';
+import { DEFAULT_REST_HOST, isRestHost } from './vonage/smsClient';
+import { DEFAULT_MESSAGES_HOST } from './vonage/messagesClient';
+import { vonageClient } from './vonage/vonageClient';
+import type { AccountState } from './state/accountState';
+import { MemoryAccountState } from './state/memoryAccountState';
 import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
 import { registerAccount, registerState } from './account/registry';
 import { openOptOutFile, optOutFileFor } from './state/optOutFile';
@@ -74,50 +80,35 @@ export = function (RED: NodeAPI) {
     // A Redis that flaps would warn at every drop: once a minute, with the count.
     const warnings = throttledWarnings((line) => node.warn(line));
 
-    let client: VonageSmsClient | VonageMessagesClient | undefined;
-    node.smsClient = () => {
-      if (client) return client;
-      const apiKey = node.credentials?.apikey?.trim();
-      const apiSecret = node.credentials?.apisecret;
+    const apiKey = node.credentials?.apikey?.trim();
+    const apiSecret = node.credentials?.apisecret;
+    const timeoutMs = timeoutSeconds * 1000;
+
+    function resolveClient(): VonageClient | Error {
       if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
       if (!apiSecret) return new Error(RED._('nexmobasic.errors.no-apisecret'));
       if (!isRestHost(restHost)) return new Error(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }));
-      if (node.country && !isCountryCode(node.country)) {
-        return new Error(RED._('nexmobasic.errors.bad-country', { country: node.country }));
+      if (node.country && !isCountryCode(node.country)) return new Error(RED._('nexmobasic.errors.bad-country', { country: node.country }));
+      const applicationId = api === 'messages' ? node.credentials?.appid?.trim() : undefined;
+      const privateKey = api === 'messages' ? node.credentials?.privatekey : undefined;
+      if (!!applicationId !== !!privateKey?.trim()) return new Error(RED._('nexmobasic.errors.jwt-half'));
+      try {
+        return vonageClient({ api, apiKey, apiSecret, host: restHost, timeoutMs, applicationId, privateKey });
+      } catch (err) {
+        return new Error(`the Vonage credentials node: ${(err as Error).message}`);
       }
-      if (api === 'sms') client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: timeoutSeconds * 1000 });
-      else {
-        const applicationId = node.credentials?.appid?.trim();
-        const privateKey = node.credentials?.privatekey;
-        if (!!applicationId !== !!privateKey?.trim()) return new Error(RED._('nexmobasic.errors.jwt-half'));
-        try {
-          client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: timeoutSeconds * 1000, applicationId, privateKey });
-        } catch (err) {
-          return new Error(`the Vonage credentials node: ${(err as Error).message}`);
-        }
-      }
-      return client;
-    };
-
-    const sigmethod = (SIGNATURE_METHODS as string[]).includes(config.sigmethod ?? '') ? (config.sigmethod as SignatureMethod) : 'md5hash';
-    node.signature = () => {
-      const secret = node.credentials?.sigsecret;
-      return secret ? { secret, method: sigmethod } : undefined;
-    };
+    }
 
     // Memory (this Node-RED alone) unless a Redis URL is set: then shared by every instance, and by
-    // every config node, with the same API key. Connected at deploy; it reconnects by itself.
-    let state: AccountState | Error | undefined;
+    // every config node, with the same API key. Connected now; it reconnects by itself.
     let unregister = () => {};
     let releaseOptOuts = async () => {};
-    node.accountState = () => {
-      if (state) return state;
+    function resolveState(): AccountState | Error {
       const url = node.credentials?.redisurl?.trim();
-      const apiKey = node.credentials?.apikey?.trim();
       if (!url) {
         // The opt-out list in a file of Node-RED's user directory, shared by the config nodes of this API key.
         const userDir = (RED.settings as { userDir?: string }).userDir;
-        if (!apiKey || !userDir) return (state = new MemoryAccountState());
+        if (!apiKey || !userDir) return new MemoryAccountState();
         try {
           const file = openOptOutFile(optOutFileFor(userDir, apiKey));
           releaseOptOuts = file.release;
@@ -128,30 +119,25 @@ export = function (RED: NodeAPI) {
             const more = journal.unreadableCount - journal.unreadable.length;
             node.warn(RED._('nexmobasic.warn.optout-file-unreadable', { file: journal.file, count: journal.unreadableCount, lines: journal.unreadable.join(', ') + (more > 0 ? ` (+${more})` : '') }));
           }
-          return (state = new MemoryAccountState(file.list));
+          return new MemoryAccountState(file.list);
         } catch (err) {
-          return (state = new Error(RED._('nexmobasic.errors.optout-file', { error: (err as Error).message })));
+          return new Error(RED._('nexmobasic.errors.optout-file', { error: (err as Error).message }));
         }
       }
-      if (!apiKey) return (state = new Error(RED._('nexmobasic.errors.no-apikey')));
-      if (!isRedisUrl(url)) return (state = new Error(RED._('nexmobasic.errors.bad-redisurl')));
+      if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
+      if (!isRedisUrl(url)) return new Error(RED._('nexmobasic.errors.bad-redisurl'));
       const redis = new RedisAccountState(url, apiKey);
       redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message }) + times(count)));
       redis.on('up', () => node.log(RED._('nexmobasic.log.state-up', { where: redis.where })));
       unregister = registerState(apiKey, redis);
-      return (state = redis);
-    };
-    node.accountState();
+      return redis;
+    }
 
     const honoured = config.optout !== false && config.optout !== 'false';
-    const replies = { stop: config.stopreply?.trim(), start: config.startreply?.trim(), help: config.helpreply?.trim() };
-    let policy: OptOutPolicy | undefined;
-    node.optOuts = () => {
-      if (policy) return policy;
-      const accountState = node.accountState();
-      if (accountState instanceof Error) return accountState;
-      policy = {
-        list: accountState.optOuts(),
+    function resolveOptOuts(state: AccountState): OptOutPolicy {
+      const replies = { stop: config.stopreply?.trim(), start: config.startreply?.trim(), help: config.helpreply?.trim() };
+      return {
+        list: state.optOuts(),
         honoured,
         keywords: {
           stop: keywordList(config.stopwords, DEFAULT_KEYWORDS.stop),
@@ -161,44 +147,50 @@ export = function (RED: NodeAPI) {
         replies: Object.fromEntries(Object.entries(replies).filter(([, text]) => text)),
         replyLimit: Math.floor(setting(config.replylimit, DEFAULT_REPLY_LIMIT)),
       };
-      return policy;
-    };
-    const apiKeyForRegistry = node.credentials?.apikey?.trim();
-    const unregisterAccount = apiKeyForRegistry ? registerAccount(apiKeyForRegistry, node) : () => {};
+    }
 
-    let queue: SendQueue | undefined;
-    node.sendQueue = () => {
-      if (queue) return queue;
-      const smsClient = node.smsClient();
-      if (smsClient instanceof Error) return smsClient;
-      const accountState = node.accountState();
-      if (accountState instanceof Error) return accountState;
+    function resolveQueue(client: VonageClient, state: AccountState): SendQueue {
       const ratePerSecond = setting(config.rate, DEFAULT_QUEUE_OPTIONS.ratePerSecond);
       const perSenderPerSecond = setting(config.senderrate, DEFAULT_QUEUE_OPTIONS.perSenderPerSecond);
-      queue = new SendQueue(smsClient, {
+      // The shared state keeps both rates for every instance when it can; else this Node-RED keeps them.
+      const slots = state.sendSlots(ratePerSecond, perSenderPerSecond);
+      return new SendQueue(client, {
         ratePerSecond,
         perSenderPerSecond,
         maxQueued: setting(config.queuesize, DEFAULT_QUEUE_OPTIONS.maxQueued, 1),
         maxRetries: setting(config.retries, DEFAULT_QUEUE_OPTIONS.maxRetries),
         backoffMs: DEFAULT_QUEUE_OPTIONS.backoffMs,
-        slots: accountState.sendSlots(ratePerSecond, perSenderPerSecond),
-        optOuts: honoured ? accountState.optOuts() : undefined,
-        stateWaitMs: timeoutSeconds * 1000,
+        limiter: slots ? new SharedRateLimiter(slots, ratePerSecond) : new MemoryRateLimiter(ratePerSecond, perSenderPerSecond),
+        optOuts: honoured ? state.optOuts() : undefined,
+        stateWaitMs: timeoutMs,
       });
-      return queue;
-    };
+    }
+
+    const sigmethod = (SIGNATURE_METHODS as string[]).includes(config.sigmethod ?? '') ? (config.sigmethod as SignatureMethod) : 'md5hash';
+    const sigsecret = node.credentials?.sigsecret;
+    const client = resolveClient();
+    const state = resolveState();
+    const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state);
+    Object.assign(node, {
+      client,
+      state,
+      optOuts: state instanceof Error ? state : resolveOptOuts(state),
+      sendQueue: queue,
+      signature: sigsecret ? { secret: sigsecret, method: sigmethod } : undefined,
+    });
+    const unregisterAccount = apiKey ? registerAccount(apiKey, node) : () => {};
 
     // In-flight requests finish; whatever still waits (a Send SMS node has not cancelled it) fails, counted once.
     node.on('close', (_removed: boolean, done: () => void) => {
       warnings.close();
       const closeState = async () => {
-        client?.close();
+        if (!(client instanceof Error)) client.close();
         unregister();
         unregisterAccount();
-        if (state && !(state instanceof Error)) await state.close();
+        if (!(state instanceof Error)) await state.close();
         await releaseOptOuts();
       };
-      if (!queue) {
+      if (queue instanceof Error) {
         Promise.resolve(closeState()).then(() => done(), () => done());
         return;
       }
@@ -247,29 +239,16 @@ export = function (RED: NodeAPI) {
     if ((secretFromDeployed || (privateKey && privateKeyFromDeployed)) && deployed && restHost !== withoutSlash(deployed.restHost)) {
       return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }), 'host');
     }
-    if (messages) {
-      if (applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
-      let client: VonageMessagesClient | undefined;
-      try {
-        client = new VonageMessagesClient({ apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
-        await client.check();
-        return res.json({ ok: true, api: 'messages', jwt: client.usesJwt });
-      } catch (err) {
-        // No answer, or an answer that is not the Messages API's: the host is to blame.
-        const blame = err instanceof SmsSendError || /may not be a Vonage/.test((err as Error).message) ? 'host' : 'credentials';
-        return fail((err as Error).message, blame);
-      } finally {
-        client?.close();
-      }
-    }
-    const client = new VonageSmsClient({ apiKey, apiSecret, restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000 });
+    if (messages && applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
+    let client: VonageClient | undefined;
     try {
-      const balance = await client.balance();
-      return res.json({ ok: true, balance: balance.value, autoReload: balance.autoReload });
+      client = vonageClient({ api: messages ? 'messages' : 'sms', apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
+      return res.json({ ok: true, ...(await client.check()) });
     } catch (err) {
-      return fail((err as Error).message, err instanceof BalanceError ? err.blame : 'credentials');
+      // A private key that cannot be read blames the credentials; the client says whom else.
+      return fail((err as Error).message, err instanceof CheckError ? err.blame : 'credentials');
     } finally {
-      client.close();
+      client?.close();
     }
   });
 

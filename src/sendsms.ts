@@ -12,7 +12,8 @@ import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError, type SendReceiver, type SendResult } from './sending/sendQueue';
-import { SmsSendError, type SmsRequest } from './vonage/smsClient';
+import { SmsSendError } from './vonage/client';
+import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
 
 interface SendSmsDef extends NodeDef {
@@ -77,7 +78,7 @@ export = function (RED: NodeAPI) {
     }
 
     // While SMS wait in the account's shared queue, every Send SMS node using it shows how many.
-    const queue = account?.sendQueue();
+    const queue = account?.sendQueue;
     const onDepth = (depth: number) => {
       // While the shared state (Redis) is unreachable, SMS wait for it: the status says why.
       if (depth > 0 && queue && !(queue instanceof Error) && !queue.stateAvailable) {
@@ -202,7 +203,7 @@ export = function (RED: NodeAPI) {
     /** The recipients on the account's opt-out list, when it is honoured. */
     async function optOutsOf(messages: Array<{ sms?: ComposedSms }>): Promise<Map<string, OptOutEntry>> {
       const found = new Map<string, OptOutEntry>();
-      const policy = account!.optOuts();
+      const policy = account!.optOuts;
       if (policy instanceof Error || !policy.honoured) return found;
       for (const { sms } of messages) {
         const entry = sms && (await policy.list.check(sms.to));
@@ -243,10 +244,7 @@ export = function (RED: NodeAPI) {
           const response = result!.response;
           out.payload = response;
           show('green', 'dot', sms.parts === 1 ? RED._('sendsms.status.sent-one') : RED._('sendsms.status.sent-many', { count: sms.parts }));
-          if (closing) {
-            const ids = 'message_uuid' in response ? response.message_uuid : (response.messages ?? []).map((m) => m['message-id']).join(', ');
-            node.log(RED._('sendsms.warn.outcome-sent', { to: sms.to, ids }));
-          }
+          if (closing) node.log(RED._('sendsms.warn.outcome-sent', { to: sms.to, ids: result!.ids.join(', ') }));
           this.send(out);
           this.finished();
         }

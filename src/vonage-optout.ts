@@ -100,7 +100,7 @@ export = function (RED: NodeAPI) {
         done(message as unknown as Error);
       };
       if (!account) return fail(RED._('vonage-optout.errors.no-creds'));
-      const policy = account.optOuts();
+      const policy = account.optOuts;
       if (policy instanceof Error) return fail(policy.message);
       const action = String(msg.topic ?? '').trim().toLowerCase() as Action;
       if (!ACTIONS.includes(action)) return fail(RED._('vonage-optout.errors.bad-topic', { topic: String(msg.topic ?? '').slice(0, 40) }));

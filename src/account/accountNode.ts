@@ -1,11 +1,15 @@
 /** What a Send SMS node may ask of the `nexmobasic` config node it selects. */
+/**
+ * What the other nodes may ask of the `nexmobasic` config node they select: the account, resolved once
+ * when the flows start. Each part is there, or is the configuration error that keeps it from being
+ * used (no API key, a bad API host, an unreadable opt-out file…), which the node that needs it reports.
+ */
 import type { Node } from 'node-red';
 import type { SendQueue } from '../sending/sendQueue';
 import type { AccountState, OptOutList } from '../state/accountState';
 import type { OptOutKeyword, OptOutKeywords } from '../sms/optOut';
 import type { SignatureMethod } from '../vonage/smsSignature';
-import type { VonageSmsClient } from '../vonage/smsClient';
-import type { VonageMessagesClient } from '../vonage/messagesClient';
+import type { VonageClient } from '../vonage/client';
 
 export interface NexmoBasicCredentials {
   apikey?: string;
@@ -26,16 +30,16 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   restHost: string;
   /** Which Vonage API this account speaks: the SMS API (the default) or the Messages API. */
   api: 'sms' | 'messages';
-  /** The shared client (of the SMS API or the Messages API), or an Error that says what is missing from this config node. */
-  smsClient(): VonageSmsClient | VonageMessagesClient | Error;
-  /** The send queue every Send SMS node of this account shares (rate limit, retries), or the client's Error. */
-  sendQueue(): SendQueue | Error;
-  /** Where this account's state lives (memory, or Redis when `redisurl` is set), or an Error that says what is wrong with it. */
-  accountState(): AccountState | Error;
-  /** The account's opt-out list and how it is kept, or an Error that says what is wrong with the account's state. */
-  optOuts(): OptOutPolicy | Error;
+  /** The account's client, for the API it speaks. */
+  readonly client: VonageClient | Error;
+  /** The send queue every Send SMS node of this account shares (rate limit, retries). */
+  readonly sendQueue: SendQueue | Error;
+  /** Where this account's state lives: memory, or Redis when `redisurl` is set. */
+  readonly state: AccountState | Error;
+  /** The account's opt-out list and how it is kept. */
+  readonly optOuts: OptOutPolicy | Error;
   /** How webhooks for this account are signed, when a signature secret is set. */
-  signature(): { secret: string; method: SignatureMethod } | undefined;
+  readonly signature: { secret: string; method: SignatureMethod } | undefined;
 }
 
 /** The config node's opt-out settings and the list they apply to. */

@@ -26,7 +26,7 @@ export interface AccountOptOuts {
 }
 
 const honours = (account: NexmoBasicNode) => {
-  const policy = account.optOuts();
+  const policy = account.optOuts;
   return !(policy instanceof Error) && policy.honoured;
 };
 
@@ -42,11 +42,11 @@ export function optOutAccounts(signedBy: NexmoBasicNode | null | undefined, para
     const accounts = candidates.filter(honours);
     if (accounts.length === 0) continue;
     const shared = accounts.find((account) => {
-      const state = account.accountState();
+      const state = account.state;
       return !(state instanceof Error) && state.shared;
     });
     const chosen = shared ?? accounts[0];
-    found.push({ accounts: [chosen, ...accounts.filter((account) => account !== chosen)], policy: chosen.optOuts() as OptOutPolicy });
+    found.push({ accounts: [chosen, ...accounts.filter((account) => account !== chosen)], policy: chosen.optOuts as OptOutPolicy });
   }
   return found;
 }

@@ -6,7 +6,7 @@ import { countSegments, MAX_TEXT_LENGTH, type SmsEncoding } from './encoding';
 import { normaliseNumber } from './phoneNumber';
 import { RecipientsTemplate } from './recipients';
 import { normaliseSender } from './sender';
-import type { SmsRequest } from '../vonage/smsClient';
+import type { SmsRequest } from './smsRequest';
 import { SmsTemplate, type TemplateSources } from './template';
 
 export class SmsTextError extends Error {

@@ -1,14 +1,12 @@
 /**
  * The state an account's nodes keep between requests: which webhooks were already passed on, and
  * when the next SMS may be sent. One interface, two implementations, chosen by the `nexmobasic`
- * config node: in memory (this Node-RED alone, as always), or in Redis, shared by every Node-RED
+ * config node: in memory (memoryAccountState.ts: this Node-RED alone), or in Redis (redisAccountState.ts), shared by every Node-RED
  * instance and every config node with the same API key. The nodes do not know which one they have.
  */
-import { EventEmitter } from 'node:events';
-import { LongSmsAssembler, type AssembledSms, type InboundParams } from '../sms/longSms';
-import { RecentIds } from '../sms/recentIds';
+import type { EventEmitter } from 'node:events';
+import type { AssembledSms, InboundParams } from '../sms/longSms';
 import type { OptOutEntry, OptOutSource } from '../sms/optOut';
-import { MemoryOptOutList } from './optOutFile';
 
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
 export class SharedStateError extends Error {
@@ -114,57 +112,4 @@ export interface AccountState extends EventEmitter {
   /** The account's opt-out list: in a file of Node-RED's user directory, or in the shared state. */
   optOuts(): OptOutList;
   close(): Promise<void>;
-}
-
-const HOUR_MS = 3_600_000;
-
-/** This Node-RED alone: what the package always did. */
-export class MemoryAccountState extends EventEmitter implements AccountState {
-  readonly where = 'memory';
-  readonly shared = false;
-  readonly available = true;
-
-  /** @param optOutList the account's list, kept in a file (optOutFile.ts); without, in memory only. */
-  constructor(private readonly optOutList: OptOutList = new MemoryOptOutList()) {
-    super();
-  }
-
-  optOuts(): OptOutList {
-    return this.optOutList;
-  }
-
-  recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
-    const ids = new RecentIds(windowMs);
-    return { seen: async (id) => ids.seen(id), forget: async (id) => ids.forget(id) };
-  }
-
-  private readonly allowances = new Map<string, number[]>();
-
-  hourlyAllowance(kind: string, perHour: number): HourlyAllowance {
-    return {
-      take: async () => {
-        const now = Date.now();
-        let taken = this.allowances.get(kind);
-        if (!taken) this.allowances.set(kind, (taken = []));
-        while (taken.length > 0 && taken[0] <= now - HOUR_MS) taken.shift();
-        if (taken.length >= perHour) return false;
-        taken.push(now);
-        return true;
-      },
-    };
-  }
-
-  sendSlots(): SendSlots | undefined {
-    return undefined;
-  }
-
-  longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
-    const assembler = new LongSmsAssembler(options.waitMs, emit, options.maxPending, options.maxChars);
-    return {
-      add: async (params) => assembler.add(params),
-      close: () => assembler.flushAll(),
-    };
-  }
-
-  async close(): Promise<void> {}
 }

@@ -9,7 +9,8 @@
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiConnection } from './apiConnection';
-import { SmsSendError, transportFailure, type SmsRequest } from './smsClient';
+import { CheckError, SmsSendError, transportFailure, transportOutcome, type MessagesApiResponse, type SendOutcome, type VonageClient } from './client';
+import type { SmsRequest } from '../sms/smsRequest';
 
 export interface MessagesAccount {
   apiKey: string;
@@ -20,12 +21,6 @@ export interface MessagesAccount {
   /** Both set: JWT auth with the Application; else Basic. */
   applicationId?: string;
   privateKey?: string;
-}
-
-/** The 202 answer: the message's UUID (one for the whole text, however many parts it takes). */
-export interface MessagesApiResponse {
-  message_uuid: string;
-  workflow_id?: string;
 }
 
 export const DEFAULT_MESSAGES_HOST = 'https://api.nexmo.com';
@@ -102,7 +97,25 @@ function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
   return Math.min(Math.max(0, at - Date.now()), 60_000);
 }
 
-export class VonageMessagesClient {
+/**
+ * What a send came to, in the Messages API's terms: throttling (HTTP 429) is retried after its Retry-After,
+ * HTTP 5xx (documented as transient) and a connection refused before sending are retried.
+ */
+export async function messagesApiOutcome(answer: Promise<MessagesApiResponse>): Promise<SendOutcome> {
+  let response: MessagesApiResponse;
+  try {
+    response = await answer;
+  } catch (err) {
+    if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
+    if (err.kind === 'http' && err.status === '429') return { kind: 'retry', error: err, throttled: true, afterMs: err.retryAfterMs };
+    if (err.kind === 'http' && err.mayHaveBeenSent) return { kind: 'retry', error: err, throttled: false };
+    return transportOutcome(err);
+  }
+  return { kind: 'sent', response, ids: [response.message_uuid] };
+}
+
+export class VonageMessagesClient implements VonageClient {
+  readonly api = 'messages';
   readonly account: MessagesAccount;
   private readonly key: crypto.KeyObject | undefined;
   private readonly basic: string;
@@ -117,7 +130,6 @@ export class VonageMessagesClient {
     this.connection = new ApiConnection(this.account.host, account.timeoutMs);
   }
 
-  /** Lets go of the connections kept open (the config node is closing). */
   close(): void {
     this.connection.close();
   }
@@ -146,8 +158,12 @@ export class VonageMessagesClient {
     }
   }
 
+  send(request: SmsRequest): Promise<SendOutcome> {
+    return messagesApiOutcome(this.submit(request));
+  }
+
   /** Resolves with the 202 answer; rejects with SmsSendError. */
-  async send(request: SmsRequest): Promise<MessagesApiResponse> {
+  async submit(request: SmsRequest): Promise<MessagesApiResponse> {
     const body = {
       message_type: 'text',
       channel: 'sms',
@@ -184,13 +200,20 @@ export class VonageMessagesClient {
 
   /**
    * Whether Vonage accepts these credentials, without sending anything: an empty message is refused
-   * as invalid (422) once the credentials pass, and as unauthorised (401) when they do not.
+   * as invalid (422) once the credentials pass, and as unauthorised (401) when they do not. No answer,
+   * or one that is not the Messages API's, blames the host.
    */
-  async check(): Promise<void> {
-    const { status, json } = await this.post({}, 'nobody');
-    if (status === 422 || status === 400) return;
+  async check(): Promise<{ api: 'messages'; jwt: boolean }> {
+    let answer: { status: number; json: unknown };
+    try {
+      answer = await this.post({}, 'nobody');
+    } catch (err) {
+      throw new CheckError((err as Error).message, 'host');
+    }
+    const { status, json } = answer;
+    if (status === 422 || status === 400) return { api: 'messages', jwt: this.usesJwt };
     const said = problemWords(json);
-    if (status === 401) throw new Error(`the Vonage Messages API at ${this.account.host} refused these credentials (HTTP 401${said ? `: "${said}"` : ''})`);
-    throw new Error(`the API host ${this.account.host} answered HTTP ${status} to a credentials check: it may not be a Vonage Messages API host`);
+    if (status === 401) throw new CheckError(`the Vonage Messages API at ${this.account.host} refused these credentials (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
+    throw new CheckError(`the API host ${this.account.host} answered HTTP ${status} to a credentials check: it may not be a Vonage Messages API host`, 'host');
   }
 }

@@ -1,13 +1,13 @@
 /**
- * One Vonage SMS API client per account: `POST {restHost}/sms/json` and `GET /account/get-balance`
+ * The Vonage SMS API client, one per account: `POST {restHost}/sms/json` and `GET /account/get-balance`
  * (API-NOTES §1), with HTTP Basic auth and a JSON body as @vonage/server-sdk sends them, on a kept-open
  * connection of Node's own (apiConnection.ts), without the SDK's 19 packages (BENCHMARKS.md, footprint).
- *
- * Every failure comes out as an SmsSendError whose text says what happened and what to do; no
- * header (the Authorization header holds the API secret) ever leaves this module.
+ * It maps the API's per-part statuses (smsStatus.ts) to a SendOutcome (client.ts).
  */
 import { ApiConnection, type ApiAnswer } from './apiConnection';
+import { CheckError, SmsSendError, transportCode, transportFailure, transportOutcome, type SendOutcome, type SmsApiResponse, type VonageClient } from './client';
 import { describeStatus } from './smsStatus';
+import type { SmsRequest } from '../sms/smsRequest';
 
 export interface VonageAccount {
   apiKey: string;
@@ -15,65 +15,6 @@ export interface VonageAccount {
   /** e.g. `https://rest.nexmo.com`, or the loopback API's `http://127.0.0.1:PORT`. */
   restHost: string;
   timeoutMs: number;
-}
-
-export interface SmsRequest {
-  to: string;
-  from: string;
-  text: string;
-  type: 'text' | 'unicode';
-  /** Where Vonage sends this SMS's delivery receipts, instead of the dashboard's webhook. */
-  callback?: string;
-  /** Comes back in the send response and every delivery receipt (`client-ref`). */
-  clientRef?: string;
-  /** The one confirmation of an opt-out: sent to a number on the opt-out list, by design. Never sent to Vonage. */
-  confirmsOptOut?: boolean;
-}
-
-/** One SMS part's result, as the API writes it: every value a string. */
-export interface SmsApiMessage {
-  status: string;
-  to?: string;
-  'message-id'?: string;
-  'remaining-balance'?: string;
-  'message-price'?: string;
-  network?: string;
-  'error-text'?: string;
-  'client-ref'?: string;
-  [key: string]: unknown;
-}
-
-export interface SmsApiResponse {
-  'message-count': string;
-  messages: SmsApiMessage[];
-}
-
-export type SendFailureKind = 'status' | 'http' | 'timeout' | 'connection' | 'bad-response';
-
-export class SmsSendError extends Error {
-  constructor(
-    message: string,
-    readonly kind: SendFailureKind,
-    /** For the node status, in a few words: "wrong API key or secret", "HTTP 500", "no answer: may have been sent"… */
-    readonly shortReason: string,
-    /** False only when the request certainly never reached Vonage. */
-    readonly mayHaveBeenSent: boolean,
-    readonly status?: string,
-    readonly response?: SmsApiResponse,
-    /** Throttled by HTTP 429 (Messages API): how long Vonage asks to wait before retrying. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'SmsSendError';
-  }
-}
-
-/** Why a balance check failed: the key and secret, or the API host (unreachable, or not Vonage's). */
-export class BalanceError extends Error {
-  constructor(message: string, readonly blame: 'credentials' | 'host') {
-    super(message);
-    this.name = 'BalanceError';
-  }
 }
 
 export const DEFAULT_REST_HOST = 'https://rest.nexmo.com';
@@ -114,55 +55,38 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   );
 }
 
-interface TransportErrorShape {
-  name?: string;
-  code?: string;
-  cause?: { code?: string; message?: string };
+/** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
+export function throttleWaitMs(errorText: string | undefined): number | undefined {
+  const match = /wait\s*\[\s*(\d+)\s*\]/i.exec(errorText ?? '');
+  return match ? Number(match[1]) : undefined;
 }
-
-/** Connection errors raised before any byte of the request could have reached Vonage. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CONNECT_TIMEOUT']);
 
 /**
- * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
- * (nothing was sent) or after (it may have been): Node's errors, with their `code`.
+ * What a send came to, in the SMS API's terms: throttling (status 1, or HTTP 429) is retried after the
+ * wait Vonage names; statuses 5 and 10, HTTP 5xx (documented as transient) and a connection refused
+ * before sending are retried; a long SMS of which any part was accepted never is (its parts would go twice).
  */
-export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
-  const e = (err ?? {}) as TransportErrorShape;
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') {
-    return new SmsSendError(
-      `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
-      'timeout',
-      'no answer: may have been sent',
-      true,
-    );
+export async function smsApiOutcome(answer: Promise<SmsApiResponse>): Promise<SendOutcome> {
+  let response: SmsApiResponse;
+  try {
+    response = await answer;
+  } catch (err) {
+    if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
+    const error = err;
+    const noneAccepted = error.kind === 'status' && !error.mayHaveBeenSent;
+    if (noneAccepted && error.status === '1') {
+      return { kind: 'retry', error, throttled: true, afterMs: throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']) };
+    }
+    if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
+    if (noneAccepted && (error.status === '5' || error.status === '10')) return { kind: 'retry', error, throttled: false };
+    if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+    return transportOutcome(error);
   }
-  const code = e.cause?.code ?? e.code;
-  if (code === 'CONNECT_TIMEOUT') {
-    return new SmsSendError(
-      `no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`,
-      'connection',
-      'cannot reach the API host (no connection in time)',
-      false,
-    );
-  }
-  if (code && NOT_SENT_CODES.has(code)) {
-    return new SmsSendError(
-      `could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`,
-      'connection',
-      `cannot reach the API host (${code})`,
-      false,
-    );
-  }
-  return new SmsSendError(
-    `the connection to the Vonage API at ${host} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
-    'connection',
-    `connection lost${code ? ` (${code})` : ''}: may have been sent`,
-    true,
-  );
+  return { kind: 'sent', response, ids: response.messages.map((m) => m['message-id'] ?? '') };
 }
 
-export class VonageSmsClient {
+export class VonageSmsClient implements VonageClient {
+  readonly api = 'sms';
   readonly account: VonageAccount;
   private readonly authorization: string;
   private readonly connection: ApiConnection;
@@ -179,14 +103,22 @@ export class VonageSmsClient {
       : this.connection.request('POST', path, { Authorization: this.authorization, 'Content-Type': 'application/json', Accept: 'application/json' }, body);
   }
 
-  /** Lets go of the connections kept open (the config node is closing). */
   close(): void {
     this.connection.close();
   }
 
+  /** The credentials checked by asking the balance: nothing is sent. */
+  check(): Promise<{ balance: number; autoReload: boolean }> {
+    return this.balance().then(({ value, autoReload }) => ({ balance: value, autoReload }));
+  }
+
+  send(request: SmsRequest): Promise<SendOutcome> {
+    return smsApiOutcome(this.submit(request));
+  }
+
   /**
    * The account balance in EUR, from the account API on the same host: the way to check that the
-   * key and secret are right without sending anything. Rejects with a BalanceError that names no
+   * key and secret are right without sending anything. Rejects with a CheckError that names no
    * secret and says whether the credentials or the host are to blame.
    */
   async balance(): Promise<{ value: number; autoReload: boolean }> {
@@ -195,26 +127,25 @@ export class VonageSmsClient {
     try {
       answer = await this.request('/account/get-balance');
     } catch (err) {
-      const e = (err ?? {}) as TransportErrorShape;
-      const code = e.cause?.code ?? e.code;
-      if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new BalanceError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
-      if (code) throw new BalanceError(`could not connect to the API host ${host} (${code})`, 'host');
-      throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
+      const { code, timedOut } = transportCode(err);
+      if (timedOut) throw new CheckError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
+      if (code) throw new CheckError(`could not connect to the API host ${host} (${code})`, 'host');
+      throw new CheckError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     }
     const { status, json } = answer;
     if (status === 401) {
       const label = (json as Record<string, unknown> | undefined)?.['error-code-label'];
       const said = typeof label === 'string' ? label.slice(0, 200) : '';
-      throw new BalanceError(`the Vonage API at ${host} refused this API key and secret (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
+      throw new CheckError(`the Vonage API at ${host} refused this API key and secret (HTTP 401${said ? `: "${said}"` : ''})`, 'credentials');
     }
-    if (status < 200 || status >= 300) throw new BalanceError(`the API host ${host} answered HTTP ${status} to the balance check: it may not be a Vonage API host`, 'host');
+    if (status < 200 || status >= 300) throw new CheckError(`the API host ${host} answered HTTP ${status} to the balance check: it may not be a Vonage API host`, 'host');
     const data = json as { value?: unknown; autoReload?: unknown } | undefined;
-    if (typeof data?.value !== 'number') throw new BalanceError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
+    if (typeof data?.value !== 'number') throw new CheckError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     return { value: data.value, autoReload: data.autoReload === true };
   }
 
   /** Resolves with the API response when every part was accepted; rejects with SmsSendError. */
-  async send(request: SmsRequest): Promise<SmsApiResponse> {
+  async submit(request: SmsRequest): Promise<SmsApiResponse> {
     const host = this.account.restHost;
     // Vonage's own names (kebab-case), as the SDK sends them.
     const params: Record<string, string> = { to: request.to, from: request.from, text: request.text, type: request.type };

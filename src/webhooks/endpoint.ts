@@ -249,7 +249,7 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
     if (encoding !== 'identity' && encoding !== '') throw new Refusal(415, 'the body must not be compressed (Content-Encoding)');
     const body = await readBody(req, options.maxBodyBytes);
     const parsed = parseBody(body, String(req.headers['content-type'] ?? ''));
-    const signature = options.signedBy?.signature();
+    const signature = options.signedBy?.signature;
     if (options.signedBy !== undefined && !signature) {
       options.rejected('unconfigured', from);
       return answer(res, 503, 'signature checking is not set up: the request was not accepted');

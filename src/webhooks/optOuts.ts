@@ -59,8 +59,8 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
 
   /** Whether the confirmation may go: one per number a day, `replyLimit` an hour. */
   const mayConfirm = async (account: NexmoBasicNode, to: string): Promise<boolean> => {
-    const limit = (account.optOuts() as OptOutPolicy).replyLimit;
-    const state = account.accountState();
+    const limit = (account.optOuts as OptOutPolicy).replyLimit;
+    const state = account.state;
     if (state instanceof Error) throw state;
     let numbers = confirmed.get(state);
     if (!numbers) confirmed.set(state, (numbers = state.recentIds('reply', CONFIRMATION_WINDOW_MS)));
@@ -105,13 +105,13 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
       const found = accountsOf(params);
       // A webhook that may be for several accounts: which one would pay for the confirmation is not known.
       if (found.length !== 1) return;
-      const account = found[0].accounts.find((candidate) => (candidate.optOuts() as OptOutPolicy).replies[keyword]);
+      const account = found[0].accounts.find((candidate) => (candidate.optOuts as OptOutPolicy).replies[keyword]);
       if (!account) return;
-      const text = (account.optOuts() as OptOutPolicy).replies[keyword]!;
+      const text = (account.optOuts as OptOutPolicy).replies[keyword]!;
       const to = params.msisdn;
       const from = params.to;
       if (!from) return warnings.warn('reply-no-to', () => RED._('vonage-sms-in.warn.reply-no-to', { keyword: keyword.toUpperCase(), to }));
-      const queue = account.sendQueue();
+      const queue = account.sendQueue;
       if (queue instanceof Error) return notSent(to, queue.message);
       mayConfirm(account, to).then(
         (may) => {

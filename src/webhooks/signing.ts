@@ -21,7 +21,7 @@ export interface WebhookSigning {
 
 export function webhookSigning(RED: NodeAPI, node: Node, type: string, creds: string | undefined, url: string): WebhookSigning {
   const signedBy = creds ? ((RED.nodes.getNode(creds) as NexmoBasicNode | null) ?? null) : undefined;
-  const problem = signedBy === null ? 'signer-missing' : signedBy && !signedBy.signature() ? 'signer-no-secret' : undefined;
+  const problem = signedBy === null ? 'signer-missing' : signedBy && !signedBy.signature ? 'signer-no-secret' : undefined;
   if (problem) {
     node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.${problem}`) });
     node.warn(RED._(`${type}.warn.${problem}`, { name: signedBy?.name || creds || '' }));

@@ -9,7 +9,8 @@
  */
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from '../account/accountNode';
-import { MemoryAccountState, SharedStateError, type AccountState } from '../state/accountState';
+import { SharedStateError, type AccountState } from '../state/accountState';
+import { MemoryAccountState } from '../state/memoryAccountState';
 import { sharedStateFor } from '../account/registry';
 import type { WebhookParams } from '../sms/webhookFields';
 import { times, type ThrottledWarnings } from '../node-red/warnings';
@@ -49,7 +50,7 @@ export function webhookState(RED: NodeAPI, node: Node, type: string, signedBy: N
   };
 
   const stateFor = (params: WebhookParams): AccountState => {
-    const signer = signedBy?.accountState();
+    const signer = signedBy?.state;
     const state = signer && !(signer instanceof Error) && signer.shared ? signer : sharedStateFor(params['api-key']);
     if (!state) return own;
     if (!made.has(state)) {

@@ -179,7 +179,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       helper.getNode('send').receive({ payload: 'second' });
       await run();
       // Until the queue is empty (at 4/s, about half a second), then the 100 ms in which statuses are coalesced.
-      const queue = (helper.getNode('cfg') as unknown as { sendQueue(): { depth: number } }).sendQueue();
+      const queue = (helper.getNode('cfg') as unknown as { sendQueue: { depth: number } }).sendQueue;
       for (const deadline = Date.now() + 5_000; queue.depth > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 150));
       should(statuses[0]).eql({ fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' });
@@ -311,9 +311,9 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET } };
       await helper.load([...packageNodes, coreNodes.catch], twoSenders, credentials);
       const config = helper.getNode('cfg');
-      const client = config.smsClient();
+      const client = config.client;
       should(client.constructor.name).equal('VonageSmsClient');
-      should(config.smsClient()).equal(client);
+      should(config.client).equal(client);
       const sent = new Promise((resolve) => {
         let count = 0;
         helper.getNode('out').on('input', () => (count += 1) === 2 && resolve(count));
@@ -321,12 +321,12 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       helper.getNode('send').receive({});
       helper.getNode('send2').receive({});
       await sent;
-      should(config.smsClient()).equal(client);
+      should(config.client).equal(client);
       should(api.sent.map((r) => r.params.to).sort()).eql(['447700900123', '447700900124']);
       await helper.unload();
 
       await helper.load([...packageNodes, coreNodes.catch], twoSenders, credentials);
-      should(helper.getNode('cfg').smsClient()).not.equal(client);
+      should(helper.getNode('cfg').client).not.equal(client);
     });
 
     it('checks credentials for the editor: the balance as typed, or with the stored secret, and never answers with a secret', async () => {
@@ -386,13 +386,13 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       process.env.VONAGE_REST_HOST = restHost;
       try {
         await load({}, { resthost: undefined });
-        should(helper.getNode('cfg').smsClient().account.restHost).equal(restHost);
+        should(helper.getNode('cfg').client.account.restHost).equal(restHost);
         await helper.unload();
       } finally {
         delete process.env.VONAGE_REST_HOST;
       }
       await load({}, { resthost: undefined });
-      should(helper.getNode('cfg').smsClient().account.restHost).equal('https://rest.nexmo.com');
+      should(helper.getNode('cfg').client.account.restHost).equal('https://rest.nexmo.com');
     });
   });
 

@@ -11,6 +11,7 @@ import { describeRedis, isRedisUrl, RedisAccountState } from '../../src/state/re
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import type { AssembledSms } from '../../src/sms/longSms';
 import { SendQueue } from '../../src/sending/sendQueue';
+import { SharedRateLimiter } from '../../src/sending/sharedRateLimiter';
 import { VonageSmsClient } from '../../src/vonage/smsClient';
 import { freePort } from '../support/ports';
 import { startRedis, type RunningRedis } from '../support/redisServer';
@@ -131,7 +132,7 @@ describe('the account state in Redis', function () {
   it('keeps two instances\' sends together under the account rate: 150 SMS from each, each accepted once, few throttled', async () => {
     const queues = [await state(), await state()].map((s) => {
       const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
-      return new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 100, slots: s.sendSlots(30, 0), stateWaitMs: 10_000 });
+      return new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(s.sendSlots(30, 0)!, 30), stateWaitMs: 10_000 });
     });
     const started = Date.now();
     const results = await Promise.all(
@@ -155,7 +156,7 @@ describe('the account state in Redis', function () {
     // At 3/s the queue lets 3 ask at once: 4 SMS of a sender limited to 1/s must not hold up the next sender.
     const queues = [await state(), await state()].map((s) => {
       const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
-      return new SendQueue(client, { ratePerSecond: 3, perSenderPerSecond: 1, maxQueued: 100, maxRetries: 3, backoffMs: 100, slots: s.sendSlots(3, 1), stateWaitMs: 20_000 });
+      return new SendQueue(client, { ratePerSecond: 3, perSenderPerSecond: 1, maxQueued: 100, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(s.sendSlots(3, 1)!, 3), stateWaitMs: 20_000 });
     });
     const sms = (from: string, i: number) => ({ to: `4477009001${String(i).padStart(2, '0')}`, from, text: `${from} ${i}`, type: 'text' as const });
     const started = Date.now();
@@ -277,7 +278,7 @@ describe('the account state in Redis', function () {
   it('keeps an SMS waiting while Redis is down and sends it once when it is back; fails it, unsent, after the timeout', async () => {
     const one = await state();
     const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
-    const queue = new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 10, maxRetries: 3, backoffMs: 100, slots: one.sendSlots(30, 0), stateWaitMs: 3_000 });
+    const queue = new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 10, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(one.sendSlots(30, 0)!, 30), stateWaitMs: 3_000 });
     const states: boolean[] = [];
     queue.on('state', (up: boolean) => states.push(up));
 

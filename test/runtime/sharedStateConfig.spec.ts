@@ -52,7 +52,7 @@ describe(`the Shared state setting (Node-RED ${nodeRedVersion})`, function () {
   it('reads ${NAME} from the environment, as the other credentials', async () => {
     process.env.VONAGE_SMS_TEST_REDIS = redis.url;
     await helper.load([...packageNodes, coreNodes.catch], flow(), { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: '${VONAGE_SMS_TEST_REDIS}' } });
-    const state = (helper.getNode('cfg') as unknown as NexmoBasicNode).accountState();
+    const state = (helper.getNode('cfg') as unknown as NexmoBasicNode).state;
     should(state).not.be.instanceOf(Error);
     should(state).have.properties({ shared: true, where: `Redis at 127.0.0.1:${redis.port}/0` });
     const result = outcome();

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import should from 'should';
 import { ApiConnection, TimeoutError } from '../../src/vonage/apiConnection';
-import { transportFailure } from '../../src/vonage/smsClient';
+import { transportFailure } from '../../src/vonage/client';
 
 describe('ApiConnection', () => {
   let server: http.Server;

@@ -5,8 +5,10 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import should from 'should';
-import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sending/sendQueue';
-import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/vonage/smsClient';
+import { SendQueue, type SendQueueOptions } from '../../src/sending/sendQueue';
+import { SmsSendError, type SmsApiResponse } from '../../src/vonage/client';
+import { smsApiOutcome, throttleWaitMs } from '../../src/vonage/smsClient';
+import type { SmsRequest } from '../../src/sms/smsRequest';
 
 const OK: SmsApiResponse = { 'message-count': '1', messages: [{ status: '0', to: '447700900123', 'message-id': 'X' }] };
 const sms = (to = '447700900123', from = 'Acme'): SmsRequest => ({ to, from, text: 'hi', type: 'text' });
@@ -21,11 +23,10 @@ function scripted(outcomes: Array<Error | 'ok'> = []) {
   const calls: Array<{ at: number; request: SmsRequest }> = [];
   return {
     calls,
-    async send(request: SmsRequest): Promise<SmsApiResponse> {
+    send(request: SmsRequest) {
       calls.push({ at: Date.now(), request });
       const outcome = outcomes.shift() ?? 'ok';
-      if (outcome !== 'ok') throw outcome;
-      return OK;
+      return smsApiOutcome(outcome === 'ok' ? Promise.resolve(OK) : Promise.reject(outcome));
     },
   };
 }
@@ -106,13 +107,16 @@ describe('SendQueue', () => {
     const arrivals: number[] = [];
     let calls = 0;
     const sender = {
-      async send(): Promise<SmsApiResponse> {
-        const opening = calls < 4;
-        calls += 1;
-        arrivals.push(performance.now() + (opening ? 140 : 0));
-        await new Promise((resolve) => setTimeout(resolve, opening ? 150 : 1));
-        return OK;
-      },
+      send: () =>
+        smsApiOutcome(
+          (async () => {
+            const opening = calls < 4;
+            calls += 1;
+            arrivals.push(performance.now() + (opening ? 140 : 0));
+            await new Promise((resolve) => setTimeout(resolve, opening ? 150 : 1));
+            return OK;
+          })(),
+        ),
     };
     const queue = new SendQueue(sender, options({ ratePerSecond: 40 }));
     await Promise.all(Array.from({ length: 60 }, () => queue.submit(sms(), 'n1')));
@@ -125,7 +129,7 @@ describe('SendQueue', () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     // A sender that keeps nothing (scripted() records each request).
-    const queue = new SendQueue({ send: async () => OK }, options({ ratePerSecond: 1 / 60, maxQueued: 1000 }));
+    const queue = new SendQueue({ send: () => smsApiOutcome(Promise.resolve(OK)) }, options({ ratePerSecond: 1 / 60, maxQueued: 1000 }));
     const refs: Array<WeakRef<object>> = [];
     let failed = 0;
     (() => {
@@ -160,7 +164,7 @@ describe('SendQueue', () => {
 
   it("cancels one owner's waiting SMS, and on close fails all waiting ones after those being sent finish", async () => {
     let release: () => void = () => {};
-    const slow = { send: () => new Promise<SmsApiResponse>((resolve) => (release = () => resolve(OK))) };
+    const slow = { send: () => smsApiOutcome(new Promise<SmsApiResponse>((resolve) => (release = () => resolve(OK)))) };
     const queue = new SendQueue(slow, options({ ratePerSecond: 1 }));
     const first = queue.submit(sms(), 'n1');
     const mine = [queue.submit(sms(), 'n1'), queue.submit(sms(), 'n1')];

@@ -1,0 +1,58 @@
+/** The account's state in this Node-RED alone: what the package always did. */
+import { EventEmitter } from 'node:events';
+import { LongSmsAssembler, type AssembledSms } from '../sms/longSms';
+import { RecentIds } from '../sms/recentIds';
+import type { AccountState, HourlyAllowance, LongSmsJoiner, LongSmsOptions, OptOutList, RecentIdStore, SendSlots, StateScope } from './accountState';
+import { MemoryOptOutList } from './optOutFile';
+
+const HOUR_MS = 3_600_000;
+
+export class MemoryAccountState extends EventEmitter implements AccountState {
+  readonly where = 'memory';
+  readonly shared = false;
+  readonly available = true;
+
+  /** @param optOutList the account's list, kept in a file (optOutFile.ts); without, in memory only. */
+  constructor(private readonly optOutList: OptOutList = new MemoryOptOutList()) {
+    super();
+  }
+
+  optOuts(): OptOutList {
+    return this.optOutList;
+  }
+
+  recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
+    const ids = new RecentIds(windowMs);
+    return { seen: async (id) => ids.seen(id), forget: async (id) => ids.forget(id) };
+  }
+
+  private readonly allowances = new Map<string, number[]>();
+
+  hourlyAllowance(kind: string, perHour: number): HourlyAllowance {
+    return {
+      take: async () => {
+        const now = Date.now();
+        let taken = this.allowances.get(kind);
+        if (!taken) this.allowances.set(kind, (taken = []));
+        while (taken.length > 0 && taken[0] <= now - HOUR_MS) taken.shift();
+        if (taken.length >= perHour) return false;
+        taken.push(now);
+        return true;
+      },
+    };
+  }
+
+  sendSlots(): SendSlots | undefined {
+    return undefined;
+  }
+
+  longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
+    const assembler = new LongSmsAssembler(options.waitMs, emit, options.maxPending, options.maxChars);
+    return {
+      add: async (params) => assembler.add(params),
+      close: () => assembler.flushAll(),
+    };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,145 @@
+/**
+ * What the rest of the package knows of Vonage: one client per account, for the SMS API (smsClient.ts)
+ * or the Messages API (messagesClient.ts), chosen by `vonageClient`. Each maps its own answers (statuses,
+ * HTTP codes, problem bodies) to a SendOutcome, so that nothing above this folder knows a Vonage code.
+ * Every failure is an SmsSendError whose text says what happened and what to do; no header (the
+ * Authorization header holds the API secret or a JWT) ever leaves this folder.
+ */
+import type { SmsRequest } from '../sms/smsRequest';
+
+/** One SMS part's result, as the SMS API writes it: every value a string. */
+export interface SmsApiMessage {
+  status: string;
+  to?: string;
+  'message-id'?: string;
+  'remaining-balance'?: string;
+  'message-price'?: string;
+  network?: string;
+  'error-text'?: string;
+  'client-ref'?: string;
+  [key: string]: unknown;
+}
+
+/** The SMS API's answer: one message a part. */
+export interface SmsApiResponse {
+  'message-count': string;
+  messages: SmsApiMessage[];
+}
+
+/** The Messages API's 202 answer: the message's UUID (one for the whole text, however many parts it takes). */
+export interface MessagesApiResponse {
+  message_uuid: string;
+  workflow_id?: string;
+}
+
+/** What Vonage answers an accepted SMS, as it wrote it: the flow gets it as msg.payload. */
+export type SendResponse = SmsApiResponse | MessagesApiResponse;
+
+export type SendFailureKind = 'status' | 'http' | 'timeout' | 'connection' | 'bad-response';
+
+export class SmsSendError extends Error {
+  constructor(
+    message: string,
+    readonly kind: SendFailureKind,
+    /** For the node status, in a few words: "wrong API key or secret", "HTTP 500", "no answer: may have been sent"… */
+    readonly shortReason: string,
+    /** False only when the request certainly never reached Vonage. */
+    readonly mayHaveBeenSent: boolean,
+    readonly status?: string,
+    readonly response?: SmsApiResponse,
+    /** Throttled by HTTP 429: how long Vonage asks to wait before retrying. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'SmsSendError';
+  }
+}
+
+/**
+ * What became of one request to send an SMS:
+ * - sent: every part accepted (`ids`: the message ids, or the Messages API's UUID);
+ * - retry: not sent, and worth another try, after `afterMs` when Vonage names a wait; `throttled` when
+ *   Vonage asked to slow down (a wait it asks for, not a fault);
+ * - failed: refused, not sent; another try would be refused alike;
+ * - maybe-sent: it may have reached Vonage (no answer, a lost connection, a half-accepted long SMS):
+ *   never tried again blindly.
+ */
+export type SendOutcome =
+  | { kind: 'sent'; response: SendResponse; ids: string[] }
+  | { kind: 'retry'; error: SmsSendError; throttled: boolean; afterMs?: number }
+  | { kind: 'failed'; error: Error }
+  | { kind: 'maybe-sent'; error: SmsSendError };
+
+/** What a credentials check found: the SMS API answers with the balance, the Messages API with how it authenticates. */
+export type CredentialsCheck = { balance: number; autoReload: boolean } | { api: 'messages'; jwt: boolean };
+
+/** Why a credentials check failed, without any secret: the key and secret, or the API host (unreachable, or not Vonage's). */
+export class CheckError extends Error {
+  constructor(
+    message: string,
+    readonly blame: 'credentials' | 'host',
+  ) {
+    super(message);
+    this.name = 'CheckError';
+  }
+}
+
+/** An account's way to Vonage, whichever API it speaks. */
+export interface VonageClient {
+  readonly api: 'sms' | 'messages';
+  /** Sends one SMS (every part of it); never rejects: every failure is an outcome. */
+  send(request: SmsRequest): Promise<SendOutcome>;
+  /** Whether Vonage accepts the credentials, without sending anything; rejects with CheckError. */
+  check(): Promise<CredentialsCheck>;
+  /** Lets go of the connections kept open (the config node is closing). */
+  close(): void;
+}
+
+interface TransportErrorShape {
+  name?: string;
+  code?: string;
+  cause?: { code?: string; message?: string };
+}
+
+/** The error code of a request that got no HTTP answer (Node's `code`, or its cause's). */
+export function transportCode(err: unknown): { code?: string; timedOut: boolean } {
+  const e = (err ?? {}) as TransportErrorShape;
+  return { code: e.cause?.code ?? e.code, timedOut: e.name === 'AbortError' || e.name === 'TimeoutError' };
+}
+
+/** Connection errors raised before any byte of the request could have reached Vonage. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CONNECT_TIMEOUT']);
+
+/**
+ * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
+ * (nothing was sent) or after (it may have been): Node's errors, with their `code`.
+ */
+export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
+  const { code, timedOut } = transportCode(err);
+  if (timedOut) {
+    return new SmsSendError(
+      `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
+      'timeout',
+      'no answer: may have been sent',
+      true,
+    );
+  }
+  if (code === 'CONNECT_TIMEOUT') {
+    return new SmsSendError(`no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`, 'connection', 'cannot reach the API host (no connection in time)', false);
+  }
+  if (code && NOT_SENT_CODES.has(code)) {
+    return new SmsSendError(`could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`, 'connection', `cannot reach the API host (${code})`, false);
+  }
+  return new SmsSendError(
+    `the connection to the Vonage API at ${host} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
+    'connection',
+    `connection lost${code ? ` (${code})` : ''}: may have been sent`,
+    true,
+  );
+}
+
+/** What both APIs share: a connection refused before sending is retried; what may have been sent never is. */
+export function transportOutcome(error: SmsSendError): SendOutcome {
+  if (error.kind === 'connection' && !error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+  return error.mayHaveBeenSent ? { kind: 'maybe-sent', error } : { kind: 'failed', error };
+}
