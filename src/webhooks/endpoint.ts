@@ -70,29 +70,73 @@ const BODY_TIMEOUT_MS = 10_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type ErrorHandler = (err: unknown, req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (err?: unknown) => void) => void;
+type RouteHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+/** What this module uses of an Express app: its public methods (no router internals, which Express 5 changed). */
 type ExpressLike = {
-  get(path: string, handler: Handler): void;
-  post(path: string, handler: Handler): void;
+  get(path: string, handler: RouteHandler): void;
+  post(path: string, handler: RouteHandler): void;
   use(handler: ErrorHandler): void;
   parent?: ExpressLike;
-  _router?: { stack: Array<{ route?: { path: string; methods?: Record<string, boolean>; stack: Array<{ handle: unknown }> } }> };
 };
 
 /**
- * Other routes on the same path and methods (an `http in`, another webhook node), before and after
- * ours: Express hands a request to the first, so those before ours take every request.
+ * One route per webhook path on each HTTP-node app, registered when the first node serves the path and
+ * never removed: it hands each request to the first node that serves the path now, and with none, on to
+ * whatever else does (an `http in` deployed since). Express hands a request to the first route that
+ * matches, so an `http in` whose route was there before this one takes every request (`before`).
  */
-function sameRoutes(app: ExpressLike, url: string, handler: Handler): { before: number; after: number } {
-  const key = pathKey(url);
-  let ours = -1;
-  const others: number[] = [];
-  (app._router?.stack ?? []).forEach((layer, i) => {
-    const route = layer.route;
-    if (!route || typeof route.path !== 'string' || pathKey(route.path) !== key) return;
-    if (route.stack.some((l) => l.handle === handler)) ours = ours < 0 ? i : ours;
-    else if (route.methods?.get || route.methods?.post || route.methods?._all) others.push(i);
+interface PathRoute {
+  /** The webhook nodes' handlers, in the order they started serving the path. */
+  handlers: Handler[];
+  /** The `http in` nodes (their instances) that served the path when the route was registered. */
+  before: WeakSet<object>;
+}
+const routes = new WeakMap<object, Map<string, PathRoute>>();
+
+/** The running `http in` nodes that take GET or POST requests to this path. */
+function httpInNodes(RED: NodeAPI, key: string): object[] {
+  const found: object[] = [];
+  const nodes = RED.nodes as unknown as { eachNode?(visit: (config: { id: string; type: string; url?: unknown; method?: unknown }) => void): void };
+  nodes.eachNode?.((config) => {
+    if (config.type !== 'http in' || typeof config.url !== 'string' || (config.method !== 'get' && config.method !== 'post')) return;
+    const url = config.url.startsWith('/') ? config.url : `/${config.url}`;
+    const running = pathKey(url) === key ? RED.nodes.getNode(config.id) : null;
+    if (running) found.push(running);
   });
-  return { before: others.filter((i) => i < ours).length, after: others.filter((i) => i > ours).length };
+  return found;
+}
+
+function routeFor(RED: NodeAPI, app: ExpressLike, url: string): PathRoute {
+  let byPath = routes.get(app);
+  if (!byPath) routes.set(app, (byPath = new Map()));
+  const key = pathKey(url);
+  let route = byPath.get(key);
+  if (route) return route;
+  const created: PathRoute = { handlers: [], before: new WeakSet(httpInNodes(RED, key)) };
+  const dispatch: RouteHandler = (req, res, next) => {
+    const handler = created.handlers[0];
+    if (handler) handler(req, res);
+    else next();
+  };
+  app.get(url, dispatch);
+  app.post(url, dispatch);
+  byPath.set(key, (route = created));
+  return route;
+}
+
+/**
+ * Other nodes that serve the same path and methods (an `http in`, another webhook node), before and
+ * after this one: the first takes every request.
+ */
+function sameRoutes(RED: NodeAPI, route: PathRoute, key: string, handler: Handler): { before: number; after: number } {
+  const ours = route.handlers.indexOf(handler);
+  let before = ours;
+  let after = route.handlers.length - 1 - ours;
+  for (const httpIn of httpInNodes(RED, key)) {
+    if (route.before.has(httpIn)) before += 1;
+    else after += 1;
+  }
+  return { before, after };
 }
 
 /** A request refused before its fields were read, with its status and answer. */
@@ -315,15 +359,15 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
     });
   };
 
-  app.get(options.url, handler);
-  app.post(options.url, handler);
+  const route = routeFor(RED, app, options.url);
+  route.handlers.push(handler);
   const key = pathKey(options.url);
   servedPaths.set(key, (servedPaths.get(key) ?? 0) + 1);
 
   // Once every node of the flows is in place: does another node serve this path too?
   const events = (RED as unknown as { events?: { on(e: string, f: () => void): void; off?(e: string, f: () => void): void; removeListener?(e: string, f: () => void): void } }).events;
   const checkShared = () => {
-    const { before, after } = sameRoutes(app, options.url, handler);
+    const { before, after } = sameRoutes(RED, route, key, handler);
     if (before + after === 0) return;
     options.shared?.(before > 0 ? 'shadowed' : 'shadowing', before + after);
   };
@@ -334,11 +378,7 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
     const count = (servedPaths.get(key) ?? 1) - 1;
     if (count > 0) servedPaths.set(key, count);
     else servedPaths.delete(key);
-    const stack = app._router?.stack ?? [];
-    for (let i = stack.length - 1; i >= 0; i -= 1) {
-      // Only our own routes: an `http in` on the same path stays.
-      const route = stack[i].route;
-      if (route && route.path === options.url && route.stack.some((layer) => layer.handle === handler)) stack.splice(i, 1);
-    }
+    // The route stays: with no handler it hands requests on, as if it were gone.
+    route.handlers.splice(route.handlers.indexOf(handler), 1);
   };
 }
