@@ -1,5 +1,5 @@
 /**
- * The README's table of hostile webhook requests, row by row, against a real Node-RED process with
+ * The table of hostile webhook requests in docs/webhooks-and-security.md, row by row, against a real Node-RED process with
  * the tutorial's flows and the loopback Vonage API behind Send SMS, on both of Node-RED's layouts:
  * admin API and HTTP nodes on one root (the default), and on two. After every row the process
  * lives; every request was answered within a second, never with HTML; only the control rows sent an
@@ -13,7 +13,7 @@ import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { messagesInbound } from '../../dev/loopback/webhooks';
 import { nodeRedVersion, type FlowNode } from '../support/nodeRed';
 import { RealNodeRed } from '../support/realNodeRed';
-import { jsonCell, readmeTable } from '../support/readmeTable';
+import { docTable, jsonCell } from '../support/docTable';
 
 const ROOT = path.join(__dirname, '..', '..');
 const API_KEY = 'hostile1';
@@ -50,7 +50,7 @@ interface RequestSpec {
 }
 
 function readTable(): Row[] {
-  return readmeTable('hostile-webhook-table').map((cells) => ({ number: Number(cells[0]), name: cells[1], request: jsonCell(cells[2]), status: Number(cells[3]), sent: Number(cells[4]) }));
+  return docTable('docs/webhooks-and-security.md', 'hostile-webhook-table').map((cells) => ({ number: Number(cells[0]), name: cells[1], request: jsonCell(cells[2]), status: Number(cells[3]), sent: Number(cells[4]) }));
 }
 
 const timestamp = () => new Date().toISOString().slice(0, 19).replace('T', ' ');

@@ -145,16 +145,19 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     should(stray).be.empty();
   });
 
-  it('shows its README images on the palette manager and npm: each link is absolute, and names an image in docs/images', () => {
-    const readme = fs.readFileSync(path.join(userDir, 'node_modules', MODULE, 'README.md'), 'utf8');
-    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+  it('shows its README and docs/ images on the palette manager and npm: each link is absolute, and names an image in docs/images', () => {
+    const installed = path.join(userDir, 'node_modules', MODULE);
+    const imagesOf = (page: string) => [...fs.readFileSync(path.join(installed, page), 'utf8').matchAll(/!\[[^\]]*\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map((m) => ({ page, image: m[1] ?? m[2] }));
+    const docs = fs.readdirSync(path.join(installed, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    should(imagesOf('README.md').length).be.aboveOrEqual(1);
+    const images = ['README.md', ...docs].flatMap(imagesOf);
     should(images.length).be.above(3);
     const base = 'https://raw.githubusercontent.com/node-red-contrib-vonage-sms/node-red-contrib-vonage-sms/main/';
-    for (const image of images) {
-      const shipped = !/^[a-z]+:/i.test(image) && files.includes(image.replace(/^\.\//, ''));
+    for (const { page, image } of images) {
+      const shipped = !/^[a-z]+:/i.test(image) && files.includes(path.posix.normalize(path.posix.join(path.posix.dirname(page), image)));
       if (shipped) continue;
-      should(image.startsWith(base)).be.true(`${image} is neither absolute nor in the package`);
-      should(fs.existsSync(path.join(ROOT, image.slice(base.length)))).be.true(`${image} names no file in the repository`);
+      should(image.startsWith(base)).be.true(`${page}: ${image} is neither absolute nor in the package`);
+      should(fs.existsSync(path.join(ROOT, image.slice(base.length)))).be.true(`${page}: ${image} names no file in the repository`);
     }
   });
 

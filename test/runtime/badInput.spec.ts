@@ -1,12 +1,12 @@
 /**
- * The README's table of bad inputs, row by row, through the real runtime and the loopback API:
+ * The table of bad inputs in docs/errors-and-bad-input.md, row by row, through the real runtime and the loopback API:
  * the table is this test's data, so it cannot drift from what the node really answers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import should from 'should';
 import { useLoopbackApi } from '../support/loopback';
-import { jsonCell, readmeTable } from '../support/readmeTable';
+import { docTable, jsonCell } from '../support/docTable';
 import { coreNodes, helper, nodeRedVersion, packageNodes } from '../support/nodeRed';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -20,7 +20,7 @@ interface Row {
 }
 
 function readTable(): Row[] {
-  return readmeTable('bad-input-table').map((cells) => ({ number: Number(cells[0]), name: cells[1], spec: jsonCell(cells[2]), expected: cells[3] }));
+  return docTable('docs/errors-and-bad-input.md', 'bad-input-table').map((cells) => ({ number: Number(cells[0]), name: cells[1], spec: jsonCell(cells[2]), expected: cells[3] }));
 }
 
 /** `{"$repeat": ["x", 3201]}` stands for a long string the table could not hold. */
@@ -44,7 +44,7 @@ function english(key: string): RegExp | undefined {
   return new RegExp(`^${escaped}$`);
 }
 
-describe(`the README's bad inputs (Node-RED ${nodeRedVersion})`, function () {
+describe(`the documented bad inputs (Node-RED ${nodeRedVersion})`, function () {
   const rows = readTable();
   const loopback = useLoopbackApi([
     { apiKey: 'abcd1234', apiSecret: SECRET, balance: 10 },

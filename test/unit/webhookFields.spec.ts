@@ -1,7 +1,7 @@
 /**
  * The field rules of the two SMS API webhooks: what Vonage documents (API-NOTES, sms-openapi.yml)
- * and what the loopback sends passes; what no Vonage request holds does not. The README's hostile
- * table runs the attacks through a real Node-RED; this checks the rules themselves.
+ * and what the loopback sends passes; what no Vonage request holds does not. The hostile
+ * table of docs/webhooks-and-security.md runs the attacks through a real Node-RED; this checks the rules themselves.
  */
 import should from 'should';
 import { inboundRequests, receiptFor } from '../../dev/loopback/webhooks';
