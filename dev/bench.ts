@@ -566,7 +566,12 @@ async function realNodeRed(): Promise<void> {
     { id: 'hf', z: tab, type: 'http in', url: '/bench/fill', method: 'post', ...at(), wires: [['ff']] },
     {
       id: 'ff', z: tab, type: 'function', outputs: 3, ...at(), wires: [['sm'], ['dl'], ['rf']],
-      func: "const n = msg.payload.n; const to = msg.payload.into === 'delay' ? 1 : 0;\nfor (let i = 0; i < n; i++) { const out = [null, null, null]; out[to] = { payload: i }; node.send(out); }\nnode.send([null, null, msg]);\nreturn null;",
+      func: "const n = msg.payload.n; const to = msg.payload.into === 'delay' ? 1 : 0;\nfor (let i = 0; i < n; i++) { const out = [null, null, null]; out[to] = { payload: i }; node.send(out); }\nif (to === 1) return [null, null, msg];\n// Send SMS composes a burst a slice at a time: the answer once its status shows every SMS queued (one is sent at once).\nflow.set('fill', { msg, want: n - 1 });\nreturn null;",
+    },
+    { id: 'sq', z: tab, type: 'status', scope: ['sm'], ...at(), wires: [['fq']] },
+    {
+      id: 'fq', z: tab, type: 'function', outputs: 1, ...at(), wires: [['rf']],
+      func: "const fill = flow.get('fill');\nif (!fill || msg.status.fill !== 'blue' || !(parseInt(String(msg.status.text).replace(/\\D+/, ''), 10) >= fill.want)) return null;\nflow.set('fill', undefined);\nreturn fill.msg;",
     },
     { id: 'rf', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
     { id: 'sm', z: tab, type: 'sendsms', creds: 'cm', to: '447700900123', fr: 'Bench', text: 'Queued {{msg.payload}}', ...at(), wires: [[]] },
@@ -587,9 +592,11 @@ async function realNodeRed(): Promise<void> {
     const pauses = async (action: 'start' | 'stop') => ((await red.call('POST', '/bench/pauses', { do: action })) as { longestMs?: number }).longestMs ?? 0;
     await pauses('start');
     await red.call('POST', '/bench/burst', { n: burst });
+    // While the burst is composed and handed to the queue (as for the debug node below).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const burstPause = await pauses('stop');
     const deadline = Date.now() + 60_000 + (burst / rate) * 2000;
     while (api.sent.filter((r) => r.apiKey === KEY).length < burst && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const burstPause = await pauses('stop');
     // The same burst into a debug node, three times: the median of its longest pauses.
     const debugPauses: number[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -602,7 +609,7 @@ async function realNodeRed(): Promise<void> {
     const { sent, achieved, unique, requests, throttled } = burstOutcome();
     rows.push({ measure: `8. Cold burst in a real Node-RED (${burst} msgs from one function node, 150 characters each, R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.98', met: achieved / rate >= 0.98 ? 'yes' : 'no' });
     rows.push({ measure: '8. … throttled answers (status 1)', ours: `${throttled} of ${requests}`, reference: '', ratio: '', target: '0', met: throttled === 0 ? 'yes' : 'no' });
-    rows.push({ measure: "8. … the event loop's longest pause while the burst is composed and sent (reference: the same burst into a debug node, median of 3)", ours: `${fixed(burstPause, 1)} ms`, reference: `${fixed(debugPause, 1)} ms`, ratio: fixed(burstPause / debugPause, 2), target: '≤ 25 ms', met: burstPause <= 25 ? 'yes' : 'no' });
+    rows.push({ measure: "8. … the event loop's longest pause while the burst is composed and queued (reference: the same burst into a debug node, median of 3)", ours: `${fixed(burstPause, 1)} ms`, reference: `${fixed(debugPause, 1)} ms`, ratio: fixed(burstPause / debugPause, 2), target: '≤ 25 ms', met: burstPause <= 25 ? 'yes' : 'no' });
     rows.push({ measure: '8. … lost / duplicated SMS', ours: `${burst - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: burst === unique && sent.length === unique ? 'yes' : 'no' });
 
     // 9. Heap per waiting msg, and after a redeploy; a redeploy first, so that its own one-time cost is paid.
@@ -977,9 +984,12 @@ tarball with the palette manager's npm flags.
    numbers on it.
 8. **Cold burst**: right after the real Node-RED starts (no connection to the API open yet), an \`http in\`
    makes one function node send 300 msgs at once, each a different 150-character text, into Send SMS at
-   R = 30/s; the loopback enforces 30/s. Figures as in 2.
+   R = 30/s; the loopback enforces 30/s. Figures as in 2. The event loop's longest pause: a timer due every
+   millisecond in the real Node-RED (\`monitorEventLoopDelay\`), its longest delay in the half second after
+   the burst (while it is composed and queued: Send SMS composes a burst 8 ms at a time); the reference, the
+   same burst into a debug node, three times, the median.
 9. **Memory in a real Node-RED**: the same process, with \`--expose-gc\`; a function node fills a Send SMS
-   node at one SMS a minute (so all but one wait), or a delay node in rate-limit mode at one msg a minute,
+   node at one SMS a minute (so all but one wait; the answer once its status shows them all queued), or a delay node in rate-limit mode at one msg a minute,
    with 50,000 msgs; a function node reads the heap after two forced collections. Redeploys (full) fail the
    waiting SMS (each through done(err)) and drop the delay node's msgs; "after a redeploy" is the heap then,
    against the heap before the fill. Both paths run once at a tenth of the size first, and are redeployed,

@@ -1,8 +1,9 @@
 /**
  * The package as users get it: `npm pack`, installed into a fresh Node-RED user directory with
- * the palette manager's own npm flags, and a real Node-RED started on it. Through the editor's
- * admin API: both node types, the three examples, a deploy with credentials whose secret never
- * comes back, and a click of the inject button that reaches the loopback Vonage API.
+ * the palette manager's own npm flags, and a real Node-RED started on it. What is shipped (and
+ * nothing else), its images, and through the editor's admin API: the five node types, the seven
+ * examples, a deploy with credentials whose secret never comes back, a click of the inject button
+ * that reaches the loopback Vonage API, and who may check credentials.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
