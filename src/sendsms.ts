@@ -86,17 +86,19 @@ export = function (RED: NodeAPI) {
     }
 
     // While SMS wait in the account's shared queue, every Send SMS node using it shows how many.
-    const queue = account?.sendQueue;
+    // The account as its config node resolved it when the flows started: its queue, or why it has none.
+    const queue = account && !(account.sendQueue instanceof Error) ? account.sendQueue : undefined;
+    const noQueue = account?.sendQueue instanceof Error ? account.sendQueue : undefined;
     const onDepth = (depth: number) => {
       // While the shared state (Redis) is unreachable, SMS wait for it: the status says why.
-      if (depth > 0 && queue && !(queue instanceof Error) && !queue.stateAvailable) {
+      if (depth > 0 && queue && !queue.stateAvailable) {
         showStatus({ fill: 'yellow', shape: 'ring', text: RED._('sendsms.status.state-down', { count: depth }) });
       } else if (depth > 0) showStatus({ fill: 'blue', shape: 'ring', text: RED._('sendsms.status.queued', { count: depth }) });
       // Back to this node's own last status; a node that has sent nothing yet shows none.
       else showStatus(lastStatus ?? {});
     };
-    const onState = () => onDepth(queue && !(queue instanceof Error) ? queue.depth : 0);
-    if (queue && !(queue instanceof Error)) {
+    const onState = () => onDepth(queue ? queue.depth : 0);
+    if (queue) {
       queue.on('depth', onDepth);
       queue.on('state', onState);
     }
@@ -157,9 +159,9 @@ export = function (RED: NodeAPI) {
         done(told(err));
       };
       if (templates instanceof Error) return fail(templates, RED._('sendsms.status.bad-template'));
-      if (!account || !queue) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
+      if (!account) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
       const dryRun = config.dryrun === true || msg.dryRun === true;
-      if (queue instanceof Error && !dryRun) return fail(queue, RED._('sendsms.status.no-creds'));
+      if (noQueue && !dryRun) return fail(noQueue, RED._('sendsms.status.no-creds'));
 
       let batch;
       try {
@@ -206,7 +208,7 @@ export = function (RED: NodeAPI) {
         }
         if (!lastStatus || lastStatus.fill !== 'blue') show('blue', 'dot', RED._('sendsms.status.sending'));
         outstanding += 1;
-        (queue as Exclude<typeof queue, Error>).enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
+        queue!.enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
       }
     });
 
@@ -297,7 +299,7 @@ export = function (RED: NodeAPI) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       clearTimeout(statusTimer);
-      if (!queue || queue instanceof Error) return done();
+      if (!queue) return done();
       queue.off('depth', onDepth);
       queue.off('state', onState);
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));

@@ -8,10 +8,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { SharedStateError } from '../state/accountState';
-import type { SendOutcome, SendResponse, VonageClient } from '../vonage/client';
+import type { SendOutcome, VonageClient } from '../vonage/client';
 import type { SmsRequest } from '../sms/smsRequest';
 import { OptedOutError, type OptOutEntry } from '../sms/optOut';
 import { MemoryRateLimiter, sleep, type RateLimiter, type Turn } from './rateLimiter';
+import { Backlog, MAX_WAITING_REPLIES, settle, type SendReceiver, type SendResult, type Waiting } from './backlog';
+
+export type { SendReceiver, SendResult };
 
 export interface SendQueueOptions {
   /** Requests per second for the whole account; 0 for no limit. */
@@ -47,66 +50,14 @@ export class QueueError extends Error {
   }
 }
 
-export interface SendResult {
-  response: SendResponse;
-  /** The message ids Vonage gave (one a part), or the Messages API's UUID. */
-  ids: string[];
-  /** Attempts it took, 1 when the first succeeded. */
-  attempts: number;
-}
-
-/**
- * An SMS that waits: all the queue keeps of it until its turn comes near. Most wait in the backlog,
- * a plain FIFO of these, and only a few at a time are handed to p-queue, whose jobs, promises and
- * closures cost several times more (see BENCHMARKS.md, memory per waiting SMS).
- */
-interface Waiting {
-  owner: string;
-  /** When it was submitted: how long it may wait for the shared state counts from here. */
-  since: number;
-  request: SmsRequest;
-  /** Told once: the error, or the result. */
-  receiver: SendReceiver | undefined;
-  /** Counted as waiting: in the backlog, in p-queue, or between retries (not while being sent). */
-  waiting: boolean;
-}
-
-/**
- * Who hears an SMS's outcome: the error, or Vonage's answer (with the request it was about). An
- * object rather than a callback, so that Send SMS can keep one per msg with no closure per SMS.
- */
-export interface SendReceiver {
-  outcome(err: Error | undefined, result: SendResult | undefined, request: SmsRequest): void;
-}
-
-/** Tells the SMS's owner its outcome, once (a cancelled SMS may still come back from p-queue). */
-function settle(entry: Waiting, err: Error | undefined, result?: SendResult): void {
-  const receiver = entry.receiver;
-  entry.receiver = undefined;
-  receiver?.outcome(err, result, entry.request);
-}
-
 /** How often an SMS asks an unreachable shared state again. */
 const STATE_RETRY_MS = 500;
 
-/** Opt-out confirmations waiting at most, apart from the flows' SMS: the account's replylimit (60 an hour) keeps far fewer. */
-const MAX_WAITING_REPLIES = 100;
-
 export class SendQueue extends EventEmitter {
   private readonly limiter: RateLimiter;
-  /** How many SMS wait (see Waiting.waiting). */
-  private waitingCount = 0;
+  private readonly backlog = new Backlog();
   /** SMS handed from the backlog to the limiter and not yet settled: with the backlog, every SMS that may wait. */
   private readonly active = new Set<Waiting>();
-  /** Waiting SMS not yet handed to the limiter, oldest first, from `backlogHead` on. */
-  private backlog: Array<Waiting | undefined> = [];
-  private backlogHead = 0;
-  /**
-   * Opt-out confirmations waiting, apart: they never take the capacity of the flows' SMS (maxQueued), and
-   * go to the limiter only when no flow's SMS waits in the backlog, behind them there too.
-   */
-  private replies: Waiting[] = [];
-  private repliesWaiting = 0;
   /** SMS handed from the backlog to the limiter whose job has not started yet. */
   private fed = 0;
   private inFlight = 0;
@@ -135,7 +86,7 @@ export class SendQueue extends EventEmitter {
 
   /** Requests waiting or being sent. */
   get depth(): number {
-    return this.waitingCount + this.inFlight;
+    return this.backlog.count + this.inFlight;
   }
 
   /**
@@ -155,38 +106,21 @@ export class SendQueue extends EventEmitter {
     const refuse = (err: QueueError) => queueMicrotask(() => receiver.outcome(err, undefined, request));
     if (this.closed) return refuse(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
     const reply = request.confirmsOptOut === true;
-    if (reply ? this.repliesWaiting >= MAX_WAITING_REPLIES : this.waitingCount - this.repliesWaiting >= this.options.maxQueued) {
+    if (reply ? this.backlog.replies >= MAX_WAITING_REPLIES : this.backlog.count - this.backlog.replies >= this.options.maxQueued) {
       const max = reply ? MAX_WAITING_REPLIES : this.options.maxQueued;
       return refuse(new QueueError(`the send queue is full (${max} ${reply ? 'opt-out confirmations' : 'SMS'} waiting): the SMS to ${request.to} was not sent`, 'full'));
     }
-    const entry: Waiting = { owner, since: Date.now(), request, receiver, waiting: false };
-    this.wait(entry);
-    if (reply) this.replies.push(entry);
-    else this.backlog.push(entry);
+    this.backlog.add({ owner, since: Date.now(), request, receiver, waiting: false });
     this.changed();
     this.feed();
   }
 
-  /** Hands SMS from the backlog to p-queue, oldest first, while fewer than feedLimit wait there to start. */
+  /** Hands SMS from the backlog to the limiter, oldest first, while fewer than its batch wait there to start. */
   private feed(): void {
-    while (this.fed < this.limiter.batch && this.backlogHead < this.backlog.length) {
-      const entry = this.backlog[this.backlogHead];
-      this.backlog[this.backlogHead] = undefined;
-      this.backlogHead += 1;
-      // Cancelled or failed while in the backlog: its owner was told already.
-      if (entry?.waiting) this.start(entry);
-    }
-    // Confirmations only when no flow's SMS waits for its turn.
-    while (this.fed < this.limiter.batch && this.backlogHead === this.backlog.length && this.replies.length > 0) {
-      const entry = this.replies.shift()!;
-      if (entry.waiting) this.start(entry);
-    }
-    if (this.backlogHead === this.backlog.length) {
-      this.backlog = [];
-      this.backlogHead = 0;
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
+    while (this.fed < this.limiter.batch) {
+      const entry = this.backlog.next();
+      if (!entry) return;
+      this.start(entry);
     }
   }
 
@@ -205,30 +139,10 @@ export class SendQueue extends EventEmitter {
     );
   }
 
-  /** Every SMS counted as waiting: the backlog's, then those handed to p-queue. */
+  /** Every SMS counted as waiting: the backlog's, then those handed to the limiter. */
   private *everyWaiting(): Generator<Waiting> {
-    for (let i = this.backlogHead; i < this.backlog.length; i += 1) {
-      const entry = this.backlog[i];
-      if (entry?.waiting) yield entry;
-    }
-    for (const entry of [...this.replies]) if (entry.waiting) yield entry;
+    yield* this.backlog.waiting();
     for (const entry of [...this.active]) if (entry.waiting) yield entry;
-  }
-
-  private wait(entry: Waiting): void {
-    if (entry.waiting) return;
-    entry.waiting = true;
-    this.waitingCount += 1;
-    if (entry.request.confirmsOptOut) this.repliesWaiting += 1;
-  }
-
-  /** Takes the SMS out of the waiting count; false when it was not in it. */
-  private unwait(entry: Waiting): boolean {
-    if (!entry.waiting) return false;
-    entry.waiting = false;
-    this.waitingCount -= 1;
-    if (entry.request.confirmsOptOut) this.repliesWaiting -= 1;
-    return true;
   }
 
   /** Fails every request of this owner still waiting (none being sent); resolves with how many. */
@@ -236,16 +150,13 @@ export class SendQueue extends EventEmitter {
     let count = 0;
     for (const entry of [...this.everyWaiting()]) {
       if (entry.owner !== owner) continue;
-      this.unwait(entry);
+      this.backlog.unwait(entry);
       // Told after cancel returns, as a rejected promise would be: the caller's own summary comes first.
       queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
     if (count) {
-      // The backlog lets go of them now, not when their turn would have come.
-      this.backlog = this.backlog.slice(this.backlogHead).filter((entry) => entry?.waiting);
-      this.backlogHead = 0;
-      this.replies = this.replies.filter((entry) => entry.waiting);
+      this.backlog.prune();
       this.changed();
     }
     return count;
@@ -256,14 +167,12 @@ export class SendQueue extends EventEmitter {
     this.closed = true;
     let count = 0;
     for (const entry of [...this.everyWaiting()]) {
-      this.unwait(entry);
+      this.backlog.unwait(entry);
       this.active.delete(entry);
       queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
-    this.backlog = [];
-    this.backlogHead = 0;
-    this.replies = [];
+    this.backlog.clear();
     // What the limiter still holds of them goes now, not when its timers would have fired (a minute, at one SMS a minute).
     this.limiter.close();
     this.changed();
@@ -307,7 +216,7 @@ export class SendQueue extends EventEmitter {
         const asked = this.limiter.turn(request.from, sms);
         const turn = asked instanceof Promise ? await asked : asked;
         if (!turn?.go) return turn;
-        this.unwait(entry);
+        this.backlog.unwait(entry);
         this.inFlight += 1;
         this.changed();
         const startedAt = performance.now();
@@ -339,7 +248,7 @@ export class SendQueue extends EventEmitter {
       this.stateIs(false);
       const waited = Date.now() - entry.since;
       if (waited + STATE_RETRY_MS > (this.options.stateWaitMs ?? 10_000)) {
-        if (this.unwait(entry)) this.changed();
+        if (this.backlog.unwait(entry)) this.changed();
         throw new SharedStateError(`${step.stateDown.message}: the SMS to ${request.to} was not sent (it waited ${Math.round(waited / 1000)} s)`);
       }
       await sleep(STATE_RETRY_MS);
@@ -351,7 +260,7 @@ export class SendQueue extends EventEmitter {
     const waitMs = this.closed ? undefined : this.retryWait(step, attempt, throttles);
     if (waitMs === undefined) throw step.error;
     // Waiting for its retry, it counts as queued: a stop or a cancel fails it like any other.
-    this.wait(entry);
+    this.backlog.wait(entry);
     this.changed();
     await sleep(waitMs);
     if (!entry.waiting) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');
@@ -360,7 +269,7 @@ export class SendQueue extends EventEmitter {
 
   /** Takes an SMS that will not be sent out of the waiting count. */
   private done<T>(entry: Waiting, step: T): T {
-    this.unwait(entry);
+    this.backlog.unwait(entry);
     this.changed();
     return step;
   }

@@ -12,6 +12,7 @@ import type { AssembledSms } from '../sms/longSms';
 import { SharedStateError, type AccountState, type HourlyAllowance, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
 import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
+import { PerTick } from './perTick';
 
 /**
  * The share of the rate limit used. What is left absorbs the difference between when a request is
@@ -276,40 +277,19 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       return key;
     };
     // The SMS of one sender that ask in the same tick (a burst) ask in one call, each answered as if alone.
-    type Asking = { resolve(turn: { waitMs: number; senderBound: boolean }): void; reject(err: unknown): void };
-    let asking: Map<string, Asking[]> | undefined;
-    const ask = (from: string, askers: Asking[]) => {
+    const turns = new PerTick<string, { waitMs: number; senderBound: boolean }>(TAKE_BATCH, (from, askers) => {
       counter += 1;
       const who = keyOf(from);
-      this.command(() =>
+      return this.command(() =>
         this.redis.vonageSmsTake(
           `${this.prefix}sent:account`,
           `${this.prefix}sent:sender:${who}`,
           `${this.prefix}pace:account`,
           `${this.prefix}pace:sender:${who}`,
           limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`, askers.length),
-      ).then(
-        (waits) => askers.forEach((asker, i) => asker.resolve({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })),
-        (err) => askers.forEach((asker) => asker.reject(err)),
-      );
-    };
-    const askAll = () => {
-      const all = asking!;
-      asking = undefined;
-      for (const [from, askers] of all) for (let i = 0; i < askers.length; i += TAKE_BATCH) ask(from, askers.slice(i, i + TAKE_BATCH));
-    };
-    return {
-      take: (from) =>
-        new Promise((resolve, reject) => {
-          if (!asking) {
-            asking = new Map();
-            process.nextTick(askAll);
-          }
-          const askers = asking.get(from);
-          if (askers) askers.push({ resolve, reject });
-          else asking.set(from, [{ resolve, reject }]);
-        }),
-    };
+      ).then((waits) => askers.map((_, i) => ({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })));
+    });
+    return { take: (from) => turns.ask(from, from) };
   }
 
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {

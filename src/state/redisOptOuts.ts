@@ -9,6 +9,7 @@
 import type Redis from 'ioredis';
 import { changeTime, isOptOutSource, MAX_OPT_OUTS, MAX_REMOVALS, OptOutListFullError, REMOVALS_KEPT_MS, type OptOutEntry, type OptOutSource } from '../sms/optOut';
 import type { OptOutList } from './accountState';
+import { PerTick } from './perTick';
 
 /**
  * KEYS: the hash, the sorted set of removals (number → ms). ARGV: number, value, the most numbers, the
@@ -62,17 +63,9 @@ function entryOf(number: string, value: string | null): OptOutEntry | undefined 
 /** Checks asked together go to Redis in one HMGET of at most this many numbers. */
 const CHECK_BATCH = 1000;
 
-interface Asked {
-  number: string;
-  resolve(entry: OptOutEntry | undefined): void;
-  reject(err: unknown): void;
-}
-
 export class RedisOptOuts implements OptOutList {
   private readonly key: string;
   private readonly removedKey: string;
-  /** Checks asked since the last HMGET went out: they go in the next, on the next tick. */
-  private asked: Asked[] | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -90,26 +83,12 @@ export class RedisOptOuts implements OptOutList {
    * Every SMS is checked when its turn comes, often many at once (a burst): the checks asked in one
    * tick share one round trip (HMGET), each answered as fresh as that read.
    */
-  check(number: string): Promise<OptOutEntry | undefined> {
-    return new Promise((resolve, reject) => {
-      if (!this.asked) {
-        this.asked = [];
-        process.nextTick(() => this.readAsked());
-      }
-      this.asked.push({ number, resolve, reject });
-    });
-  }
+  private readonly checks = new PerTick<string, OptOutEntry | undefined>(CHECK_BATCH, (_, numbers) =>
+    this.command(() => this.redis.hmget(this.key, ...numbers)).then((values) => numbers.map((number, k) => entryOf(number, values[k] ?? null))),
+  );
 
-  private readAsked(): void {
-    const asked = this.asked ?? [];
-    this.asked = undefined;
-    for (let i = 0; i < asked.length; i += CHECK_BATCH) {
-      const batch = asked.slice(i, i + CHECK_BATCH);
-      this.command(() => this.redis.hmget(this.key, ...batch.map((a) => a.number))).then(
-        (values) => batch.forEach((a, k) => a.resolve(entryOf(a.number, values[k] ?? null))),
-        (err) => batch.forEach((a) => a.reject(err)),
-      );
-    }
+  check(number: string): Promise<OptOutEntry | undefined> {
+    return this.checks.ask('', number);
   }
 
   async add(number: string, source: OptOutSource, at?: string): Promise<boolean> {
