@@ -138,8 +138,21 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
   );
 }
 
-/** What both APIs share: a connection refused before sending is retried; what may have been sent never is. */
-export function transportOutcome(error: SmsSendError): SendOutcome {
-  if (error.kind === 'connection' && !error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
-  return error.mayHaveBeenSent ? { kind: 'maybe-sent', error } : { kind: 'failed', error };
+/**
+ * What a send came to: sent, with its ids; or, for a failure, what the API's own `retry` says of it
+ * (throttling, transient errors), else what both APIs share: a connection refused before sending is
+ * retried, what may have been sent never is, the rest failed.
+ */
+export async function outcomeOf<R extends SendResponse>(answer: Promise<R>, idsOf: (response: R) => string[], retry: (error: SmsSendError) => SendOutcome | undefined): Promise<SendOutcome> {
+  let response: R;
+  try {
+    response = await answer;
+  } catch (err) {
+    if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
+    const retried = retry(err);
+    if (retried) return retried;
+    if (err.kind === 'connection' && !err.mayHaveBeenSent) return { kind: 'retry', error: err, throttled: false };
+    return err.mayHaveBeenSent ? { kind: 'maybe-sent', error: err } : { kind: 'failed', error: err };
+  }
+  return { kind: 'sent', response, ids: idsOf(response) };
 }

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiConnection } from './apiConnection';
-import { CheckError, SmsSendError, transportFailure, transportOutcome, type MessagesApiResponse, type SendOutcome, type VonageClient } from './client';
+import { CheckError, outcomeOf, SmsSendError, transportFailure, type MessagesApiResponse, type SendOutcome, type VonageClient } from './client';
 import type { SmsRequest } from '../sms/smsRequest';
 
 export interface MessagesAccount {
@@ -101,17 +101,16 @@ function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
  * What a send came to, in the Messages API's terms: throttling (HTTP 429) is retried after its Retry-After,
  * HTTP 5xx (documented as transient) and a connection refused before sending are retried.
  */
-export async function messagesApiOutcome(answer: Promise<MessagesApiResponse>): Promise<SendOutcome> {
-  let response: MessagesApiResponse;
-  try {
-    response = await answer;
-  } catch (err) {
-    if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
-    if (err.kind === 'http' && err.status === '429') return { kind: 'retry', error: err, throttled: true, afterMs: err.retryAfterMs };
-    if (err.kind === 'http' && err.mayHaveBeenSent) return { kind: 'retry', error: err, throttled: false };
-    return transportOutcome(err);
-  }
-  return { kind: 'sent', response, ids: [response.message_uuid] };
+export function messagesApiOutcome(answer: Promise<MessagesApiResponse>): Promise<SendOutcome> {
+  return outcomeOf(
+    answer,
+    (response) => [response.message_uuid],
+    (error) => {
+      if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
+      if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+      return undefined;
+    },
+  );
 }
 
 export class VonageMessagesClient implements VonageClient {

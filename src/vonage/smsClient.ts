@@ -5,7 +5,7 @@
  * It maps the API's per-part statuses (smsStatus.ts) to a SendOutcome (client.ts).
  */
 import { ApiConnection, type ApiAnswer } from './apiConnection';
-import { CheckError, SmsSendError, transportCode, transportFailure, transportOutcome, type SendOutcome, type SmsApiResponse, type VonageClient } from './client';
+import { CheckError, outcomeOf, SmsSendError, transportCode, transportFailure, type SendOutcome, type SmsApiResponse, type VonageClient } from './client';
 import { describeStatus } from './smsStatus';
 import type { SmsRequest } from '../sms/smsRequest';
 
@@ -66,23 +66,21 @@ export function throttleWaitMs(errorText: string | undefined): number | undefine
  * wait Vonage names; statuses 5 and 10, HTTP 5xx (documented as transient) and a connection refused
  * before sending are retried; a long SMS of which any part was accepted never is (its parts would go twice).
  */
-export async function smsApiOutcome(answer: Promise<SmsApiResponse>): Promise<SendOutcome> {
-  let response: SmsApiResponse;
-  try {
-    response = await answer;
-  } catch (err) {
-    if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
-    const error = err;
-    const noneAccepted = error.kind === 'status' && !error.mayHaveBeenSent;
-    if (noneAccepted && error.status === '1') {
-      return { kind: 'retry', error, throttled: true, afterMs: throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']) };
-    }
-    if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
-    if (noneAccepted && (error.status === '5' || error.status === '10')) return { kind: 'retry', error, throttled: false };
-    if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
-    return transportOutcome(error);
-  }
-  return { kind: 'sent', response, ids: response.messages.map((m) => m['message-id'] ?? '') };
+export function smsApiOutcome(answer: Promise<SmsApiResponse>): Promise<SendOutcome> {
+  return outcomeOf(
+    answer,
+    (response) => response.messages.map((m) => m['message-id'] ?? ''),
+    (error) => {
+      const noneAccepted = error.kind === 'status' && !error.mayHaveBeenSent;
+      if (noneAccepted && error.status === '1') {
+        return { kind: 'retry', error, throttled: true, afterMs: throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']) };
+      }
+      if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
+      if (noneAccepted && (error.status === '5' || error.status === '10')) return { kind: 'retry', error, throttled: false };
+      if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+      return undefined;
+    },
+  );
 }
 
 export class VonageSmsClient implements VonageClient {

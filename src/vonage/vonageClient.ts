@@ -1,19 +1,10 @@
 /** The account's client for the API it speaks: the one place that tells the two apart. */
 import type { VonageClient } from './client';
-import { VonageMessagesClient } from './messagesClient';
+import { VonageMessagesClient, type MessagesAccount } from './messagesClient';
 import { VonageSmsClient } from './smsClient';
 
-export interface ClientSettings {
-  api: 'sms' | 'messages';
-  apiKey: string;
-  apiSecret: string;
-  /** The API host: `https://rest.nexmo.com`, `https://api.nexmo.com`, a regional one, or the loopback API. */
-  host: string;
-  timeoutMs: number;
-  /** Messages API with JWT: the Vonage Application's ID, with its private key (PEM). */
-  applicationId?: string;
-  privateKey?: string;
-}
+/** The account, and which API it speaks: `host` is the SMS API's REST host or the Messages API's. */
+export type ClientSettings = MessagesAccount & { api: 'sms' | 'messages' };
 
 /** Throws an Error (never quoting a secret) when the Messages API's private key cannot be read. */
 export function vonageClient(settings: ClientSettings): VonageClient {
