@@ -1,7 +1,7 @@
 /**
  * The account's requests as Vonage counts them: by when they arrive, not when they start.
  *
- * The send queue spaces the *starts* of its requests (p-queue, strict interval). Starts and arrivals
+ * The memory rate limiter (rateLimiter.ts) spaces the *starts* of requests (p-queue, strict interval). Starts and arrivals
  * are a steady trip apart on a connection that is open, but the first request of a burst may first
  * have to open one (TCP, TLS: tens of milliseconds to Vonage), and then it arrives late, in the same
  * rolling second as the requests started a second after it. Counted by starts, that second then holds

@@ -28,7 +28,7 @@ const COMMAND_TIMEOUT_MS = 2_000;
  * A rolling-window log of the account's sends (and each limited sender's), on Redis's own clock:
  * a send is let through only when the last window holds fewer than the limit and it is its turn
  * (paced evenly, one 1/limit of the window apart), and is then counted.
- * Strict in the same way as Vonage's own count of arrivals, and as the memory queue (p-queue in
+ * Strict in the same way as Vonage's own count of arrivals, and as the memory rate limiter (p-queue in
  * strict mode): a request that left late cannot crowd a later window, because the window counts
  * when requests were let through, not when they were planned. The window is 1/RATE_MARGIN long,
  * so that requests may reach the API up to ~40 ms apart from when they were let through.
