@@ -48,7 +48,7 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     helper.getNode('out').on('input', (m: any) => sent.push(m));
     helper.getNode('caught').on('input', (m: any) => caught.push(m));
     for (const msg of msgs) helper.getNode('send').receive(msg);
-    await until(() => sent.length + caught.length >= outcomes, { what: `${outcomes} outcomes (${sent.length} sent, ${caught.length} caught so far)`, timeoutMs });
+    await until(() => sent.length + caught.length >= outcomes, { what: () => `${outcomes} outcomes (${sent.length} sent, ${caught.length} caught so far)`, timeoutMs });
     return { sent, caught };
   }
 

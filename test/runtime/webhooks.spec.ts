@@ -60,7 +60,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
    * more is on its way.
    */
   async function allOf(got: any[], count: number, from = 'in', to = 'out'): Promise<void> {
-    await until(() => got.length >= count, { what: `${count} msgs at ${to} (${got.length} so far)` });
+    await until(() => got.length >= count, { what: () => `${count} msgs at ${to} (${got.length} so far)` });
     await drained(from, to);
   }
 

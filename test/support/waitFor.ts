@@ -7,8 +7,8 @@
 export const DEADLINE_MS = 10_000;
 
 export interface UntilOptions {
-  /** What the test waits for, in words: the failure says it. */
-  what: string;
+  /** What the test waits for, in words (a function: words read when the wait fails, such as a count so far). */
+  what: string | (() => string);
   /** How long to wait at most (a deadline for a broken test, not a time the behaviour must keep). */
   timeoutMs?: number;
   /** How often to look again. */
@@ -25,7 +25,7 @@ export async function until<T>(condition: () => T | Promise<T>, options: UntilOp
   for (;;) {
     const value = await condition();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}, in vain`);
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${typeof what === 'function' ? what() : what}, in vain`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
