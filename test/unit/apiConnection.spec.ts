@@ -1,10 +1,10 @@
 /** The connection to a Vonage API host: kept open between requests, and every way a request can fail. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { until } from '../support/waitFor';
 import should from 'should';
 import { ApiConnection, TimeoutError } from '../../src/sms/apiConnection';
 import { transportFailure } from '../../src/sms/smsClient';
-import { until } from '../support/waitFor';
 
 describe('ApiConnection', () => {
   let server: http.Server;

@@ -5,10 +5,10 @@
 import { mock } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { until } from '../support/waitFor';
 import should from 'should';
 import { SendQueue, throttleWaitMs, type SendQueueOptions } from '../../src/sms/sendQueue';
 import { SmsSendError, type SmsApiResponse, type SmsRequest } from '../../src/sms/smsClient';
-import { until } from '../support/waitFor';
 
 const OK: SmsApiResponse = { 'message-count': '1', messages: [{ status: '0', to: '447700900123', 'message-id': 'X' }] };
 const sms = (to = '447700900123', from = 'Acme'): SmsRequest => ({ to, from, text: 'hi', type: 'text' });
