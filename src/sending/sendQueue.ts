@@ -216,6 +216,11 @@ export class SendQueue extends EventEmitter {
         const asked = this.limiter.turn(request.from, sms);
         const turn = asked instanceof Promise ? await asked : asked;
         if (!turn?.go) return turn;
+        // Cancelled or closed while it waited for its turn (a shared one may come back after the stop).
+        if (!entry.waiting) {
+          turn.ticket?.unused();
+          return undefined;
+        }
         this.backlog.unwait(entry);
         this.inFlight += 1;
         this.changed();

@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RecordedRequest } from '../../dev/loopback/vonageSmsApi';
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import { ROOT, startTutorial, type RunningStart } from '../support/npmStart';
+import { until } from '../support/waitFor';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
@@ -29,6 +30,8 @@ describe('the editor, in Chromium', function () {
   let wrongSecretFlow = { sendSms: '', inject: '' };
 
   async function shot(name: string, { notifications = false } = {}): Promise<void> {
+    // Kept as a wait: a still picture of the editor once its animations (a tray slides for 250 ms, a
+    // notification fades in) are over, which nothing marks; the picture is for people, nothing is asserted on it.
     await page.waitForTimeout(300);
     // Notifications of earlier steps would hide what this step shows.
     if (!notifications) await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
@@ -71,6 +74,16 @@ describe('the editor, in Chromium', function () {
     await page.mouse.up();
   }
 
+  /** Once every edit tray has closed (Node-RED removes one 250 ms after it starts to slide out). */
+  async function traysClosed(): Promise<void> {
+    await page.waitForSelector('.red-ui-tray', { state: 'detached' });
+  }
+
+  /** The editor's canvas mode (RED.view.state()) is, or is not, the one named (RED.state). */
+  async function viewState(name: string, is = true): Promise<void> {
+    await page.waitForFunction(([state, wanted]) => ((window as any).RED.view.state() === (window as any).RED.state[state]) === wanted, [name, is] as const);
+  }
+
   /** Nodes the editor marks as not properly configured. */
   async function invalidNodes(): Promise<string[]> {
     return page.evaluate(() => {
@@ -87,6 +100,8 @@ describe('the editor, in Chromium', function () {
    * appear then, and it is confirmed; with none, it must not appear.
    */
   async function deploy(warned: string[] = []): Promise<void> {
+    const starts = () => start.output().match(/Started (flows|modified nodes|modified flows)/g)?.length ?? 0;
+    const before = starts();
     await page.click('#red-ui-header-button-deploy');
     const confirm = page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy');
     if (warned.length > 0) {
@@ -97,7 +112,8 @@ describe('the editor, in Chromium', function () {
       await confirm.click();
     }
     await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 15_000 });
-    await page.waitForTimeout(500);
+    // Node-RED answers the deploy before it has started the new flows: its log says when it has.
+    await until(() => starts() > before, { what: 'the deployed flows to start' });
   }
 
   before(async () => {
@@ -123,7 +139,7 @@ describe('the editor, in Chromium', function () {
       const RED = (window as any).RED;
       for (let i = 0; i < 3; i += 1) RED.tray.close();
     });
-    await page.waitForTimeout(300);
+    await traysClosed();
   });
 
   after(async () => {
@@ -198,16 +214,21 @@ describe('the editor, in Chromium', function () {
     if (screenshot) await shot(screenshot);
     await page.click('#red-ui-clipboard-dialog-ok');
     await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
-    await page.waitForTimeout(500);
+    // Node-RED either asks what to do with a config node that is there already, or the nodes follow the mouse.
+    await page.waitForFunction(() => {
+      const RED = (window as any).RED;
+      const asks = [...document.querySelectorAll('.red-ui-notification button')].some((b) => /Import copy/.test(b.textContent ?? '') && b.getClientRects().length > 0);
+      return asks || RED.view.state() === RED.state.IMPORT_DRAGGING;
+    });
     const copy = page.locator('.red-ui-notification button:has-text("Import copy")');
     const conflict = await copy.isVisible();
     if (conflict) {
       await copy.click();
-      await page.waitForTimeout(500);
+      await viewState('IMPORT_DRAGGING');
     }
     // Imported nodes follow the mouse until a click puts them down.
     await page.mouse.click(330, 200);
-    await page.waitForTimeout(300);
+    await viewState('IMPORT_DRAGGING', false);
     return { conflict };
   }
 
@@ -247,11 +268,13 @@ describe('the editor, in Chromium', function () {
       body: JSON.stringify({ url: `${start.editorUrl}/sms`, params }),
     });
     should(((await delivered.json()) as { status: number }).status).equal(200);
-    let replies: RecordedRequest[] = [];
-    for (const deadline = Date.now() + 10_000; replies.length === 0 && Date.now() < deadline; ) {
-      replies = (await loopbackRequests()).filter((r) => r.path === '/sms/json' && r.params.to === '447700900001');
-      await page.waitForTimeout(100);
-    }
+    const replies = await until(
+      async () => {
+        const found = (await loopbackRequests()).filter((r) => r.path === '/sms/json' && r.params.to === '447700900001');
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'the reply at the loopback API', everyMs: 100 },
+    );
     should(replies).have.length(1);
     should(replies[0].params).have.properties({ from: '447700900000', text: 'You said Hello from the browser test' });
     await page.locator(`[id="${reply}"] .red-ui-flow-node-status-label:has-text("sent (1 part)")`).waitFor();
@@ -271,7 +294,7 @@ describe('the editor, in Chromium', function () {
       );
     });
     await page.mouse.click(330, 200);
-    await page.waitForTimeout(300);
+    await viewState('DEFAULT');
     should(await page.evaluate(() => !!(window as any).RED.nodes.node('legacysms0001'))).be.true();
     should(await invalidNodes()).eql(before);
   });
@@ -292,7 +315,6 @@ describe('the editor, in Chromium', function () {
       const RED = (window as any).RED;
       RED.workspaces.show(RED.nodes.node(id).z);
     }, sendSms);
-    await page.waitForTimeout(300);
     await page.locator(`[id="${sendSms}"] .red-ui-flow-node-changed, [id="${sendSms}"] .red-ui-flow-node-error`).first().waitFor();
     should(await page.locator(`[id="${sendSms}"] .red-ui-flow-node-error`).isVisible()).be.true();
     await page.dblclick(`[id="${sendSms}"]`);
@@ -369,7 +391,7 @@ describe('the editor, in Chromium', function () {
 
     // Saved with a bad To and a bad From, the node gets the orange triangle, and both are reported.
     await page.click('#node-dialog-ok');
-    await page.waitForTimeout(300);
+    await traysClosed();
     const state = await page.evaluate((id) => {
       const n = (window as any).RED.nodes.node(id);
       return { valid: n.valid, errors: (n.validationErrors || []).map(String) };
@@ -388,7 +410,7 @@ describe('the editor, in Chromium', function () {
     await page.fill('#node-input-fr', 'AcmeInc');
     await page.fill('#node-input-text', 'Hello World');
     await page.click('#node-dialog-ok');
-    await page.waitForTimeout(300);
+    await traysClosed();
     should(await page.evaluate((id) => (window as any).RED.nodes.node(id).valid, sendSms)).be.true();
   });
 

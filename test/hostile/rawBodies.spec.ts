@@ -10,6 +10,7 @@ import should from 'should';
 import { signMessagesWebhook } from '../../dev/loopback/webhooks';
 import { nodeRedVersion, type FlowNode } from '../support/nodeRed';
 import { RealNodeRed } from '../support/realNodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'rawbody1';
 const SIGNATURE_SECRET = 'raw-body-signature-secret-41';
@@ -73,8 +74,7 @@ for (const [layout, settings, root] of LAYOUTS) {
       // The JSON as a parser re-writes it is other bytes: what used to be hashed.
       should(JSON.stringify(JSON.parse(body))).not.equal(body);
       should(await post(body, signMessagesWebhook(body, { secret: SIGNATURE_SECRET, apiKey: API_KEY }))).equal(200);
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && !red.log.includes(`${text} café / ok`)) await new Promise((r) => setTimeout(r, 50));
+      await until(() => red.log.includes(`${text} café / ok`), { what: 'the signed SMS in Node-RED\'s log' });
       should(red.log).containEql(`${text} café / ok`);
 
       const altered = unusualBody(`altered-${text}`);

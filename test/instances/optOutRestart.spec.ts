@@ -9,6 +9,7 @@ import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import { RealNodeRed } from '../support/realNodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'restart1';
 const API_SECRET = 'restart-secret-1';
@@ -47,11 +48,14 @@ describe('opt-outs across restarts of a real Node-RED', function () {
     should(res.status).equal(200);
   }
 
+  /** Resolves with the numbers the SMS went to, once each number has its outcome: sent, or refused in the log. */
   async function sendTo(to: string[]): Promise<string[]> {
     api.reset();
+    const logged = red!.log.length;
     const res = await fetch(`${red!.base}/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to }) });
     should(res.status).equal(202);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const done = (number: string) => api.sent.some((r) => r.params.to === number) || red!.log.slice(logged).includes(`not sent to +${number}`);
+    await until(() => to.every(done), { what: () => `an outcome for each of ${to.join(', ')} (not yet: ${to.filter((n) => !done(n)).join(', ')})` });
     return api.sent.map((r) => r.params.to).sort();
   }
 

@@ -8,6 +8,7 @@ import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import { RealNodeRed } from '../support/realNodeRed';
 import { startRedis, type RunningRedis } from '../support/redisServer';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'twoinst1';
 const API_SECRET = 'two-instances-secret';
@@ -53,19 +54,28 @@ describe('two Node-RED instances sharing Redis', function () {
     await api.close();
   });
 
-  const sent = () => api.requests.filter((r) => r.path === '/sms/json');
-
-  async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; !check(); ) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  /** The sentinels' numbers (see sentinels()): their SMS are left out of sent(). */
+  const SENTINEL = /^4477009507\d\d$/;
+  let sentinel = 0;
+  const sent = () => api.requests.filter((r) => r.path === '/sms/json' && !SENTINEL.test(r.params.to));
+  const wait = (what: string, check: () => boolean, timeoutMs = 30_000) => until(check, { what, timeoutMs, everyMs: 100 });
 
   async function inbound(red: RealNodeRed, params: Record<string, string>, path = '/sms'): Promise<number> {
     const res = await fetch(`${red.base}${path}?${new URLSearchParams(params)}`);
     await res.text();
     return res.status;
+  }
+
+  /**
+   * One more SMS to each instance's auto-reply, awaited as their replies at the API: each instance passes
+   * SMS on and queues its replies in the order they came, so any SMS it was to send before has gone first.
+   */
+  async function sentinels(): Promise<void> {
+    const numbers = instances.map(() => `4477009507${String((sentinel += 1) % 100).padStart(2, '0')}`);
+    for (const [i, red] of instances.entries()) {
+      should(await inbound(red, inboundRequests({ msisdn: numbers[i], to: '447700900000', text: 'sentinel' }, { apiKey: API_KEY })[0])).equal(200);
+    }
+    await wait('the replies to the sentinel SMS', () => numbers.every((to) => api.requests.some((r) => r.path === '/sms/json' && r.params.to === to && r.outcome === '0')));
   }
 
   it('counts opt-out confirmations once for both instances: 20 STOPs, half into each, confirm 5 (replylimit)', async () => {
@@ -74,7 +84,10 @@ describe('two Node-RED instances sharing Redis', function () {
     );
     should(answers).matchEach(200);
     const confirmations = () => sent().filter((r) => r.params.text === 'Unsubscribed.' && r.outcome === '0');
-    await until(() => confirmations().length >= 5);
+    await wait('5 confirmations', () => confirmations().length >= 5);
+    // Kept as a wait: once the limit is spent, no confirmation may go, and none can show the end of the
+    // others' decisions (a flow's SMS would overtake a confirmation waiting in the queue). One too many would
+    // be decided within moments of its STOP's answer.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     should(confirmations()).have.length(5);
   });
@@ -85,8 +98,8 @@ describe('two Node-RED instances sharing Redis', function () {
       instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: numbers(i) }) })),
     );
     should(answers.map((a) => a.status)).eql([202, 202]);
-    await until(() => sent().filter((r) => r.outcome === '0').length >= 300, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await wait('300 SMS accepted', () => sent().filter((r) => r.outcome === '0').length >= 300, 60_000);
+    await sentinels();
     const accepted = sent().filter((r) => r.outcome === '0');
     should(accepted).have.length(300);
     should(new Set(accepted.map((r) => r.params.to)).size).equal(300);
@@ -106,8 +119,8 @@ describe('two Node-RED instances sharing Redis', function () {
     const [params] = inboundRequests({ msisdn: '447700900001', to: '447700900000', text: 'only once' }, { apiKey: API_KEY });
     should(await inbound(instances[0], params)).equal(200);
     should(await inbound(instances[1], params)).equal(200);
-    await until(() => sent().length >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await wait('the reply', () => sent().length >= 1);
+    await sentinels();
     should(sent().map((r) => r.params.text)).eql(['You said only once']);
   });
 
@@ -116,8 +129,9 @@ describe('two Node-RED instances sharing Redis', function () {
     should(await inbound(instances[0], stop)).equal(200);
     const res = await fetch(`${instances[1].base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: ['447700900007', '447700900008'] }) });
     should(res.status).equal(202);
-    await until(() => sent().length >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Each instance's refusal is in its log: the SMS to 447700900007 and the auto-reply to the STOP are done with.
+    const refused = /not sent to \+447700900007: this number opted out/;
+    await wait('the SMS to 447700900008, and both refusals', () => sent().length >= 1 && instances.every((red) => refused.test(red.log)));
     // The auto-reply to the STOP ("You said STOP") was refused too: only the other number got an SMS.
     should(sent().map((r) => r.params.to)).eql(['447700900008']);
     should(instances[1].log).match(/not sent to \+447700900007: this number opted out/);
@@ -131,8 +145,8 @@ describe('two Node-RED instances sharing Redis', function () {
     should(await inbound(instances[0], parts[0])).equal(200);
     should(await inbound(instances[1], parts[1])).equal(200);
     should(await inbound(instances[0], parts[2])).equal(200);
-    await until(() => sent().length >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await wait('the reply', () => sent().length >= 1);
+    await sentinels();
     should(sent().map((r) => r.params.text)).eql([`You said ${text}`]);
   });
 
@@ -142,8 +156,13 @@ describe('two Node-RED instances sharing Redis', function () {
     should(await inbound(instances[0], parts[0])).equal(200);
     should(await inbound(instances[0], parts[2])).equal(200);
     await instances[0].stop();
-    await until(() => sent().length >= 1, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await wait('the reply', () => sent().length >= 1, 10_000);
+    // Then another SMS with a part missing, to the instance still running: it looks for ended waits every
+    // 0.5 s and hands them on oldest first, so once this one's reply has come, a second hand-over of the
+    // first would have come too.
+    const [later] = inboundRequests({ msisdn: '447700950799', to: '447700900000', text: 'only the first part comes' }, { partLength: 11, apiKey: API_KEY });
+    should(await inbound(instances[1], later)).equal(200);
+    await wait('the reply to the later SMS', () => api.requests.some((r) => r.params.to === '447700950799'));
     should(sent().map((r) => r.params.text)).eql(['You said first part, last part']);
     should(instances[1].log).match(/a long SMS from 447700900004 went on without part\(s\) 2/);
     instances[0] = await startInstance();
@@ -157,8 +176,8 @@ describe('two Node-RED instances sharing Redis', function () {
     await instances[0].stop();
     instances[0] = await startInstance();
     should(await inbound(instances[0], parts[2], '/sms-long')).equal(200);
-    await until(() => sent().length >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await wait('the reply', () => sent().length >= 1);
+    await sentinels();
     should(sent().map((r) => r.params.text)).eql([`You said ${text}`]);
   });
 
@@ -166,15 +185,15 @@ describe('two Node-RED instances sharing Redis', function () {
     const [params] = inboundRequests({ msisdn: '447700900002', to: '447700900000', text: 'after the outage' }, { apiKey: API_KEY });
     await redis.kill();
     should(await inbound(instances[0], params)).equal(503);
-    await until(() => /shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable/.test(instances[0].log));
+    await wait('the outage in the log', () => /shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable/.test(instances[0].log));
     should(instances[0].log).not.containEql(REDIS_PASSWORD);
     await redis.restart();
     // Both reconnect by themselves.
-    await until(() => instances.every((red) => /shared state in Redis at 127\.0\.0\.1:\d+\/0 is reachable/.test(red.log.split('unreachable').pop()!)), 15_000);
+    await wait('both instances back on Redis', () => instances.every((red) => /shared state in Redis at 127\.0\.0\.1:\d+\/0 is reachable/.test(red.log.split('unreachable').pop()!)), 15_000);
     should(await inbound(instances[1], params)).equal(200);
     should(await inbound(instances[0], params)).equal(200);
-    await until(() => sent().length >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await wait('the reply', () => sent().length >= 1);
+    await sentinels();
     should(sent().map((r) => r.params.text)).eql(['You said after the outage']);
     for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
   });
@@ -186,12 +205,14 @@ describe('two Node-RED instances sharing Redis', function () {
       instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: [to[i]] }) })),
     );
     should(answers.map((a) => a.status)).eql([202, 202]);
+    // Kept as a wait: nothing may be sent while Redis stays away, and nothing marks that the SMS still wait
+    // (their queues ask Redis again every 0.5 s, quietly).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     // Nothing goes outside the shared limit: while Redis is away, nothing is sent at all.
     should(sent()).be.empty();
     await redis.restart();
-    await until(() => sent().length >= 2, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await wait('both SMS at the API', () => sent().length >= 2, 10_000);
+    await sentinels();
     should(sent().map((r) => r.params.to).sort()).eql(to);
     for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
   });

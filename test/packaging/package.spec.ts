@@ -13,6 +13,7 @@ import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { NODE_RED_PACKAGE, nodeRedVersion } from '../support/nodeRed';
 import { freePort } from '../support/ports';
+import { until } from '../support/waitFor';
 import { npm, PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -87,12 +88,15 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     nodeRed = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settings], { env: { ...process.env, VONAGE_REST_HOST: restHost } });
     nodeRed.stdout!.on('data', (d) => (output += d));
     nodeRed.stderr!.on('data', (d) => (output += d));
-    const deadline = Date.now() + 60_000;
     // Node-RED starts its flows and its HTTP server side by side: wait for both.
-    while (!(/Started flows/.test(output) && /Server now running/.test(output))) {
-      if (Date.now() > deadline || nodeRed.exitCode !== null) throw new Error(`Node-RED did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await until(
+      () => {
+        if (/Started flows/.test(output) && /Server now running/.test(output)) return true;
+        if (nodeRed!.exitCode !== null) throw new Error(`Node-RED did not start:\n${output}`);
+        return false;
+      },
+      { what: () => `Node-RED to start:\n${output}`, timeoutMs: 60_000, everyMs: 200 },
+    );
     tokens.admin = await login('admin', '*');
     tokens.viewer = await login('viewer', 'read');
   });
@@ -206,9 +210,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const deploy = await admin('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
     should([200, 204]).containEql(deploy.status);
     // The deploy may answer before the new flows have started.
-    for (const deadline = Date.now() + 10_000; output.split('Started flows').length === startedBefore && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(() => output.split('Started flows').length > startedBefore, { what: 'the deployed flows to start' });
 
     const exported = await admin('GET', '/flows');
     should(exported.text).not.containEql(SECRET);
@@ -220,8 +222,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const inject = example.find((n: { type: string }) => n.type === 'inject');
     const click = await admin('POST', `/inject/${inject.id}`);
     should(click.status).equal(200);
-    const deadline = Date.now() + 10_000;
-    while (api.sent.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => api.sent.length > 0, { what: 'the SMS at the API' });
     should(api.sent).have.length(1);
     should(api.sent[0].params).have.properties({ to: '447700900123', from: '447700900000', text: 'Hello World' });
     should(output).not.containEql(SECRET);

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import should from 'should';
 import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, helper, nodeRedVersion, packageNodes, recordStatuses, type FlowNode } from '../support/nodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'msgsend1';
 const API_SECRET = 'messages-send-secret-7';
@@ -37,14 +38,17 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     await helper.load([...packageNodes, coreNodes.catch], flow(config, send), { cfg: { apikey: API_KEY, apisecret: API_SECRET, ...credentials } });
   }
 
-  /** Sends msgs into Send SMS; resolves with every msg that came out or was caught within the wait. */
-  async function run(msgs: Array<Record<string, unknown>>, waitMs = 600): Promise<{ sent: any[]; caught: any[] }> {
+  /**
+   * Sends msgs into Send SMS; resolves with what came out and what was caught, once there are as many as
+   * `outcomes` (each recipient of each msg has one: its msg out, or its error to the Catch node).
+   */
+  async function run(msgs: Array<Record<string, unknown>>, outcomes = msgs.length, timeoutMs?: number): Promise<{ sent: any[]; caught: any[] }> {
     const sent: any[] = [];
     const caught: any[] = [];
     helper.getNode('out').on('input', (m: any) => sent.push(m));
     helper.getNode('caught').on('input', (m: any) => caught.push(m));
     for (const msg of msgs) helper.getNode('send').receive(msg);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await until(() => sent.length + caught.length >= outcomes, { what: () => `${outcomes} outcomes (${sent.length} sent, ${caught.length} caught so far)`, timeoutMs });
     return { sent, caught };
   }
 
@@ -93,13 +97,13 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
 
   it('sends one request a recipient of msg.to, fails only the bad one, and calls nothing on a dry run', async () => {
     await load({}, {}, { to: '' });
-    const { sent, caught } = await run([{ payload: 'x', to: ['447700900131', 'not a number', '447700900132'] }], 800);
+    const { sent, caught } = await run([{ payload: 'x', to: ['447700900131', 'not a number', '447700900132'] }], 3);
     should(sent.map((m) => m.to).sort()).eql(['447700900131', '447700900132']);
     for (const m of sent) should(m.payload.message_uuid).be.a.String();
     should(caught.map((m) => m.to)).eql(['not a number']);
     should(api.sentMessages.map((r) => r.params.to).sort()).eql(['447700900131', '447700900132']);
     api.reset();
-    const dry = await run([{ payload: 'x', to: ['447700900133'], dryRun: true }], 300);
+    const dry = await run([{ payload: 'x', to: ['447700900133'], dryRun: true }]);
     should(dry.sent[0].payload).have.properties({ dryRun: true, to: '447700900133' });
     should(messages()).be.empty();
   });
@@ -122,6 +126,8 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
       should(caught).have.length(1);
       should(caught[0].error.message).match(pattern);
       for (const secret of [API_SECRET, 'not-the-secret', 'PRIVATE KEY', 'Basic ', 'Bearer ']) should(JSON.stringify(caught[0])).not.containEql(secret);
+      // Statuses reach the editor at most every 100 ms: the last one follows.
+      await until(() => statuses.at(-1)?.text === 'sendsms.status.failed', { what: 'the failed status' });
       should(statuses.at(-1)).have.properties({ fill: 'red', text: 'sendsms.status.failed' });
       // Refusals are not retried.
       should(messages()).have.length(1);
@@ -153,7 +159,7 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     Object.assign(api.account(API_KEY)!, { ratePerSecond: 2 });
     await load({ rate: 100, retries: 0 });
     const numbers = ['447700900201', '447700900202', '447700900203', '447700900204'];
-    const { sent, caught } = await run(numbers.map((payload) => ({ payload })), 4500);
+    const { sent, caught } = await run(numbers.map((payload) => ({ payload })), numbers.length, 25_000);
     should(caught).be.empty();
     should(sent.map((m) => m.sms.to).sort()).eql(numbers);
     should(messages().filter((r) => r.outcome === 'HTTP 429').length).be.above(0);
@@ -163,12 +169,12 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
   it('retries a 5xx as the SMS API\'s, and never retries a timeout', async () => {
     await load({ timeout: 0.3 });
     api.injectFaults({ kind: 'http', code: 503 });
-    const retried = await run([{ payload: '447700900301' }], 2000);
+    const retried = await run([{ payload: '447700900301' }]);
     should(retried.sent).have.length(1);
     should(messages().map((r) => r.outcome)).eql(['HTTP 503', 'HTTP 202']);
     api.reset();
     api.injectFaults({ kind: 'slow', delayMs: 800 });
-    const timedOut = await run([{ payload: '447700900302' }], 2000);
+    const timedOut = await run([{ payload: '447700900302' }]);
     should(timedOut.sent).be.empty();
     should(timedOut.caught[0].error.message).match(/no answer from the Vonage API at .* within 0\.3 s for the SMS to 447700900302; it may have been sent/);
     should(messages()).have.length(1);
@@ -192,7 +198,7 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
       [{ appid: APP_ID, privatekey: 'not a key at all' }, /the Private key is not an RSA private key in PEM form/],
     ] as const) {
       await load({}, credentials);
-      const { caught } = await run([{ payload: '447700900123' }], 300);
+      const { caught } = await run([{ payload: '447700900123' }]);
       should(caught[0].error.message).match(pattern);
       should(caught[0].error.message).not.containEql('not a key at all');
       await helper.unload();

@@ -8,12 +8,15 @@
 import should from 'should';
 import { deliver, deliverMessages, inboundRequests, messagesInbound, messagesStatus, type MessagesWebhook } from '../../dev/loopback/webhooks';
 import { useLoopbackApi } from '../support/loopback';
-import { coreNodes, helper, httpNodeServer, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
+import { coreNodes, drained, helper, httpNodeServer, isMarker, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'msgs0001';
 const API_SECRET = 'messages-secret-1';
 const SIG_SECRET = 'messages-signature-secret-42';
 const OUR_NUMBER = '447700900000';
+/** The sender of the sentinel SMS (see sentinel()). */
+const SENTINEL_FROM = '447700900099';
 
 describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion})`, function () {
   this.timeout(30_000);
@@ -37,31 +40,50 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     url = await web.listen();
   }
 
+  /** Every msg a helper node receives from now on (drained()'s markers left out). */
   function collect(id: string): any[] {
     const got: any[] = [];
-    helper.getNode(id).on('input', (m: any) => got.push(m));
+    helper.getNode(id).on('input', (m: any) => isMarker(m) || got.push(m));
     return got;
   }
 
-  const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
   const signing = (extra: Record<string, unknown> = {}) => ({ secret: SIG_SECRET, apiKey: API_KEY, ...extra });
+
+  /**
+   * One more SMS after those under test, from another number, awaited at SMS in's output and its reply at
+   * the API: SMS in passes SMS on in the order they come, and Send SMS queues them in that order, so
+   * whatever the SMS before it caused has come out by then. It is taken out of `got` again; replies()
+   * leaves its reply out.
+   */
+  async function sentinel(got: any[], signed = false): Promise<void> {
+    should(await deliverMessages(`${url}/sms`, messagesInbound({ from: SENTINEL_FROM, to: OUR_NUMBER, text: 'sentinel' }, signed ? signing() : undefined))).equal(200);
+    await until(() => got.some((m) => m.payload.msisdn === SENTINEL_FROM) && loopback.api.sent.some((r) => r.params.to === SENTINEL_FROM), {
+      what: 'the sentinel SMS at SMS in\'s output, and its reply at the API',
+    });
+    got.splice(got.findIndex((m) => m.payload.msisdn === SENTINEL_FROM), 1);
+  }
+  /** What the API accepted, but for the reply to the sentinel SMS. */
+  const replies = () => loopback.api.sent.filter((r) => r.params.to !== SENTINEL_FROM);
 
   it('passes on an inbound SMS with Vonage\'s fields as sent, plus msisdn and messageId, and the tutorial\'s reply answers it', async () => {
     await load();
     const got = collect('in-out');
     const webhook = messagesInbound({ from: '447700900001', to: OUR_NUMBER, text: 'Hello from the Messages API' });
     should(await deliverMessages(`${url}/sms`, webhook)).equal(200);
-    await settle();
+    await until(() => replies().length >= 1, { what: 'the reply at the API' });
+    await sentinel(got);
     should(got).have.length(1);
     const sent = JSON.parse(webhook.body);
     should(got[0].payload).have.properties({ ...sent, msisdn: '447700900001', messageId: sent.message_uuid, received: new Date(sent.timestamp).toISOString() });
     should(got[0].payload.sms).eql({ num_messages: '1', keyword: 'HELLO' });
     should(got[0].topic).equal('447700900001');
-    should(loopback.api.sent.map((r) => [r.params.to, r.params.from, r.params.text])).eql([['447700900001', OUR_NUMBER, 'You said Hello from the Messages API']]);
+    should(replies().map((r) => [r.params.to, r.params.from, r.params.text])).eql([['447700900001', OUR_NUMBER, 'You said Hello from the Messages API']]);
     // The SMS API's webhook on the same URL still works.
     should(await deliver(`${url}/sms`, inboundRequests({ msisdn: '447700900002', to: OUR_NUMBER, text: 'and the SMS API' })[0])).equal(200);
-    await settle();
+    await until(() => got.length >= 2, { what: 'the SMS API\'s SMS at SMS in\'s output' });
     should(got.map((m) => m.payload.text)).eql(['Hello from the Messages API', 'and the SMS API']);
+    // Its reply too, so that nothing of this test reaches the API during the next.
+    await until(() => replies().length >= 2, { what: 'the reply to the SMS API\'s SMS' });
   });
 
   it('drops Vonage\'s retries by message_uuid, and passes a long SMS (joined by Vonage) on once, as it came', async () => {
@@ -70,12 +92,13 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     const text = 'a long message that the Messages API joined from its parts: '.repeat(5);
     const webhook = messagesInbound({ from: '447700900003', to: OUR_NUMBER, text, parts: 3 });
     for (let i = 0; i < 3; i += 1) should(await deliverMessages(`${url}/sms`, webhook)).equal(200);
-    await settle();
+    await until(() => replies().length >= 1, { what: 'the reply at the API' });
+    await sentinel(got);
     should(got).have.length(1);
     should(got[0].payload.text).equal(text);
     should(got[0].payload.sms.num_messages).equal('3');
     should(got[0].payload).not.have.property('parts');
-    should(loopback.api.sent).have.length(1);
+    should(replies()).have.length(1);
   });
 
   it('answers a webhook of another channel 200, passes nothing on, and warns', async () => {
@@ -87,7 +110,7 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     node.warn = (text: string) => (warnings.push(text), warn(text));
     const whatsapp = messagesInbound({ from: '447700900004', to: OUR_NUMBER, text: 'hi', channel: 'whatsapp' });
     should(await deliverMessages(`${url}/sms`, whatsapp)).equal(200);
-    await settle();
+    await sentinel(got);
     should(got).be.empty();
     should(warnings).eql(['vonage-sms-in.warn.other-channel']);
   });
@@ -102,7 +125,7 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       should(res.status).equal(400, JSON.stringify(body).slice(0, 80));
       should(await res.text()).match(/must be|missing/);
     }
-    await settle();
+    await sentinel(got);
     should(got).be.empty();
   });
 
@@ -111,8 +134,10 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       await load(true);
       const got = collect('in-out');
       should(await deliverMessages(`${url}/sms`, messagesInbound({ from: '447700900006', to: OUR_NUMBER, text: 'signed' }, signing()))).equal(200);
-      await settle();
+      await sentinel(got, true);
       should(got.map((m) => m.payload.text)).eql(['signed']);
+      // Its reply too, so that nothing of this test reaches the API during the next.
+      await until(() => replies().length >= 1, { what: 'the reply to the signed SMS' });
     });
 
     it('refuses with 401, and passes nothing on: unsigned, another secret, an altered body, a stale or a future iat', async () => {
@@ -132,9 +157,9 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       const one = messagesInbound(sms, signing());
       const other = messagesInbound({ ...sms, text: 'another text' });
       should(await deliverMessages(`${url}/sms`, { body: other.body, headers: one.headers })).equal(401);
-      await settle();
+      await sentinel(got, true);
       should(got).be.empty();
-      should(loopback.api.sent).be.empty();
+      should(replies()).be.empty();
     });
 
     it('refuses an SMS API webhook without its own signature too', async () => {
@@ -154,7 +179,8 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       should(await deliverMessages(`${url}/sms/receipt`, delivered)).equal(200);
       should(await deliverMessages(`${url}/sms/receipt`, delivered)).equal(200);
       should(await deliverMessages(`${url}/sms/receipt`, messagesStatus({ ...sent, message_uuid: 'bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab' }, { status: 'rejected', errorCode: '1210' }))).equal(200);
-      await settle();
+      // SMS receipt passes a status on before it answers: a marker sent after the answers comes after all of them.
+      await drained('receipt', 'receipt-out');
       should(got.map((m) => [m.payload.status, m.payload.final, m.payload.errorMeaning])).eql([
         ['submitted', false, ''],
         ['delivered', true, ''],
@@ -169,7 +195,7 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       await load();
       const got = collect('receipt-out');
       should(await deliverMessages(`${url}/sms/receipt`, messagesStatus(sent, { status: 'rejected', errorCode: '1240' }))).equal(200);
-      await settle();
+      await until(() => got.length >= 1, { what: 'the status at SMS receipt\'s output' });
       should(got[0].payload).have.properties({ optOut: 'stop', errorMeaning: 'Illegal number: the recipient has opted out (replied STOP); never send to it again' });
       const caught = new Promise<any>((resolve) => helper.getNode('reply').once('call:error', (call: any) => resolve(call.args[0])));
       helper.getNode('reply').receive({ payload: { msisdn: '447700900011', to: OUR_NUMBER, text: 'hello?' } });
@@ -181,10 +207,12 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
   it('records a STOP sent as a Messages API SMS, for the only account deployed, though the webhook names none', async () => {
     await load();
     const got = collect('in-out');
+    const refused = new Promise<any>((resolve) => helper.getNode('reply').once('call:error', (call: any) => resolve(call.args[0])));
     should(await deliverMessages(`${url}/sms`, messagesInbound({ from: '447700900021', to: OUR_NUMBER, text: 'Stop' }))).equal(200);
-    await settle();
+    await until(() => got.length >= 1, { what: 'the STOP at SMS in\'s output' });
     should(got[0].payload.optOut).equal('stop');
     // The auto-reply ("You said Stop") is refused: the number has just opted out.
+    should(await refused).match(/^not sent to \+447700900021: this number opted out/);
     should(loopback.api.sent).be.empty();
   });
 });

@@ -11,6 +11,7 @@ import should from 'should';
 import { deliver, inboundRequests } from '../../dev/loopback/webhooks';
 import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, exampleFlow, helper, httpNodeServer, nodeRedVersion, packageNodes, recordStatuses, SHARED_STATE, USER_DIR, type FlowNode } from '../support/nodeRed';
+import { DEADLINE_MS, until } from '../support/waitFor';
 
 const API_KEY = 'optout01';
 const API_SECRET = 'opt-out-secret-9';
@@ -53,7 +54,7 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     return next;
   }
 
-  function nextOf(id: string, timeoutMs = 5000): Promise<Record<string, any>> {
+  function nextOf(id: string, timeoutMs = DEADLINE_MS): Promise<Record<string, any>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} received nothing`)), timeoutMs);
       helper.getNode(id).once('input', (msg: Record<string, any>) => {
@@ -63,8 +64,11 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     });
   }
 
-  /** Sends msg into Send SMS; resolves with every msg that came out or was caught within the wait. */
-  async function send(msg: Record<string, unknown>, waitMs = 600): Promise<{ sent: any[]; caught: any[] }> {
+  /**
+   * Sends msg into Send SMS; resolves with what came out and what was caught, once there are as many as
+   * `outcomes` (each recipient has one: its msg out, or its error to the Catch node).
+   */
+  async function send(msg: Record<string, unknown>, outcomes = 1): Promise<{ sent: any[]; caught: any[] }> {
     const sent: any[] = [];
     const caught: any[] = [];
     const onSent = (m: any) => sent.push(m);
@@ -72,11 +76,17 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode('out').on('input', onSent);
     helper.getNode('caught').on('input', onCaught);
     helper.getNode('send').receive(msg);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-    helper.getNode('out').off('input', onSent);
-    helper.getNode('caught').off('input', onCaught);
+    try {
+      await until(() => sent.length + caught.length >= outcomes, { what: () => `${outcomes} outcomes of Send SMS (${sent.length} sent, ${caught.length} caught so far)` });
+    } finally {
+      helper.getNode('out').off('input', onSent);
+      helper.getNode('caught').off('input', onCaught);
+    }
     return { sent, caught };
   }
+
+  /** SMS waiting in a config node's send queue, and being sent. */
+  const queueDepth = (id = 'cfg') => (helper.getNode(id) as unknown as { sendQueue: { depth: number } }).sendQueue.depth;
 
   async function listNode(topic: string, payload?: unknown): Promise<any> {
     const next = nextOf('list-out');
@@ -95,11 +105,13 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
       const msg = await reply(number, text);
       should(msg.payload.optOut).equal('stop', text);
       should(msg.payload.text).equal(text);
-      const { sent, caught } = await send({ payload: `+${number}` }, 400);
+      const { sent, caught } = await send({ payload: `+${number}` });
       should(sent).be.empty();
       should(caught).have.length(1);
       should(caught[0].error.message).match(new RegExp(`not sent to \\+${number}: this number opted out on \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC \\(replied with an opt-out keyword`));
       should(caught[0].error.message).match(/START/);
+      // Statuses reach the editor at most every 100 ms: the last one follows.
+      await until(() => statuses.at(-1)?.text === 'sendsms.status.failed', { what: 'the red "failed" status' });
       should(statuses.at(-1)).have.properties({ fill: 'red', text: 'sendsms.status.failed' });
       should(sentTo(number)).be.empty();
     }
@@ -126,10 +138,10 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await load();
     for (const word of ['START', 'unstop', 'Yes!']) {
       await reply('447700900301', 'STOP');
-      should((await send({ payload: '447700900301' }, 300)).caught).have.length(1);
+      should((await send({ payload: '447700900301' })).caught).have.length(1);
       const msg = await reply('447700900301', word);
       should(msg.payload.optOut).equal('start');
-      const { sent, caught } = await send({ payload: '447700900301' }, 300);
+      const { sent, caught } = await send({ payload: '447700900301' });
       should(caught).be.empty();
       should(sent).have.length(1);
     }
@@ -139,8 +151,9 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
   it('stops an SMS already waiting in the send queue when the STOP comes before its turn', async () => {
     // One request a second: the third SMS waits about two seconds.
     await load({ rate: 1 });
-    const outcome = send({ payload: '', to: ['447700900401', '447700900402', '447700900403'] }, 3500);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const outcome = send({ payload: '', to: ['447700900401', '447700900402', '447700900403'] }, 3);
+    // Once the first has gone, the other two wait their turns.
+    await until(() => sentTo('447700900401').length > 0, { what: 'the first SMS at the API' });
     await reply('447700900403', 'STOP');
     const { sent, caught } = await outcome;
     should(sent.map((m) => m.to).sort()).eql(['447700900401', '447700900402']);
@@ -152,14 +165,14 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
   it('sends to the other recipients of the msg, and a dry run reports the opted-out one too', async () => {
     await load();
     await reply('447700900501', 'STOP');
-    const { sent, caught } = await send({ payload: '', to: ['447700900501', '447700900502'] }, 800);
+    const { sent, caught } = await send({ payload: '', to: ['447700900501', '447700900502'] }, 2);
     should(sent).have.length(1);
     should(sent[0].to).equal('447700900502');
     should(caught).have.length(1);
     should(caught[0].to).equal('447700900501');
     should(caught[0].error.message).match(/opted out/);
 
-    const dry = await send({ payload: '', to: ['447700900501', '447700900503'], dryRun: true }, 400);
+    const dry = await send({ payload: '', to: ['447700900501', '447700900503'], dryRun: true }, 2);
     should(dry.sent).have.length(1);
     should(dry.sent[0].payload.dryRun).be.true();
     should(dry.caught).have.length(1);
@@ -175,10 +188,10 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode('receipt-out').on('input', (m: any) => got.push(m));
     should(await loopback.api.deliverReceipts({ url: `${url}/sms/receipt`, only: refused, status: 'rejected', errCode: '9' })).eql([200]);
     should(await loopback.api.deliverReceipts({ url: `${url}/sms/receipt`, only: delivered, status: 'failed', errCode: '6' })).eql([200]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => got.length >= 2, { what: 'both receipts at SMS receipt\'s output' });
     should(got.map((m) => m.payload.optOut)).eql(['stop', undefined]);
-    should((await send({ payload: '447700900601' }, 300)).caught[0].error.message).match(/a delivery receipt said the carrier refuses SMS to it/);
-    should((await send({ payload: '447700900602' }, 300)).sent).have.length(1);
+    should((await send({ payload: '447700900601' })).caught[0].error.message).match(/a delivery receipt said the carrier refuses SMS to it/);
+    should((await send({ payload: '447700900602' })).sent).have.length(1);
     should(await listNode('check', '447700900601')).have.properties({ optedOut: true, source: 'receipt' });
   });
 
@@ -189,15 +202,17 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await reply('447700900702', 'help');
     await listNode('add', '447700900703');
     await reply('447700900703', 'Start');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const confirmations = loopback.api.sent.filter((r) => /^44770090070[123]$/.test(r.params.to));
+    const confirmations = () => loopback.api.sent.filter((r) => /^44770090070[123]$/.test(r.params.to));
+    // A second confirmation of the first STOP would have been decided long before the last keyword's, and
+    // queued before it: once that one has gone and the queue is empty, every confirmation there was has gone.
+    await until(() => confirmations().some((r) => r.params.to === '447700900703') && queueDepth() === 0, { what: 'the last keyword\'s confirmation, and an empty send queue' });
     // Each once (with a Shared state, the queue may send them in another order).
-    should(confirmations.map((r) => `${r.params.to} ${r.params.text}`).sort()).eql([
+    should(confirmations().map((r) => `${r.params.to} ${r.params.text}`).sort()).eql([
       '447700900701 You will get no more SMS from us. Reply START to undo.',
       '447700900702 Acme parcels: reply STOP to stop.',
       '447700900703 Welcome back.',
     ]);
-    for (const r of confirmations) should(r.params.from).equal(OUR_NUMBER);
+    for (const r of confirmations()) should(r.params.from).equal(OUR_NUMBER);
   });
 
   it('with several config nodes of the account, confirms with the one that has a confirmation set', async () => {
@@ -206,16 +221,19 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await helper.load([...packageNodes, coreNodes.catch, web.capture], flowWithTwo, { cfg: { apikey: API_KEY, apisecret: API_SECRET }, cfg2: { apikey: API_KEY, apisecret: API_SECRET } });
     url = await web.listen();
     await reply('447700900702', 'STOP');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A confirmation through the other config node too would be decided with this one, and queued by then.
+    await until(() => loopback.api.sent.length > 0 && queueDepth('cfg') === 0 && queueDepth('cfg2') === 0, { what: 'the confirmation, and both send queues empty' });
     should(loopback.api.sent.map((r) => [r.params.to, r.params.text])).eql([['447700900702', 'Unsubscribed.']]);
     // One list for the account: Send SMS through either config node refuses the number.
-    should((await send({ payload: '447700900702' }, 300)).caught).have.length(1);
+    should((await send({ payload: '447700900702' })).caught).have.length(1);
   });
 
   it('sends no confirmation when none is set', async () => {
     await load();
     await reply('447700900801', 'STOP');
     await reply('447700900801', 'HELP');
+    // Kept as a wait: with no confirmation set, none may go at all, so no later SMS can show that none came.
+    // One would be decided within moments of its keyword's answer and leave an idle queue at once.
     await new Promise((resolve) => setTimeout(resolve, 300));
     should(loopback.api.sent).be.empty();
   });
@@ -246,11 +264,11 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     should(list.map((e: any) => e.number)).eql(['447700900001', '447700900002', '447700900003', '447700900004', '447700900005']);
     for (const entry of list) should(entry.source).equal('list');
     should(await listNode('check', '+447700900003')).have.properties({ number: '447700900003', optedOut: true, source: 'list' });
-    should((await send({ payload: '447700900003' }, 300)).caught[0].error.message).match(/added to the opt-out list by a flow/);
+    should((await send({ payload: '447700900003' })).caught[0].error.message).match(/added to the opt-out list by a flow/);
     const statuses = recordStatuses('list');
     should(await listNode('remove', ['447700900003', '447700900099'])).have.properties({ removed: 1, absent: 1, size: 4 });
     should(statuses.at(-1)).have.properties({ fill: 'green', text: 'vonage-optout.status.size' });
-    should((await send({ payload: '447700900003' }, 300)).sent).have.length(1);
+    should((await send({ payload: '447700900003' })).sent).have.length(1);
 
     for (const [topic, pattern] of [['delete', /bad-topic/], ['check', /not a phone number/]] as const) {
       const caught = nextOf('caught');
@@ -265,7 +283,7 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     await helper.unload();
     await web.close();
     await load();
-    should((await send({ payload: '447701900001' }, 300)).caught[0].error.message).match(/opted out/);
+    should((await send({ payload: '447701900001' })).caught[0].error.message).match(/opted out/);
     if (!SHARED_STATE) {
       const file = path.join(USER_DIR, 'vonage-sms', `optouts-${API_KEY}.txt`);
       should(fs.readFileSync(file, 'utf8')).match(/^\+447701900001 \d{4}-\d{2}-\d{2}T[\d:.]+Z keyword\n$/);
@@ -323,7 +341,9 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     const [params] = inboundRequests({ msisdn: '447700900003', to: OUR_NUMBER, text: 'Stop' }, { apiKey: API_KEY });
     should(await deliver(`${url}/sms`, params, 'GET')).equal(200);
     should((await marked).payload).have.properties({ optOut: 'stop', msisdn: '447700900003' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A second confirmation would be decided with the first, and queued by the time it has gone.
+    const account = example.find((node) => node.type === 'nexmobasic')!.id;
+    await until(() => loopback.api.sent.length > 0 && queueDepth(account) === 0, { what: 'the confirmation, and an empty send queue' });
     should(loopback.api.sent.map((r) => [r.params.to, r.params.from, r.params.text])).eql([['447700900003', OUR_NUMBER, 'You will get no more SMS from us. Reply START to get them again.']]);
   });
 });

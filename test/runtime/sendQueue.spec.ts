@@ -5,6 +5,7 @@
 import should from 'should';
 import { useLoopbackApi } from '../support/loopback';
 import { coreNodes, helper, nodeRedVersion, packageNodes, SHARED_STATE, type FlowNode } from '../support/nodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'bulk0001';
 const API_SECRET = 'bulk-secret-123';
@@ -70,8 +71,8 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     should(sent.every((m) => m.payload.messages[0].status === '0')).be.true();
     // The queue keeps under the rate, so the loopback rarely if ever has to throttle; any it did was retried.
     should(api.requests.filter((r) => r.outcome === '1').length).be.belowOrEqual(5);
-    // 500 at 50/s cannot take less than ~10 s, and should not take much more.
-    should(seconds).be.within(9.5, 15);
+    // 500 at 50/s cannot take less than ~10 s. (How close to 10 s it comes is the bench's rate fidelity, row 2.)
+    should(seconds).be.aboveOrEqual(9.5);
   });
 
   it('keeps each sender to the per-sender rate set on nexmobasic, senders side by side', async () => {
@@ -89,9 +90,9 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
       // 2/s each: three take a second from the first to the last.
       should(times[2] - times[0]).be.aboveOrEqual(970);
     }
-    // Side by side, not one sender after the other (which would take over two seconds).
-    const all = api.sent.map((r) => r.at);
-    should(Math.max(...all) - Math.min(...all)).be.below(1900);
+    // Side by side, not one sender after the other: each sender's first SMS went before the other's second.
+    const order = api.sent.map((r) => r.params.from);
+    for (const [one, other] of [['12025550100', 'Other'], ['Other', '12025550100']]) should(order.indexOf(one)).be.below(order.indexOf(other, order.indexOf(other) + 1));
   });
 
   it('retries transient faults (status 1 after the named wait, status 5, HTTP 503) and sends the SMS once', async () => {
@@ -157,9 +158,10 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     await firstSent;
     const outputBeforeStop = output;
     await helper.unload();
-    await new Promise((resolve) => setTimeout(resolve, 50));
     // done(err) reports through node.error(err, msg): one for each queued SMS, with its msg.
-    const failed = errors.filter(([err]) => /^sendsms\.errors\.stopped$/.test(String(err)));
+    const stopped = () => errors.filter(([err]) => /^sendsms\.errors\.stopped$/.test(String(err)));
+    await until(() => api.sent.length + stopped().length >= 6, { what: () => `an outcome for each of the 6 SMS (${api.sent.length} sent, ${stopped().length} failed so far)` });
+    const failed = stopped();
     should(api.sent.length + failed.length).equal(6);
     should(failed.length).be.aboveOrEqual(4);
     should(failed.map(([, msg]) => msg.payload)).matchEach(/^m[1-5]$/);

@@ -7,6 +7,7 @@ import should from 'should';
 import { LoopbackVonageSmsApi, type Fault } from '../../dev/loopback/vonageSmsApi';
 import { freePort } from '../support/ports';
 import { helper, nodeRedVersion, packageNodes, recordStatuses, coreNodes, USER_DIR, type FlowNode } from '../support/nodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'abcd1234';
 const API_SECRET = 'Zx9-very-secret-Qw7';
@@ -87,8 +88,8 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     should(caught!.error).not.have.property('stack');
     should(caught!.error.message).not.match(/^\w*Error:/);
     should(caught!.error.source.id).equal('send');
-    // Statuses reach the editor at most every 100 ms; the last one follows within that.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Statuses reach the editor at most every 100 ms: the last one follows.
+    await until(() => statuses.at(-1)?.text === 'sendsms.status.failed', { what: 'the red "failed" status' });
     const last = statuses[statuses.length - 1];
     should(last).have.properties({ fill: 'red', shape: 'ring', text: 'sendsms.status.failed' });
     return caught!;
@@ -131,7 +132,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       await load({ text: 'a'.repeat(161) });
       const statuses = recordStatuses('send');
       ({ sent } = await run());
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await until(() => statuses.at(-1)?.text === 'sendsms.status.sent-many', { what: 'the green "sent" status' });
       should(sent!.sms).have.properties({ type: 'text', encoding: 'GSM-7', parts: 2, characters: 161 });
       should(sent!.payload['message-count']).equal('2');
       should(sent!.payload.messages).have.length(2);
@@ -178,10 +179,10 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       helper.getNode('send').receive({ payload: 'first' });
       helper.getNode('send').receive({ payload: 'second' });
       await run();
-      // Until the queue is empty (at 4/s, about half a second), then the 100 ms in which statuses are coalesced.
+      // Until the queue is empty (at 4/s, about half a second), then the status coalesced in the last 100 ms.
       const queue = (helper.getNode('cfg') as unknown as { sendQueue: { depth: number } }).sendQueue;
-      for (const deadline = Date.now() + 5_000; queue.depth > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await until(() => queue.depth === 0, { what: () => `the queue to be empty (${queue.depth} left)` });
+      await until(() => statuses.at(-1)?.text === 'sendsms.status.sent-one', { what: 'the green "sent" status' });
       should(statuses[0]).eql({ fill: 'blue', shape: 'dot', text: 'sendsms.status.sending' });
       should(statuses).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
       should(statuses[statuses.length - 1]).eql({ fill: 'green', shape: 'dot', text: 'sendsms.status.sent-one' });
@@ -194,8 +195,10 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       const busy = recordStatuses('send');
       helper.getNode('send').receive({ payload: 'one' });
       await run({ payload: 'two' });
-      // The second SMS leaves ~250 ms after the first (4/s); statuses follow within 100 ms.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // The second SMS leaves ~250 ms after the first (4/s); the statuses coalesced in the last 100 ms follow.
+      const queue = (helper.getNode('cfg') as unknown as { sendQueue: { depth: number } }).sendQueue;
+      await until(() => queue.depth === 0, { what: () => `the queue to be empty (${queue.depth} left)` });
+      await until(() => idle.length > 0 && Object.keys(idle.at(-1)!).length === 0 && busy.at(-1)?.text === 'sendsms.status.sent-one', { what: 'both nodes\' last statuses' });
       should(idle).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
       should(idle[idle.length - 1]).eql({});
       should(busy[busy.length - 1]).have.properties({ fill: 'green', text: 'sendsms.status.sent-one' });

@@ -7,6 +7,7 @@ import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { deliver, inboundRequests } from '../../dev/loopback/webhooks';
 import { coreNodes, exampleFlow, helper, httpNodeServer, nextMessage, nodeRedVersion, packageNodes, recordStatuses } from '../support/nodeRed';
+import { until } from '../support/waitFor';
 
 const API_KEY = 'abcd1234';
 const API_SECRET = 'tutorial-secret-42';
@@ -39,8 +40,8 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     // Clicking the inject button is the editor's POST /inject/:id, which calls receive() on the node.
     helper.getNode('5e4d1c0a9b8e7f02').receive({});
     const msg = await debug;
-    // Statuses reach the editor at most every 100 ms; the last one follows within that.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Statuses reach the editor at most every 100 ms: the last one follows.
+    await until(() => statuses.at(-1)?.text === 'sendsms.status.sent-one', { what: 'the green "sent" status' });
 
     should(msg.payload['message-count']).equal('1');
     should(msg.payload.messages).have.length(1);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import should from 'should';
+import { inboundRequests } from '../../dev/loopback/webhooks';
 import { ROOT, startTutorial, TSX, type RunningStart } from '../support/npmStart';
 
 describe('npm start: the tutorial, offline', function () {
@@ -138,7 +139,16 @@ describe('npm start -- --redis: two Node-RED instances sharing a local redis-ser
     should(inbound.stdout).match(new RegExp(`part 2 → GET http://127\\.0\\.0\\.1:${start.env.SECOND_PORT}/sms-in answered 200`));
     should(inbound.stdout).match(new RegExp(`part 1 → GET http://127\\.0\\.0\\.1:${start.env.PORT}/sms-in answered 200`));
     should(inbound.stdout).containEql(`reply recorded by the loopback Vonage API: status 0, to 447700900001 from 447700900000: "You said ${text}"`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Then one more SMS to each instance, through the loopback as Vonage would send it: each instance passes
+    // SMS on and queues their replies in order, so once both replies are in, a second reply to the long SMS
+    // (from either) would be too.
+    for (const [i, editor] of [start.editorUrl, `http://127.0.0.1:${start.env.SECOND_PORT}`].entries()) {
+      const [params] = inboundRequests({ msisdn: `44770090009${i}`, to: '447700900000', text: `sentinel ${i}` });
+      const delivered = await fetch(`${start.loopbackUrl}/_loopback/inbound`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: `${editor}/sms-in`, params }) });
+      should(await delivered.json()).eql({ status: 200 });
+    }
+    await start.waitFor(/You said sentinel 0/);
+    await start.waitFor(/You said sentinel 1/);
     should(start.output().match(/You said a long message, in three parts, over two instances/g)).have.length(1);
   });
 });

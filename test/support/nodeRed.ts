@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { startRedis, type RunningRedis } from '../../dev/redisServer';
+import { DEADLINE_MS } from './waitFor';
 
 export const NODE_RED_PACKAGE = process.env.NODE_RED_PACKAGE || 'node-red';
 helper.init(require.resolve(NODE_RED_PACKAGE));
@@ -122,7 +123,7 @@ export function exampleFlow(name: string, restHost: string): FlowNode[] {
 }
 
 /** Resolves with the next msg a helper node receives. */
-export function nextMessage<T = Record<string, any>>(id: string, timeoutMs = 5000): Promise<T> {
+export function nextMessage<T = Record<string, any>>(id: string, timeoutMs = DEADLINE_MS): Promise<T> {
   const node = helper.getNode(id);
   if (!node) throw new Error(`no node ${id}`);
   return new Promise((resolve, reject) => {
@@ -139,4 +140,34 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
   const seen: Array<{ fill?: string; shape?: string; text?: string }> = [];
   helper.getNode(id).on('call:status', (call: { args: [{ fill?: string; shape?: string; text?: string }] }) => seen.push(call.args[0]));
   return seen;
+}
+
+/** The property that marks drained()'s msg: a test's own collection of msgs leaves it out (isMarker). */
+const MARKER = '_drainedMarker';
+
+/** Whether a msg is drained()'s marker rather than one the flow sent. */
+export function isMarker(msg: unknown): boolean {
+  return typeof msg === 'object' && msg !== null && MARKER in msg;
+}
+
+/**
+ * Resolves once every msg node `from` has sent so far has reached helper node `to`: a marker msg goes
+ * out of `from` after them and is awaited at `to`, since Node-RED hands a node's msgs on in the order
+ * it sent them. The positive way to say "and nothing more came": count what came before the marker.
+ * Only for a `from` whose outputs lead to helper nodes alone (the marker goes down each of its wires).
+ */
+export async function drained(from: string, to: string, timeoutMs = DEADLINE_MS): Promise<void> {
+  const marker = `${from} → ${to} ${Math.random()}`;
+  const target = helper.getNode(to);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => (target.off('input', seen), reject(new Error(`the marker sent from ${from} never reached ${to}`))), timeoutMs);
+    const seen = (msg: Record<string, unknown>) => {
+      if (msg[MARKER] !== marker) return;
+      clearTimeout(timer);
+      target.off('input', seen);
+      resolve();
+    };
+    target.on('input', seen);
+    helper.getNode(from).send({ [MARKER]: marker });
+  });
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
+import { until } from './waitFor';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -43,9 +44,17 @@ export async function startTutorial(args: string[] = [], reuse?: string): Promis
     loopbackUrl: `http://127.0.0.1:${env.LOOPBACK_PORT}`,
     output: () => output,
     async waitFor(pattern, timeoutMs = 10_000) {
-      for (const deadline = Date.now() + timeoutMs; !pattern.test(output); ) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start never printed ${pattern}:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      try {
+        await until(
+          () => {
+            if (pattern.test(output)) return true;
+            if (child.exitCode !== null) throw new Error('npm start exited');
+            return false;
+          },
+          { what: `npm start to print ${pattern}`, timeoutMs, everyMs: 100 },
+        );
+      } catch {
+        throw new Error(`npm start never printed ${pattern}:\n${output}`);
       }
     },
     async stop(options = {}) {

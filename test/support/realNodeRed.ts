@@ -10,6 +10,7 @@ import path from 'node:path';
 import { npm, PALETTE_INSTALL_FLAGS } from '../../dev/paletteInstall';
 import { NODE_RED_PACKAGE } from './nodeRed';
 import { freePort } from './ports';
+import { until } from './waitFor';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-vonage-sms';
@@ -96,14 +97,19 @@ export class RealNodeRed {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`, nodeOptions);
-    const deadline = Date.now() + 60_000;
-    // Node-RED starts its flows and its HTTP server side by side: wait for both.
-    while (!(/Started flows/.test(red.output) && /Server now running/.test(red.output))) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        await red.stop();
-        throw new Error(`Node-RED did not start:\n${red.output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      // Node-RED starts its flows and its HTTP server side by side: wait for both.
+      await until(
+        () => {
+          if (/Started flows/.test(red.output) && /Server now running/.test(red.output)) return true;
+          if (child.exitCode !== null) throw new Error('Node-RED exited');
+          return false;
+        },
+        { what: 'Node-RED to start', timeoutMs: 60_000, everyMs: 100 },
+      );
+    } catch {
+      await red.stop();
+      throw new Error(`Node-RED did not start:\n${red.output}`);
     }
     return red;
   }
@@ -147,13 +153,15 @@ export class RealNodeRed {
     const file = path.join(this.userDir, 'memory.json');
     fs.rmSync(file, { force: true });
     fs.writeFileSync(path.join(this.userDir, 'memory.ask'), '');
-    const deadline = Date.now() + 10_000;
-    while (!fs.existsSync(file)) {
-      if (Date.now() > deadline) throw new Error('Node-RED did not report its memory');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { peakHeapUsed: number };
+    // Until the answer is there, and whole (the process may be writing it still).
+    const whole = () => {
+      try {
+        return JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { peakHeapUsed: number };
+      } catch {
+        return undefined;
+      }
+    };
+    return until(whole, { what: 'Node-RED to report its memory', everyMs: 50 });
   }
 
   /** Stops Node-RED as Ctrl-C would (its flows stop, SMS in hands on what waits); resolves with its exit code. */

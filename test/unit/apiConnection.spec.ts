@@ -1,6 +1,7 @@
 /** The connection to a Vonage API host: kept open between requests, and every way a request can fail. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { until } from '../support/waitFor';
 import should from 'should';
 import { ApiConnection, TimeoutError } from '../../src/vonage/apiConnection';
 import { transportFailure } from '../../src/vonage/client';
@@ -58,8 +59,8 @@ describe('ApiConnection', () => {
     should(await connection.request('POST', '/sms/json', {}, '{}')).have.properties({ status: 200, json: undefined });
     answer = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
-      res.write('{"messages":[');
-      setTimeout(() => res.socket?.destroy(), 20);
+      // Cut off once the start of the body has left.
+      res.write('{"messages":[', () => res.socket?.destroy());
     };
     should(await connection.request('POST', '/sms/json', {}, '{}')).have.properties({ status: 200, json: undefined });
     connection.close();
@@ -81,7 +82,7 @@ describe('ApiConnection', () => {
     answer = () => undefined; // never answers
     const connection = new ApiConnection(host, 2000);
     const first = Array.from({ length: 50 }, () => connection.request('POST', '/sms/json', {}, '{}').catch((err: Error) => err));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => connections.length >= 50, { what: () => `50 connections (${connections.length} so far)` });
     should(connections).have.length(50);
     const waiting = await connection.request('POST', '/sms/json', {}, '{}', 200).catch((err: Error) => err);
     should(connections).have.length(50);
