@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
 import type { NexmoBasicNode } from '../account/accountNode';
 import { SharedStateError } from '../state/accountState';
+import { numberSetting } from '../node-red/settings';
 import { verifySignature } from '../vonage/smsSignature';
 import { checkWebhookFields, type WebhookParams, type WebhookSchema } from '../sms/webhookFields';
 import { checkMessagesWebhook, isMessagesWebhook, legacyFieldsOf, type MessagesBody, type MessagesKind } from '../vonage/messagesWebhooks';
@@ -65,7 +66,7 @@ export interface WebhookOptions {
   shared?(how: 'shadowed' | 'shadowing', others: number): void;
 }
 
-/** How long a client may take to send its body. */
+/** How long a client may take to send its body, unless settings.js says otherwise (`vonageSmsWebhookBodyTimeout`, ms). */
 const BODY_TIMEOUT_MS = 10_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -150,7 +151,7 @@ class Refusal extends Error {
 const UNREAD = Symbol('vonage-sms webhook body unread');
 type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; [UNREAD]?: boolean };
 
-function readBody(req: ParsedRequest, maxBytes: number): Promise<string | object> {
+function readBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<string | object> {
   const declared = Number(req.headers['content-length']);
   // An httpNodeMiddleware has read and parsed it already.
   if ((req._body === true && !req[UNREAD]) || req.readableEnded) {
@@ -161,7 +162,7 @@ function readBody(req: ParsedRequest, maxBytes: number): Promise<string | object
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => reject(new Refusal(408, 'the body took too long to arrive')), BODY_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Refusal(408, 'the body took too long to arrive')), timeoutMs);
     // Past the limit, keep reading but keep nothing, so that the client gets its 413 on an intact connection.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -285,13 +286,14 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   if (!app) throw new Error(RED._(`${node.type}.errors.no-http`));
   answerBodyParserErrors(RED);
   leaveBodyUnread(RED);
+  const bodyTimeoutMs = numberSetting((RED.settings as unknown as { vonageSmsWebhookBodyTimeout?: unknown }).vonageSmsWebhookBodyTimeout, BODY_TIMEOUT_MS, 1);
 
   const handle = async (req: ParsedRequest, res: ServerResponse) => {
     const from = req.socket.remoteAddress ?? 'unknown';
     // Vonage does not compress webhooks: refused before a byte is inflated (4.9 KB of gzip can be 4.9 MB).
     const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity' && encoding !== '') throw new Refusal(415, 'the body must not be compressed (Content-Encoding)');
-    const body = await readBody(req, options.maxBodyBytes);
+    const body = await readBody(req, options.maxBodyBytes, bodyTimeoutMs);
     const parsed = parseBody(body, String(req.headers['content-type'] ?? ''));
     const signature = options.signedBy?.signature;
     if (options.signedBy !== undefined && !signature) {
