@@ -265,7 +265,7 @@ describe('the account state in Redis', function () {
     }
   });
 
-  it('fails fast when Redis is gone, says so without the password, and recovers by itself when it is back', async () => {
+  it('fails while Redis is gone (it does not wait for it), says so without the password, and recovers by itself when it is back', async () => {
     const one = await state();
     const ids = one.recentIds('receipt', 60_000);
     const down = new Promise<Error>((resolve) => one.once('down', resolve));
