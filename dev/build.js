@@ -7,7 +7,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+// TypeScript 7's tsc, as @typescript/native: `typescript` is TypeScript 6 (@typescript/typescript6), the
+// JavaScript API that typescript-eslint needs and TypeScript 7 does not have yet (TypeScript's own
+// side-by-side setup).
+const tsc = path.join(path.dirname(require.resolve('@typescript/native/package.json')), 'bin', 'tsc');
 // Compiled files of modules that moved or went would stay behind (and be packed): nodes/ keeps only its
 // hand-written editor files (.html, locales) between builds.
 (function removeCompiled(dir) {

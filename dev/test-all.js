@@ -7,7 +7,8 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+// TypeScript 7's tsc (dev/build.js says why it is @typescript/native).
+const tsc = path.join(path.dirname(require.resolve('@typescript/native/package.json')), 'bin', 'tsc');
 const E2E = process.argv.includes('--e2e');
 const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/hostile/**/*.spec.ts', 'test/instances/**/*.spec.ts', 'test/start/**/*.spec.ts', 'test/bench/**/*.spec.ts'];
 const E2E_SPECS = ['test/e2e/**/*.spec.ts'];
