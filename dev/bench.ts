@@ -677,7 +677,7 @@ async function compose(): Promise<void> {
     await Promise.all(Array.from({ length: 300 }, () => composeSms(templates, sources(text160((next += 1))))));
     const burst = performance.now() - started;
     started = performance.now();
-    for (let i = 0; i < per / 10; i += 1) new SegmentedMessage(text160((next += 1)), 'auto').segmentsCount;
+    for (let i = 0; i < per / 10; i += 1) void new SegmentedMessage(text160((next += 1)), 'auto').segmentsCount;
     const library = ((performance.now() - started) * 1000) / (per / 10);
     if (r === 0) continue; // warm-up
     oneMicros.push(one);

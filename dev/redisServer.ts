@@ -61,7 +61,7 @@ export async function startRedis({ password, port: wanted }: { password?: string
       };
       started.stdout!.on('data', (d) => (output += d));
       started.stderr!.on('data', (d) => (output += d));
-      ready();
+      ready().catch(reject);
     });
   };
 

@@ -297,15 +297,23 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   // When one instance ends, so does the other, then Redis and the loopback API.
   let exitCode: number | null = null;
+  const closeAll = async () => {
+    fs.rmSync(state, { force: true });
+    await redis?.stop();
+    await api.close();
+  };
   for (const nodeRed of instances) {
-    nodeRed.on('exit', async (code) => {
+    nodeRed.on('exit', (code) => {
       exitCode ??= code;
       stop();
       if (instances.some((other) => other.exitCode === null && other.signalCode === null)) return;
-      fs.rmSync(state, { force: true });
-      await redis?.stop();
-      await api.close();
-      process.exit(exitCode ?? 0);
+      closeAll().then(
+        () => process.exit(exitCode ?? 0),
+        (err: unknown) => {
+          console.error(err instanceof Error ? err.message : err);
+          process.exit(1);
+        },
+      );
     });
   }
 }

@@ -245,7 +245,7 @@ export class LoopbackVonageSmsApi {
     record.response = answer;
     this.json(res, 200, answer);
     if (this.autoReceipts && record.outcome === '0' && record.params.callback) {
-      setTimeout(() => this.deliverReceipts({ only: record }).catch(() => {}), 200);
+      setTimeout(() => void this.deliverReceipts({ only: record }).catch(() => {}), 200);
     }
   }
 
@@ -334,7 +334,7 @@ export class LoopbackVonageSmsApi {
     if (body.client_ref !== undefined && (typeof body.client_ref !== 'string' || body.client_ref.length > 100)) {
       return problem(422, '1060', 'Invalid client reference', 'The client_ref must be at most 100 characters', {}, 'application/json');
     }
-    const type = sms.encoding_type === 'unicode' || (sms.encoding_type !== 'text' && /[^\x00-\x7f]/.test(body.text)) ? 'unicode' : 'text';
+    const type = sms.encoding_type === 'unicode' || (sms.encoding_type !== 'text' && /[^\p{ASCII}]/u.test(body.text)) ? 'unicode' : 'text';
     account.balance -= PRICE_PER_PART * countParts(body.text, type);
     const accepted = { message_uuid: crypto.randomUUID() };
     record.accepted = accepted;
@@ -342,7 +342,7 @@ export class LoopbackVonageSmsApi {
     const webhookUrl = typeof body.webhook_url === 'string' ? body.webhook_url : undefined;
     if (this.autoReceipts && webhookUrl) {
       const status = messagesStatus({ message_uuid: accepted.message_uuid, to: body.to, from, client_ref: body.client_ref as string | undefined }, { parts: countParts(body.text, type) });
-      setTimeout(() => deliverMessages(webhookUrl, status).then((code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code), () => {}), 200);
+      setTimeout(() => void deliverMessages(webhookUrl, status).then((code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code), () => {}), 200);
     }
   }
 
