@@ -178,7 +178,7 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode('send0').receive({ payload: 'to all', topic: 'kept' });
     const { sent, caught } = await results;
     should(sent.map((m) => m.sms.to).sort()).eql(['447700900001', '447700900002', '447700900003']);
-    for (const m of sent) should(m).have.properties({ topic: 'kept', payload: m.payload }) && should(m.payload.messages[0].to).equal(m.sms.to);
+    for (const m of sent) { should(m).have.properties({ topic: 'kept', payload: m.payload }); should(m.payload.messages[0].to).equal(m.sms.to); }
     should(caught).have.length(1);
     should(caught[0].error.message).match(/To "not a number" is not a phone number/);
     should(api.sent.map((r) => r.params.to).sort()).eql(['447700900001', '447700900002', '447700900003']);

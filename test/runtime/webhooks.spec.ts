@@ -227,7 +227,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
         let text = '';
         socket.on('data', (d) => {
           text += d;
-          if (text.includes('\r\n\r\n')) (resolve(text), socket.destroy());
+          if (text.includes('\r\n\r\n')) { resolve(text); socket.destroy(); }
         });
         socket.on('error', reject);
       });

@@ -81,8 +81,8 @@ describe('the opt-out journal file', () => {
     should(await list.remove('447700900009')).be.false();
     // On disk already: read without closing.
     const again = new OptOutJournal(file);
-    should(await again.list()).eql([{ number: '447700900001', since: (await list.check('447700900001'))!.since, source: 'keyword' }]);
-    should(await again.check('447700900002')).be.undefined();
+    should(await again.list()).eql([{ number: '447700900001', since: list.check('447700900001')!.since, source: 'keyword' }]);
+    should(again.check('447700900002')).be.undefined();
     await list.close();
   });
 
@@ -136,7 +136,7 @@ describe('the opt-out journal file', () => {
     await should(list.add('447700900002', 'keyword')).be.rejectedWith(/the opt-out list could not be written to .*optouts-key\.txt \(EISDIR\)/);
     fs.rmdirSync(file);
     // Already in memory: honoured; and written whole with the next change, the failed one included.
-    should(await list.check('447700900002')).be.ok();
+    should(list.check('447700900002')).be.ok();
     should(await list.add('447700900002', 'keyword')).be.false();
     await list.close();
     should((await new OptOutJournal(file).list()).map((e) => e.number)).eql(['447700900001', '447700900002']);
@@ -152,7 +152,7 @@ describe('the opt-out journal file', () => {
     await two.release();
     const three = openOptOutFile(file);
     should(three.list).not.equal(two.list);
-    should(await three.list.check('447700900001')).be.ok();
+    should(three.list.check('447700900001')).be.ok();
     await three.release();
   });
 
