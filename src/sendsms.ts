@@ -153,7 +153,7 @@ export = function (RED: NodeAPI) {
      */
     const told = (err: Error) => err.message as unknown as Error;
 
-    node.on('input', async (msg: SmsMessage, send, done) => {
+    const onInput = async (msg: SmsMessage, send: (msg: SmsMessage) => void, done: (err?: Error) => void) => {
       const fail = (err: Error, why: string) => {
         show('red', 'ring', RED._('sendsms.status.failed', { reason: why }));
         done(told(err));
@@ -210,7 +210,9 @@ export = function (RED: NodeAPI) {
         outstanding += 1;
         queue!.enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
       }
-    });
+    };
+    // A rejection would go unhandled: Node-RED ignores what an input listener returns.
+    node.on('input', (msg, send, done) => void onInput(msg as SmsMessage, send, done).catch((err: Error) => done(err)));
 
     /** The recipients on the account's opt-out list, when it is honoured. */
     async function optOutsOf(messages: Array<{ sms?: ComposedSms }>): Promise<Map<string, OptOutEntry>> {

@@ -94,7 +94,7 @@ export = function (RED: NodeAPI) {
       };
     }
 
-    node.on('input', async (msg: NodeMessageInFlow, send, done) => {
+    const onInput = async (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       const fail = (message: string) => {
         node.status({ fill: 'red', shape: 'ring', text: RED._('vonage-optout.status.failed') });
         done(message as unknown as Error);
@@ -119,7 +119,9 @@ export = function (RED: NodeAPI) {
       } catch (err) {
         fail((err as Error).message);
       }
-    });
+    };
+    // A rejection would go unhandled: Node-RED ignores what an input listener returns.
+    node.on('input', (msg, send, done) => void onInput(msg, send, done).catch((err: Error) => done(err)));
   }
 
   RED.nodes.registerType('vonage-optout', OptOutListNode);

@@ -114,7 +114,7 @@ export class RedisLongSms {
     this.due = `${prefix}parts:due`;
     this.bytes = `${prefix}parts:bytes`;
     const every = Math.min(1000, Math.max(50, limits.waitMs / 4));
-    this.timer = setInterval(() => this.endWaits().catch(() => undefined), every);
+    this.timer = setInterval(() => void this.endWaits().catch(() => undefined), every);
     this.timer.unref();
   }
 

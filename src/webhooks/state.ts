@@ -33,7 +33,7 @@ export interface WebhookState {
  */
 export function webhookState(RED: NodeAPI, node: Node, type: string, signedBy: NexmoBasicNode | null | undefined, warnings: ThrottledWarnings): WebhookState {
   const own = new MemoryAccountState();
-  const made = new Map<AccountState, Map<Function, unknown>>();
+  const made = new Map<AccountState, Map<(state: AccountState) => unknown, unknown>>();
   const listeners: Array<() => void> = [];
   let outage = false;
 
