@@ -183,12 +183,33 @@ async function sendOverhead(): Promise<void> {
   api.reset();
   // Each round against the one right after it: the machine's drift cancels out of a paired ratio.
   const ratio = median(node.map((v, i) => v / sdk[i]));
-  rows.push({ measure: `1. Send overhead (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(node))} SMS/s`, reference: `${fixed(median(sdk))} SMS/s raw SDK`, ratio: fixed(ratio, 2), target: '≥ 0.90', met: ratio >= 0.9 ? 'yes' : 'no' });
+  rows.push({
+    measure: `1. Send overhead (${n} SMS at once, ${rounds} paired rounds)`,
+    ours: `${fixed(median(node))} SMS/s`,
+    reference: `${fixed(median(sdk))} SMS/s raw SDK`,
+    ratio: fixed(ratio, 2),
+    target: '≥ 0.90',
+    met: ratio >= 0.9 ? 'yes' : 'no',
+  });
   const messagesRatio = median(messages.map((v, i) => v / sdkMessages[i]));
-  rows.push({ measure: `1b. Send overhead on the Messages API (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(messages))} SMS/s`, reference: `${fixed(median(sdkMessages))} SMS/s raw SDK (messages client)`, ratio: fixed(messagesRatio, 2), target: '≥ 0.90', met: messagesRatio >= 0.9 ? 'yes' : 'no' });
+  rows.push({
+    measure: `1b. Send overhead on the Messages API (${n} SMS at once, ${rounds} paired rounds)`,
+    ours: `${fixed(median(messages))} SMS/s`,
+    reference: `${fixed(median(sdkMessages))} SMS/s raw SDK (messages client)`,
+    ratio: fixed(messagesRatio, 2),
+    target: '≥ 0.90',
+    met: messagesRatio >= 0.9 ? 'yes' : 'no',
+  });
   if (!redis) return;
   const sharedRatio = median(shared.map((v, i) => v / node[i]));
-  rows.push({ measure: `6b. Send overhead with the state in Redis (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(shared))} SMS/s`, reference: `${fixed(median(node))} SMS/s in memory`, ratio: fixed(sharedRatio, 2), target: '≥ 0.90', met: sharedRatio >= 0.9 ? 'yes' : 'no' });
+  rows.push({
+    measure: `6b. Send overhead with the state in Redis (${n} SMS at once, ${rounds} paired rounds)`,
+    ours: `${fixed(median(shared))} SMS/s`,
+    reference: `${fixed(median(node))} SMS/s in memory`,
+    ratio: fixed(sharedRatio, 2),
+    target: '≥ 0.90',
+    met: sharedRatio >= 0.9 ? 'yes' : 'no',
+  });
 }
 
 /** 6a. Two config nodes with one API key and one Redis, as two instances: a burst of 10×R between them at a limit of R. */
@@ -218,7 +239,14 @@ async function sharedRate(): Promise<void> {
   await helper.unload();
   const { sent, achieved, unique, requests, throttled } = burstOutcome();
   const share = throttled / requests;
-  rows.push({ measure: `6a. Two instances over Redis (${n} SMS, half into each, R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved together`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.95', met: achieved / rate >= 0.95 ? 'yes' : 'no' });
+  rows.push({
+    measure: `6a. Two instances over Redis (${n} SMS, half into each, R = ${rate}/s)`,
+    ours: `${fixed(achieved, 1)}/s achieved together`,
+    reference: `${rate}/s limit`,
+    ratio: fixed(achieved / rate, 3),
+    target: '≥ 0.95',
+    met: achieved / rate >= 0.95 ? 'yes' : 'no',
+  });
   rows.push({ measure: '6a. … throttled answers (status 1)', ours: `${throttled} of ${requests} (${fixed(share * 100, 1)}%)`, reference: '', ratio: '', target: '≤ 1%', met: share <= 0.01 ? 'yes' : 'no' });
   rows.push({ measure: '6a. … lost / duplicated SMS', ours: `${n - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: n === unique && sent.length === unique ? 'yes' : 'no' });
 }
@@ -242,7 +270,14 @@ async function rateFidelity(): Promise<void> {
   });
   await helper.unload();
   const { sent, achieved, unique, throttled } = burstOutcome();
-  rows.push({ measure: `2. Rate fidelity (${n} SMS at R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.97', met: achieved / rate >= 0.97 ? 'yes' : 'no' });
+  rows.push({
+    measure: `2. Rate fidelity (${n} SMS at R = ${rate}/s)`,
+    ours: `${fixed(achieved, 1)}/s achieved`,
+    reference: `${rate}/s limit`,
+    ratio: fixed(achieved / rate, 3),
+    target: '≥ 0.97',
+    met: achieved / rate >= 0.97 ? 'yes' : 'no',
+  });
   rows.push({ measure: '2. … throttled answers (status 1)', ours: String(throttled), reference: '', ratio: '', target: '0', met: throttled === 0 ? 'yes' : 'no' });
   rows.push({ measure: '2. … lost / duplicated SMS', ours: `${n - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: n === unique && sent.length === unique ? 'yes' : 'no' });
 }
@@ -275,10 +310,12 @@ async function inbound(): Promise<void> {
 
   const get = (url: string) =>
     new Promise<void>((resolve, reject) => {
-      http.get(url, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-      }).on('error', reject);
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        })
+        .on('error', reject);
     });
   const load = async (pathName: string) => {
     const latencies: number[] = [];
@@ -383,7 +420,13 @@ async function memory(): Promise<void> {
     }
     RED.nodes.registerType('bench-holder', Holder);
   };
-  await loadFlow([holder], [{ id: 't', type: 'tab' }, { id: 'h', z: 't', type: 'bench-holder', wires: [[]] }]);
+  await loadFlow(
+    [holder],
+    [
+      { id: 't', type: 'tab' },
+      { id: 'h', z: 't', type: 'bench-holder', wires: [[]] },
+    ],
+  );
   const before = await settle();
   for (let i = 0; i < sizes[0]; i += 1) helper.getNode('h').receive({ payload: i });
   const floor = ((await settle()).heapUsed - before.heapUsed) / sizes[0];
@@ -460,7 +503,10 @@ async function loadTime(): Promise<void> {
   const requireMs = Number(
     execFileSync(
       process.execPath,
-      ['-e', `const t=performance.now(); const RED={nodes:{registerType(){}},httpAdmin:{post(){}},auth:{needsPermission:()=>()=>{}}}; for (const n of ${JSON.stringify(NODE_FILES)}) require(${JSON.stringify(installed)}+'/nodes/'+n+'.js')(RED); console.log(performance.now()-t)`],
+      [
+        '-e',
+        `const t=performance.now(); const RED={nodes:{registerType(){}},httpAdmin:{post(){}},auth:{needsPermission:()=>()=>{}}}; for (const n of ${JSON.stringify(NODE_FILES)}) require(${JSON.stringify(installed)}+'/nodes/'+n+'.js')(RED); console.log(performance.now()-t)`,
+      ],
       { encoding: 'utf8' },
     ).trim(),
   );
@@ -487,8 +533,7 @@ interface RunningNodeRed {
  * The event loop's longest pause in the real Node-RED, between start() and stop(), in ms: a timer due
  * every millisecond (monitorEventLoopDelay), whose longest delay is the longest time nothing else could run.
  */
-const PAUSES =
-  "(() => { const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 }); return { start() { h.reset(); h.enable(); }, stop() { h.disable(); return h.max / 1e6; } }; })()";
+const PAUSES = "(() => { const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 }); return { start() { h.reset(); h.enable(); }, stop() { h.disable(); return h.max / 1e6; } }; })()";
 
 async function startNodeRed(userDir: string, flows: unknown[], credentials: Record<string, unknown>): Promise<RunningNodeRed> {
   const settings = path.join(userDir, 'settings.js');
@@ -497,7 +542,9 @@ async function startNodeRed(userDir: string, flows: unknown[], credentials: Reco
   fs.writeFileSync(
     settings,
     "module.exports = { uiHost: '127.0.0.1', uiPort: 0, flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info' } },\n" +
-      '  functionGlobalContext: { gc: global.gc, memoryUsage: () => process.memoryUsage(), pauses: ' + PAUSES + ' } };\n',
+      '  functionGlobalContext: { gc: global.gc, memoryUsage: () => process.memoryUsage(), pauses: ' +
+      PAUSES +
+      ' } };\n',
   );
   const child = spawn(process.execPath, ['--expose-gc', path.join(nodeRedDir, 'red.js'), '--userDir', userDir, '--settings', settings], { stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the start is read; the rest (20,000 failed SMS logged at a redeploy) is drained and dropped.
@@ -549,7 +596,12 @@ async function realNodeRed(): Promise<void> {
     { id: 'hb', z: tab, type: 'http in', url: '/bench/burst', method: 'post', ...at(), wires: [['fb', 'rb']] },
     { id: 'rb', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
     {
-      id: 'fb', z: tab, type: 'function', outputs: 1, ...at(), wires: [['sb']],
+      id: 'fb',
+      z: tab,
+      type: 'function',
+      outputs: 1,
+      ...at(),
+      wires: [['sb']],
       func: "for (let i = 0; i < msg.payload.n; i++) node.send({ payload: ('Burst ' + i + ': your parcel is on its way and will arrive tomorrow between nine and twelve; reply HELP for help or STOP to opt out of these messages, thank you').padEnd(150, '.').slice(0, 150) });\nreturn null;",
     },
     { id: 'sb', z: tab, type: 'sendsms', creds: 'cb', to: '447700900123', fr: 'Bench', text: '{{msg.payload}}', ...at(), wires: [[]] },
@@ -560,25 +612,66 @@ async function realNodeRed(): Promise<void> {
     { id: 'db', z: tab, type: 'debug', active: true, tosidebar: true, console: false, complete: 'payload', ...at(), wires: [] },
     // The event loop's longest pause: POST {do: 'start'} then {do: 'stop'}, which answers it in ms.
     { id: 'hp', z: tab, type: 'http in', url: '/bench/pauses', method: 'post', ...at(), wires: [['fp']] },
-    { id: 'fp', z: tab, type: 'function', outputs: 1, ...at(), wires: [['rp']], func: "const p = global.get('pauses');\nif (msg.payload.do === 'start') { p.start(); msg.payload = {}; } else msg.payload = { longestMs: p.stop() };\nreturn msg;" },
+    {
+      id: 'fp',
+      z: tab,
+      type: 'function',
+      outputs: 1,
+      ...at(),
+      wires: [['rp']],
+      func: "const p = global.get('pauses');\nif (msg.payload.do === 'start') { p.start(); msg.payload = {}; } else msg.payload = { longestMs: p.stop() };\nreturn msg;",
+    },
     { id: 'rp', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
     // 9: msgs that wait (one SMS a minute), in Send SMS or in a delay node; the answer once all are handed on.
     { id: 'hf', z: tab, type: 'http in', url: '/bench/fill', method: 'post', ...at(), wires: [['ff']] },
     {
-      id: 'ff', z: tab, type: 'function', outputs: 3, ...at(), wires: [['sm'], ['dl'], ['rf']],
+      id: 'ff',
+      z: tab,
+      type: 'function',
+      outputs: 3,
+      ...at(),
+      wires: [['sm'], ['dl'], ['rf']],
       func: "const n = msg.payload.n; const to = msg.payload.into === 'delay' ? 1 : 0;\nfor (let i = 0; i < n; i++) { const out = [null, null, null]; out[to] = { payload: i }; node.send(out); }\nif (to === 1) return [null, null, msg];\n// Send SMS composes a burst a slice at a time: the answer once its status shows every SMS queued (one is sent at once).\nflow.set('fill', { msg, want: n - 1 });\nreturn null;",
     },
     { id: 'sq', z: tab, type: 'status', scope: ['sm'], ...at(), wires: [['fq']] },
     {
-      id: 'fq', z: tab, type: 'function', outputs: 1, ...at(), wires: [['rf']],
+      id: 'fq',
+      z: tab,
+      type: 'function',
+      outputs: 1,
+      ...at(),
+      wires: [['rf']],
       func: "const fill = flow.get('fill');\nif (!fill || msg.status.fill !== 'blue' || !(parseInt(String(msg.status.text).replace(/\\D+/, ''), 10) >= fill.want)) return null;\nflow.set('fill', undefined);\nreturn fill.msg;",
     },
     { id: 'rf', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
     { id: 'sm', z: tab, type: 'sendsms', creds: 'cm', to: '447700900123', fr: 'Bench', text: 'Queued {{msg.payload}}', ...at(), wires: [[]] },
-    { id: 'dl', z: tab, type: 'delay', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds', rate: '1', nbRateUnits: '1', rateUnits: 'minute', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, ...at(), wires: [[]] },
+    {
+      id: 'dl',
+      z: tab,
+      type: 'delay',
+      pauseType: 'rate',
+      timeout: '5',
+      timeoutUnits: 'seconds',
+      rate: '1',
+      nbRateUnits: '1',
+      rateUnits: 'minute',
+      randomFirst: '1',
+      randomLast: '5',
+      randomUnits: 'seconds',
+      drop: false,
+      allowrate: false,
+      outputs: 1,
+      ...at(),
+      wires: [[]],
+    },
     { id: 'hm', z: tab, type: 'http in', url: '/bench/heap', method: 'get', ...at(), wires: [['fm']] },
     {
-      id: 'fm', z: tab, type: 'function', outputs: 1, ...at(), wires: [['rm']],
+      id: 'fm',
+      z: tab,
+      type: 'function',
+      outputs: 1,
+      ...at(),
+      wires: [['rm']],
       func: "const pause = () => new Promise((resolve) => setTimeout(resolve, 50));\nfor (let i = 0; i < 5; i++) await pause();\nglobal.get('gc')(); await pause(); global.get('gc')();\nmsg.payload = global.get('memoryUsage')();\nreturn msg;",
     },
     { id: 'rm', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
@@ -607,9 +700,23 @@ async function realNodeRed(): Promise<void> {
     }
     const debugPause = [...debugPauses].sort((a, b) => a - b)[1];
     const { sent, achieved, unique, requests, throttled } = burstOutcome();
-    rows.push({ measure: `8. Cold burst in a real Node-RED (${burst} msgs from one function node, 150 characters each, R = ${rate}/s)`, ours: `${fixed(achieved, 1)}/s achieved`, reference: `${rate}/s limit`, ratio: fixed(achieved / rate, 3), target: '≥ 0.98', met: achieved / rate >= 0.98 ? 'yes' : 'no' });
+    rows.push({
+      measure: `8. Cold burst in a real Node-RED (${burst} msgs from one function node, 150 characters each, R = ${rate}/s)`,
+      ours: `${fixed(achieved, 1)}/s achieved`,
+      reference: `${rate}/s limit`,
+      ratio: fixed(achieved / rate, 3),
+      target: '≥ 0.98',
+      met: achieved / rate >= 0.98 ? 'yes' : 'no',
+    });
     rows.push({ measure: '8. … throttled answers (status 1)', ours: `${throttled} of ${requests}`, reference: '', ratio: '', target: '0', met: throttled === 0 ? 'yes' : 'no' });
-    rows.push({ measure: "8. … the event loop's longest pause while the burst is composed and queued (reference: the same burst into a debug node, median of 3)", ours: `${fixed(burstPause, 1)} ms`, reference: `${fixed(debugPause, 1)} ms`, ratio: fixed(burstPause / debugPause, 2), target: '≤ 25 ms', met: burstPause <= 25 ? 'yes' : 'no' });
+    rows.push({
+      measure: "8. … the event loop's longest pause while the burst is composed and queued (reference: the same burst into a debug node, median of 3)",
+      ours: `${fixed(burstPause, 1)} ms`,
+      reference: `${fixed(debugPause, 1)} ms`,
+      ratio: fixed(burstPause / debugPause, 2),
+      target: '≤ 25 ms',
+      met: burstPause <= 25 ? 'yes' : 'no',
+    });
     rows.push({ measure: '8. … lost / duplicated SMS', ours: `${burst - unique} / ${sent.length - unique}`, reference: '', ratio: '', target: '0 / 0', met: burst === unique && sent.length === unique ? 'yes' : 'no' });
 
     // 9. Heap per waiting msg, and after a redeploy; a redeploy first, so that its own one-time cost is paid.
@@ -642,8 +749,22 @@ async function realNodeRed(): Promise<void> {
     const left = perMsg(h4 - h2);
     const delay = perMsg(h1 - h0);
     const delayLeft = perMsg(h2 - h0);
-    rows.push({ measure: `9. Memory in a real Node-RED, ${held.toLocaleString('en')} SMS waiting in the queue`, ours: `heap ${signed((h3 - h2) / 2 ** 20)} MiB (${fixed(ours)} B/SMS)`, reference: `${fixed(delay)} B/msg in a delay node (rate limit, 1 msg/min)`, ratio: fixed(ours / delay, 2), target: '≤ 1,536 B/SMS', met: ours <= 1536 ? 'yes' : 'no' });
-    rows.push({ measure: '9. … held after a redeploy fails them', ours: `${signed((h4 - h2) / 2 ** 20, 2)} MiB (${signed(left, 1)} B/SMS)`, reference: `${signed(delayLeft, 1)} B/msg after the delay node's redeploy`, ratio: '', target: '≤ 32 B/SMS (nothing held)', met: left <= 32 ? 'yes' : 'no' });
+    rows.push({
+      measure: `9. Memory in a real Node-RED, ${held.toLocaleString('en')} SMS waiting in the queue`,
+      ours: `heap ${signed((h3 - h2) / 2 ** 20)} MiB (${fixed(ours)} B/SMS)`,
+      reference: `${fixed(delay)} B/msg in a delay node (rate limit, 1 msg/min)`,
+      ratio: fixed(ours / delay, 2),
+      target: '≤ 1,536 B/SMS',
+      met: ours <= 1536 ? 'yes' : 'no',
+    });
+    rows.push({
+      measure: '9. … held after a redeploy fails them',
+      ours: `${signed((h4 - h2) / 2 ** 20, 2)} MiB (${signed(left, 1)} B/SMS)`,
+      reference: `${signed(delayLeft, 1)} B/msg after the delay node's redeploy`,
+      ratio: '',
+      target: '≤ 32 B/SMS (nothing held)',
+      met: left <= 32 ? 'yes' : 'no',
+    });
   } finally {
     api.account(KEY)!.ratePerSecond = undefined;
     await red.stop();
@@ -651,7 +772,8 @@ async function realNodeRed(): Promise<void> {
 }
 
 /** A GSM-7 text of 160 characters, a different one for each i. */
-const text160 = (i: number) => `Your order ${100000 + i} has shipped and will arrive tomorrow between 9:00 and 12:00. Reply HELP for help or STOP to opt out. Thank you for shopping with us!`.padEnd(160, '.').slice(0, 160);
+const text160 = (i: number) =>
+  `Your order ${100000 + i} has shipped and will arrive tomorrow between 9:00 and 12:00. Reply HELP for help or STOP to opt out. Thank you for shopping with us!`.padEnd(160, '.').slice(0, 160);
 
 /**
  * 10. Composing an SMS (render the templates, normalise the numbers, choose the encoding and count the
@@ -686,7 +808,14 @@ async function compose(): Promise<void> {
   }
   const one = median(oneMicros);
   const burst = median(burstMs);
-  rows.push({ measure: `10. Compose one SMS of 160 GSM-7 characters (render, normalise, count; median of ${rounds} rounds of ${per})`, ours: `${fixed(one, 1)} µs`, reference: `${fixed(median(libraryMicros))} µs: sms-segments-calculator alone counting the same text`, ratio: fixed(one / median(libraryMicros), 3), target: '≤ 10 µs', met: one <= 10 ? 'yes' : 'no' });
+  rows.push({
+    measure: `10. Compose one SMS of 160 GSM-7 characters (render, normalise, count; median of ${rounds} rounds of ${per})`,
+    ours: `${fixed(one, 1)} µs`,
+    reference: `${fixed(median(libraryMicros))} µs: sms-segments-calculator alone counting the same text`,
+    ratio: fixed(one / median(libraryMicros), 3),
+    target: '≤ 10 µs',
+    met: one <= 10 ? 'yes' : 'no',
+  });
   rows.push({ measure: '10. … a burst of 300 such msgs composed at once', ours: `${fixed(burst, 2)} ms`, reference: '', ratio: '', target: '≤ 5 ms', met: burst <= 5 ? 'yes' : 'no' });
 }
 
@@ -811,7 +940,9 @@ async function footprint(): Promise<void> {
     met: '',
   });
   const runtime = Object.keys((require(path.join(ROOT, 'package.json')) as { dependencies: object }).dependencies).length;
-  notes.push(`12: ${runtime} runtime dependencies (the Flow Library's limit is 6); the SDK's install adds ${mb(sdk.bytes - ours.bytes)} and ${sdk.packages - ours.packages} packages, the scoped packages ${mb(scoped.bytes - ours.bytes)} and ${scoped.packages - ours.packages}.`);
+  notes.push(
+    `12: ${runtime} runtime dependencies (the Flow Library's limit is 6); the SDK's install adds ${mb(sdk.bytes - ours.bytes)} and ${sdk.packages - ours.packages} packages, the scoped packages ${mb(scoped.bytes - ours.bytes)} and ${scoped.packages - ours.packages}.`,
+  );
 }
 
 /** 7. Send SMS with a large opt-out list against an empty one, in memory and in Redis; one check of each list. */
@@ -833,7 +964,12 @@ async function optOuts(): Promise<void> {
   const paths: Array<[string, string, Record<string, string>]> = [
     ['empty', KEY, {}],
     ['listed', LISTED_KEY, {}],
-    ...(redis ? ([['empty-redis', KEY, { redisurl: redis.url }], ['listed-redis', LISTED_KEY, { redisurl: redis.url }]] as Array<[string, string, Record<string, string>]>) : []),
+    ...(redis
+      ? ([
+          ['empty-redis', KEY, { redisurl: redis.url }],
+          ['listed-redis', LISTED_KEY, { redisurl: redis.url }],
+        ] as Array<[string, string, Record<string, string>]>)
+      : []),
   ];
   const flow: unknown[] = [{ id: 't', type: 'tab' }];
   const credentials: Record<string, Record<string, string>> = {};
@@ -869,12 +1005,40 @@ async function optOuts(): Promise<void> {
   api.reset();
   const pair = (a: string, b: string) => median(results[a].map((v, i) => v / results[b][i]));
   const memoryRatio = pair('listed', 'empty');
-  rows.push({ measure: `7a. Send SMS with ${listed.toLocaleString('en')} numbers opted out (${n} SMS at once, ${rounds} paired rounds)`, ours: `${fixed(median(results.listed))} SMS/s`, reference: `${fixed(median(results.empty))} SMS/s, empty list`, ratio: fixed(memoryRatio, 2), target: '≥ 0.90', met: memoryRatio >= 0.9 ? 'yes' : 'no' });
-  rows.push({ measure: `7a. … one check of the list, in memory`, ours: `${fixed(checks.listed, 1)} µs`, reference: `${fixed(checks.empty, 1)} µs, empty list`, ratio: '', target: '≤ 2,000 µs', met: checks.listed <= 2000 ? 'yes' : 'no' });
+  rows.push({
+    measure: `7a. Send SMS with ${listed.toLocaleString('en')} numbers opted out (${n} SMS at once, ${rounds} paired rounds)`,
+    ours: `${fixed(median(results.listed))} SMS/s`,
+    reference: `${fixed(median(results.empty))} SMS/s, empty list`,
+    ratio: fixed(memoryRatio, 2),
+    target: '≥ 0.90',
+    met: memoryRatio >= 0.9 ? 'yes' : 'no',
+  });
+  rows.push({
+    measure: `7a. … one check of the list, in memory`,
+    ours: `${fixed(checks.listed, 1)} µs`,
+    reference: `${fixed(checks.empty, 1)} µs, empty list`,
+    ratio: '',
+    target: '≤ 2,000 µs',
+    met: checks.listed <= 2000 ? 'yes' : 'no',
+  });
   if (redis) {
     const redisRatio = pair('listed-redis', 'empty-redis');
-    rows.push({ measure: `7b. The same with the list in Redis`, ours: `${fixed(median(results['listed-redis']))} SMS/s`, reference: `${fixed(median(results['empty-redis']))} SMS/s, empty list`, ratio: fixed(redisRatio, 2), target: '≥ 0.90', met: redisRatio >= 0.9 ? 'yes' : 'no' });
-    rows.push({ measure: `7b. … one check of the list, in Redis`, ours: `${fixed(checks['listed-redis'], 1)} µs`, reference: `${fixed(checks['empty-redis'], 1)} µs, empty list`, ratio: '', target: '≤ 2,000 µs', met: checks['listed-redis'] <= 2000 ? 'yes' : 'no' });
+    rows.push({
+      measure: `7b. The same with the list in Redis`,
+      ours: `${fixed(median(results['listed-redis']))} SMS/s`,
+      reference: `${fixed(median(results['empty-redis']))} SMS/s, empty list`,
+      ratio: fixed(redisRatio, 2),
+      target: '≥ 0.90',
+      met: redisRatio >= 0.9 ? 'yes' : 'no',
+    });
+    rows.push({
+      measure: `7b. … one check of the list, in Redis`,
+      ours: `${fixed(checks['listed-redis'], 1)} µs`,
+      reference: `${fixed(checks['empty-redis'], 1)} µs, empty list`,
+      ratio: '',
+      target: '≤ 2,000 µs',
+      met: checks['listed-redis'] <= 2000 ? 'yes' : 'no',
+    });
   }
   notes.push(`7: deploying the four accounts, which reads the journal file of ${listed.toLocaleString('en')} numbers, took ${fixed(loadMs)} ms.`);
 }

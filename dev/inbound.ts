@@ -26,10 +26,10 @@ function addresses(): { editor: string; editors: string[]; loopback: string; sou
   } catch {
     // No npm start is running from that user directory: the defaults, or PORT and LOOPBACK_PORT.
   }
-  const editor = process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : state.editor ?? 'http://127.0.0.1:1880';
-  const loopback = process.env.LOOPBACK_PORT ? `http://127.0.0.1:${process.env.LOOPBACK_PORT}` : state.loopback ?? 'http://127.0.0.1:1881';
+  const editor = process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : (state.editor ?? 'http://127.0.0.1:1880');
+  const loopback = process.env.LOOPBACK_PORT ? `http://127.0.0.1:${process.env.LOOPBACK_PORT}` : (state.loopback ?? 'http://127.0.0.1:1881');
   const source = process.env.PORT || process.env.LOOPBACK_PORT ? 'PORT and LOOPBACK_PORT' : state.editor ? path.join(userDir, 'npm-start.json') : 'the default ports';
-  const editors = process.env.PORT ? [editor] : state.editors ?? [editor];
+  const editors = process.env.PORT ? [editor] : (state.editors ?? [editor]);
   // The API npm start's account speaks (npm start -- --api messages), unless --api says otherwise.
   const i = process.argv.indexOf('--api');
   const api = (i >= 0 ? process.argv[i + 1] : state.api) === 'messages' ? 'messages' : 'sms';
@@ -89,11 +89,13 @@ async function main(): Promise<number> {
   else console.log(`inbound SMS from ${msisdn} to ${to}: ${JSON.stringify(text)}${how} → ${messages ? 'POST' : 'GET'} ${webhook} answered ${status}`);
   if (status !== 200) return 1;
 
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
     const now = (await (await fetch(`${loopback}/requests`)).json()) as RecordedRequest[];
     const reply = now.slice(before.length).find((r) => (r.path === '/sms/json' || r.path === '/v1/messages') && r.params.to === msisdn);
     if (reply) {
-      console.log(`reply recorded by the loopback Vonage API: ${reply.path === '/v1/messages' ? 'Messages API, ' : ''}status ${reply.outcome}, to ${reply.params.to} from ${reply.params.from}: ${JSON.stringify(reply.params.text)}`);
+      console.log(
+        `reply recorded by the loopback Vonage API: ${reply.path === '/v1/messages' ? 'Messages API, ' : ''}status ${reply.outcome}, to ${reply.params.to} from ${reply.params.from}: ${JSON.stringify(reply.params.text)}`,
+      );
       return reply.outcome === '0' || reply.outcome === 'HTTP 202' ? 0 : 1;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

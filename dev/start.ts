@@ -94,7 +94,12 @@ function tutorialFlows(restHost: string): { flows: FlowNode[]; credentials: Reco
     ['a1b2c3d4e5f60030', 'Receive an SMS', true, 'Disabled because Reply to an SMS serves GET /sms too: enable this tab (and disable the other) to try it.'],
     ['a1b2c3d4e5f60040', 'Auto-reply with SMS in', false, 'SMS in serves /sms-in here (Reply to an SMS has /sms): `npm run inbound -- --path /sms-in --parts 3 "a long message…"`.'],
     ['a1b2c3d4e5f60050', 'Track delivery receipts', false, 'Click the inject button: the loopback API accepts the SMS and, a moment later, sends its delivery receipt to the SMS receipt node.'],
-    ['a1b2c3d4e5f60060', 'Honour opt-outs', false, 'SMS in serves /sms-stop here: `npm run inbound -- --path /sms-stop --from 447700900001 STOP`, then click "Text +447700900001": nothing is sent, and the debug sidebar says why. START undoes it.'],
+    [
+      'a1b2c3d4e5f60060',
+      'Honour opt-outs',
+      false,
+      'SMS in serves /sms-stop here: `npm run inbound -- --path /sms-stop --from 447700900001 STOP`, then click "Text +447700900001": nothing is sent, and the debug sidebar says why. START undoes it.',
+    ],
   ];
   // The confirmations of STOP and START that the opt-out example's comment suggests.
   Object.assign(config, {
@@ -245,7 +250,9 @@ async function main(): Promise<void> {
   const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
   api.autoReceipts = true;
   api.onReceipt = (url, receipt, status) =>
-    console.log(`[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId ?? receipt.message_uuid} (client-ref ${receipt['client-ref'] ?? receipt.client_ref ?? 'none'}) → POST ${url} answered ${status}`);
+    console.log(
+      `[loopback Vonage API] delivery receipt "${receipt.status}" for ${receipt.messageId ?? receipt.message_uuid} (client-ref ${receipt['client-ref'] ?? receipt.client_ref ?? 'none'}) → POST ${url} answered ${status}`,
+    );
   const restHost = await api.listen(LOOPBACK_PORT);
   let redis: RunningRedis | undefined;
   if (REDIS) {

@@ -37,7 +37,7 @@ function installNodeRed5() {
 function ensureRedisServer() {
   const server = process.env.REDIS_SERVER || 'redis-server';
   if (spawnSync(server, ['--version'], { stdio: 'ignore' }).status === 0) return;
-  console.log('\n=== installing Debian\'s redis-server (apt-get install redis-server), for the shared-state tests');
+  console.log("\n=== installing Debian's redis-server (apt-get install redis-server), for the shared-state tests");
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const apt = (args) => spawnSync(root ? 'apt-get' : 'sudo', root ? args : ['-n', 'apt-get', ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   apt(['update', '-qq']);
@@ -68,12 +68,10 @@ const runs = E2E
   ? [run('end-to-end, in Chromium', process.execPath, [mocha, ...E2E_SPECS])]
   : [
       run('Node-RED 4.1 on Node.js ' + process.version, process.execPath, [mocha, ...SPECS], { NODE_RED_PACKAGE: 'node-red' }),
-      installNodeRed5()
-        ? run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: NODE_RED_5 })
-        : { ok: false, passed: 0, failed: 1 },
+      installNodeRed5() ? run(`Node-RED 5 on ${NODE_FOR_NODE_RED_5}`, 'npx', ['-y', '-p', NODE_FOR_NODE_RED_5, '--', 'node', mocha, ...SPECS], { NODE_RED_PACKAGE: NODE_RED_5 }) : { ok: false, passed: 0, failed: 1 },
       // The runtime suite once more with every nexmobasic's state in Redis (a redis-server of its own):
       // what holds in memory holds with a Shared state too.
-      run('Node-RED 4.1, every account\'s state in Redis', process.execPath, [mocha, 'test/runtime/**/*.spec.ts'], { NODE_RED_PACKAGE: 'node-red', TEST_SHARED_STATE: 'redis' }),
+      run("Node-RED 4.1, every account's state in Redis", process.execPath, [mocha, 'test/runtime/**/*.spec.ts'], { NODE_RED_PACKAGE: 'node-red', TEST_SHARED_STATE: 'redis' }),
     ];
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 const failed = runs.reduce((n, r) => n + r.failed, 0);

@@ -57,7 +57,6 @@ interface NexmoBasicDef extends NodeDef {
 /** Opt-out confirmations an hour when the flow does not say. */
 const DEFAULT_REPLY_LIMIT = 60;
 
-
 const DEFAULT_TIMEOUT_SECONDS = 10;
 /** A field that is exactly ${NAME}: Node-RED reads it from the environment when the node is deployed. */
 const ENV_REFERENCE = /^\$\{\S+\}$/;
@@ -191,7 +190,10 @@ export = function (RED: NodeAPI) {
         await releaseOptOuts();
       };
       if (queue instanceof Error) {
-        Promise.resolve(closeState()).then(() => done(), () => done());
+        Promise.resolve(closeState()).then(
+          () => done(),
+          () => done(),
+        );
         return;
       }
       queue.close(RED._('nexmobasic.errors.stopped')).then(async (count) => {
@@ -219,8 +221,8 @@ export = function (RED: NodeAPI) {
     // An empty field, the secret's placeholder or a ${NAME} mean the deployed node's value.
     const keyFromDeployed = !typedKey || ENV_REFERENCE.test(typedKey);
     const secretFromDeployed = !typedSecret || typedSecret === '__PWRD__' || ENV_REFERENCE.test(typedSecret);
-    const apiKey = keyFromDeployed ? deployed?.credentials?.apikey?.trim() ?? '' : typedKey;
-    const apiSecret = secretFromDeployed ? deployed?.credentials?.apisecret ?? '' : typedSecret;
+    const apiKey = keyFromDeployed ? (deployed?.credentials?.apikey?.trim() ?? '') : typedKey;
+    const apiSecret = secretFromDeployed ? (deployed?.credentials?.apisecret ?? '') : typedSecret;
     const messages = body.api === 'messages';
     const typedHost = withoutSlash(text(body.resthost).trim());
     const restHost = withoutSlash((messages && typedHost === DEFAULT_REST_HOST ? '' : typedHost) || process.env.VONAGE_REST_HOST?.trim() || (messages ? DEFAULT_MESSAGES_HOST : DEFAULT_REST_HOST));
@@ -229,7 +231,7 @@ export = function (RED: NodeAPI) {
     const typedPrivateKey = text(body.privatekey);
     const privateKeyFromDeployed = !typedPrivateKey.trim() || typedPrivateKey === '__PWRD__';
     const applicationId = messages ? typedAppId || (deployed?.credentials?.appid?.trim() ?? '') : '';
-    const privateKey = messages && applicationId ? (privateKeyFromDeployed ? deployed?.credentials?.privatekey ?? '' : typedPrivateKey) : '';
+    const privateKey = messages && applicationId ? (privateKeyFromDeployed ? (deployed?.credentials?.privatekey ?? '') : typedPrivateKey) : '';
     // `blame` tells the editor whether to say the credentials or the API host do not work.
     const fail = (error: string, blame: 'credentials' | 'host' = 'credentials') => res.json({ ok: false, error, blame });
     if (!deployed && (ENV_REFERENCE.test(typedKey) || ENV_REFERENCE.test(typedSecret))) return fail(RED._('nexmobasic.errors.check-env'));

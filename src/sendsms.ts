@@ -116,9 +116,7 @@ export = function (RED: NodeAPI) {
         env: (name) => RED.util.evaluateNodeProperty(name, 'env', node, msg),
         context: (scope: ContextScope, key: string, store: string | undefined) =>
           new Promise((resolve, reject) => {
-            node.context()[scope].get(key, store as string, (err: Error | undefined, value: unknown) =>
-              err ? reject(err) : resolve(value),
-            );
+            node.context()[scope].get(key, store as string, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value)));
           }),
       };
     }

@@ -102,7 +102,9 @@ export = function (RED: NodeAPI) {
       if (!account) return fail(RED._('vonage-optout.errors.no-creds'));
       const policy = account.optOuts;
       if (policy instanceof Error) return fail(policy.message);
-      const action = String(msg.topic ?? '').trim().toLowerCase() as Action;
+      const action = String(msg.topic ?? '')
+        .trim()
+        .toLowerCase() as Action;
       if (!ACTIONS.includes(action)) return fail(RED._('vonage-optout.errors.bad-topic', { topic: String(msg.topic ?? '').slice(0, 40) }));
       try {
         if (action === 'list') msg.payload = await policy.list.list();

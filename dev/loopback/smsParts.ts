@@ -2,9 +2,7 @@
  * How many parts Vonage bills for a text, counted the way API-NOTES §6 describes it, written
  * independently of the package's own counter so that the two check each other.
  */
-const GSM_BASIC = new Set(
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
-);
+const GSM_BASIC = new Set('@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà');
 const GSM_EXTENSION = new Set('\f^{}\\[~]|€');
 
 export function fitsGsm7(text: string): boolean {
@@ -31,7 +29,16 @@ function partsFor(sizes: number[], single: number, perPart: number): number {
 export function countParts(text: string, type: string): number {
   const characters = [...text];
   // UCS-2: 70 code units alone, 67 a part, a surrogate pair taking two.
-  if (type === 'unicode') return partsFor(characters.map((ch) => ch.length), 70, 67);
+  if (type === 'unicode')
+    return partsFor(
+      characters.map((ch) => ch.length),
+      70,
+      67,
+    );
   // GSM-7: 160 septets alone, 153 a part, an extension character taking two.
-  return partsFor(characters.map((ch) => (GSM_EXTENSION.has(ch) ? 2 : 1)), 160, 153);
+  return partsFor(
+    characters.map((ch) => (GSM_EXTENSION.has(ch) ? 2 : 1)),
+    160,
+    153,
+  );
 }

@@ -264,8 +264,7 @@ export class LoopbackVonageSmsApi {
     };
     const problem = (status: number, anchor: string, title: string, detail?: string, extra: object = {}, contentType?: string) =>
       send(status, { type: `https://developer.vonage.com/api-errors/messages#${anchor}`, title, ...(detail ? { detail } : {}), instance: crypto.randomUUID().replace(/-/g, ''), ...extra }, contentType);
-    const invalid = (name: string, reason: string) =>
-      problem(422, '1150', 'Invalid params', 'The value of one or more parameters is invalid.', { invalid_parameters: [{ name, reason }] }, 'application/json');
+    const invalid = (name: string, reason: string) => problem(422, '1150', 'Invalid params', 'The value of one or more parameters is invalid.', { invalid_parameters: [{ name, reason }] }, 'application/json');
     if (req.method !== 'POST') return problem(405, '1000', 'Method Not Allowed');
 
     const fault = this.faults.shift();
@@ -342,7 +341,14 @@ export class LoopbackVonageSmsApi {
     const webhookUrl = typeof body.webhook_url === 'string' ? body.webhook_url : undefined;
     if (this.autoReceipts && webhookUrl) {
       const status = messagesStatus({ message_uuid: accepted.message_uuid, to: body.to, from, client_ref: body.client_ref as string | undefined }, { parts: countParts(body.text, type) });
-      setTimeout(() => void deliverMessages(webhookUrl, status).then((code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code), () => {}), 200);
+      setTimeout(
+        () =>
+          void deliverMessages(webhookUrl, status).then(
+            (code) => this.onReceipt?.(webhookUrl, JSON.parse(status.body), code),
+            () => {},
+          ),
+        200,
+      );
     }
   }
 
@@ -449,7 +455,7 @@ export class LoopbackVonageSmsApi {
     if (!['text', 'unicode', 'binary'].includes(type)) return failure('3', 'Invalid type param');
     if (type !== 'binary' && p.text === undefined) return failure('2', 'Missing text param');
     if (!/^\d{7,15}$/.test(p.to)) return failure('3', 'Invalid to param');
-    const fromOk = /^\d{1,15}$/.test(p.from) || /^[A-Za-z0-9 .&\-_+!']{1,}$/.test(p.from) && p.from.replace(/ /g, '').length <= 11;
+    const fromOk = /^\d{1,15}$/.test(p.from) || (/^[A-Za-z0-9 .&\-_+!']{1,}$/.test(p.from) && p.from.replace(/ /g, '').length <= 11);
     if (!fromOk) return failure('3', 'Invalid from param');
     const text = p.text ?? '';
     if ([...text].length > MAX_TEXT) return failure('12', 'Message too long');
@@ -480,7 +486,11 @@ export class LoopbackVonageSmsApi {
     const body = raw ? JSON.parse(raw) : {};
     const action = url.pathname.slice('/_loopback/'.length);
     if (action === 'requests' && method === 'GET') {
-      return this.json(res, 200, this.requests.map(({ headers: _headers, ...rest }) => rest));
+      return this.json(
+        res,
+        200,
+        this.requests.map(({ headers: _headers, ...rest }) => rest),
+      );
     }
     if (action === 'requests' && method === 'DELETE') {
       this.reset();

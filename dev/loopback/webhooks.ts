@@ -25,7 +25,10 @@ export function sign(params: Record<string, string>, signing: Signing): Record<s
     .join('');
   const sig =
     signing.method === 'md5hash'
-      ? crypto.createHash('md5').update(text + signing.secret).digest('hex')
+      ? crypto
+          .createHash('md5')
+          .update(text + signing.secret)
+          .digest('hex')
       : crypto.createHmac(signing.method, signing.secret).update(text).digest('hex').toUpperCase();
   return { ...withTime, sig };
 }
@@ -65,7 +68,7 @@ export interface InboundSmsOptions {
 
 /** The requests of one inbound SMS, as Vonage would send them. */
 export function inboundRequests(sms: { msisdn: string; to: string; text: string }, options: InboundSmsOptions = {}): Array<Record<string, string>> {
-  const texts = options.partLength ? sms.text.match(new RegExp(`[\\s\\S]{1,${options.partLength}}`, 'g')) ?? [''] : [sms.text];
+  const texts = options.partLength ? (sms.text.match(new RegExp(`[\\s\\S]{1,${options.partLength}}`, 'g')) ?? ['']) : [sms.text];
   const common = {
     msisdn: sms.msisdn,
     to: sms.to,
@@ -152,7 +155,10 @@ export function signMessagesWebhook(body: string, signing: MessagesSigning): str
     iat: signing.iat ?? Math.floor(Date.now() / 1000),
     jti: crypto.randomUUID(),
     iss: 'Vonage',
-    payload_hash: crypto.createHash('sha256').update(signing.hashOf ?? body, 'utf8').digest('hex'),
+    payload_hash: crypto
+      .createHash('sha256')
+      .update(signing.hashOf ?? body, 'utf8')
+      .digest('hex'),
     api_key: signing.apiKey ?? 'loopback',
   };
   const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;

@@ -45,7 +45,6 @@ export function registerAccount(apiKey: string, account: NexmoBasicNode): () => 
   return register(accountsByKey, apiKey, account);
 }
 
-
 /**
  * The deployed config nodes a webhook may be for, by API key: those with its `api-key`, or, for one that
  * names none (a Messages API webhook that is not signed), every deployed one.

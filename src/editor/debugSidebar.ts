@@ -33,12 +33,7 @@ interface EditorRed {
 
 /** Whether a message in the debug sidebar is one of ours to show whole. */
 export function showsWhole(message: DebugMessage | undefined, payload: unknown): boolean {
-  return (
-    !!message &&
-    typeof payload === 'string' &&
-    ERROR_OR_WARNING.includes(Number(message.level)) &&
-    OUR_TYPES.includes(String(message.type))
-  );
+  return !!message && typeof payload === 'string' && ERROR_OR_WARNING.includes(Number(message.level)) && OUR_TYPES.includes(String(message.type));
 }
 
 /** Adds the hook once; harmless on an editor that has no hooks (Node-RED 4.0). */

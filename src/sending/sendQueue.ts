@@ -44,7 +44,10 @@ export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perS
 const MAX_THROTTLE_RETRIES = 20;
 
 export class QueueError extends Error {
-  constructor(message: string, readonly reason: 'full' | 'closed') {
+  constructor(
+    message: string,
+    readonly reason: 'full' | 'closed',
+  ) {
     super(message);
     this.name = 'QueueError';
   }

@@ -80,7 +80,12 @@ export function normaliseKeyword(text: string): string {
 /** A config node's list ("STOP, QUIT, opt out"), or the default when it has none. */
 export function keywordList(text: string | undefined, fallback: readonly string[]): ReadonlySet<string> {
   if (text === undefined || text.trim() === '') return new Set(fallback);
-  return new Set(text.split(',').map(normaliseKeyword).filter((word) => word !== ''));
+  return new Set(
+    text
+      .split(',')
+      .map(normaliseKeyword)
+      .filter((word) => word !== ''),
+  );
 }
 
 /** The default lists, as a config node without lists of its own has them. */

@@ -96,9 +96,7 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
   else if (compact.startsWith('00')) international = `+${compact.slice(2)}`;
   else if (!defaultCountry) {
     if (compact.startsWith('0')) {
-      throw new InvalidNumberError(
-        `${field} ${quoted} is in national format: write it with its country code (e.g. +44…) or set a default country on the Vonage credentials`,
-      );
+      throw new InvalidNumberError(`${field} ${quoted} is in national format: write it with its country code (e.g. +44…) or set a default country on the Vonage credentials`);
     }
     international = `+${compact}`;
   }
@@ -107,9 +105,7 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
     const parsed = international ? parsePhoneNumberWithError(international) : readDigits(compact, defaultCountry!.toUpperCase() as CountryCode);
     if (!parsed.isPossible()) {
       const length = parsed.nationalNumber.length;
-      throw new InvalidNumberError(
-        `${field} ${quoted} is not a possible number for +${parsed.countryCallingCode} (${length} digits after the country code)`,
-      );
+      throw new InvalidNumberError(`${field} ${quoted} is not a possible number for +${parsed.countryCallingCode} (${length} digits after the country code)`);
     }
     return parsed.number.slice(1);
   } catch (err) {

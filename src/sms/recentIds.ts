@@ -16,7 +16,10 @@ export const MAX_RECENT_IDS = 100_000;
 export class RecentIds {
   private readonly seenAt = new Map<string, number>();
 
-  constructor(private readonly windowMs: number, private readonly maxIds = MAX_RECENT_IDS) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxIds = MAX_RECENT_IDS,
+  ) {}
 
   /** True when the id was seen within the window; remembers it either way. */
   seen(id: string, now = Date.now()): boolean {

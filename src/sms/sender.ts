@@ -13,15 +13,11 @@ export function normaliseSender(input: string, defaultCountry?: string): string 
 
   const quoted = quote(input);
   if (!/^[A-Za-z0-9 .&\-_+!']+$/.test(text)) {
-    throw new InvalidNumberError(
-      `From ${quoted} is not a valid sender ID: use letters, digits and spaces (or a phone number)`,
-    );
+    throw new InvalidNumberError(`From ${quoted} is not a valid sender ID: use letters, digits and spaces (or a phone number)`);
   }
   const counted = text.replace(/ /g, '').length;
   if (counted > MAX_SENDER_ID_LENGTH) {
-    throw new InvalidNumberError(
-      `From ${quoted} is too long for a sender ID: ${counted} characters, at most ${MAX_SENDER_ID_LENGTH}`,
-    );
+    throw new InvalidNumberError(`From ${quoted} is too long for a sender ID: ${counted} characters, at most ${MAX_SENDER_ID_LENGTH}`);
   }
   return text;
 }

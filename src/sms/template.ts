@@ -65,7 +65,11 @@ function asText(value: unknown): string {
 
 /** A mustache context whose env/flow/global tags come from values resolved before rendering. */
 class ResolvedContext extends Mustache.Context {
-  constructor(view: unknown, private readonly resolved: Map<string, unknown>, parent?: Mustache.Context) {
+  constructor(
+    view: unknown,
+    private readonly resolved: Map<string, unknown>,
+    parent?: Mustache.Context,
+  ) {
     super(view, parent);
   }
 
@@ -86,7 +90,10 @@ export class SmsTemplate {
   readonly isFixed: boolean;
 
   /** @param field the field's label, named in errors (e.g. "To"). */
-  constructor(readonly source: string, readonly field: string) {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+  ) {
     let tokens: Token[];
     try {
       tokens = Mustache.parse(source) as unknown as Token[];

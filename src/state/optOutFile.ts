@@ -120,7 +120,10 @@ export class OptOutJournal extends MemoryOptOutList {
   /** A write failed: what the file holds is unknown, so the next write rewrites it whole. */
   private broken = false;
 
-  constructor(readonly file: string, maxNumbers?: number) {
+  constructor(
+    readonly file: string,
+    maxNumbers?: number,
+  ) {
     super(maxNumbers);
     this.where = file;
     fs.mkdirSync(path.dirname(file), { recursive: true });

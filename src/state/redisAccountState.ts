@@ -135,7 +135,9 @@ const HOUR_MS = 3_600_000;
 
 type TakingRedis = LongSmsRedis & {
   vonageSmsSeen(key: string, id: string, now: number, windowMs: number, max: number): Promise<number>;
-  vonageSmsAllow(key: string, now: number, windowMs: number, max: number, member: string): Promise<number>; vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]> };
+  vonageSmsAllow(key: string, now: number, windowMs: number, max: number, member: string): Promise<number>;
+  vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]>;
+};
 
 export class RedisAccountState extends EventEmitter implements AccountState {
   readonly where: string;
@@ -201,7 +203,7 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     // ioredis refuses commands while disconnected with words of its own ("Stream isn't writeable…"):
     // the connection's own failure (ECONNREFUSED, WRONGPASS…) says more.
     const offline = err instanceof Error && /enableOfflineQueue|Connection is closed/.test(err.message);
-    const cause = offline ? this.lastError ?? new Error('not connected') : err;
+    const cause = offline ? (this.lastError ?? new Error('not connected')) : err;
     const reason = cause instanceof Error ? (cause as NodeJS.ErrnoException).code || cause.message : 'connection closed';
     return new SharedStateError(`the shared state (${this.where}) is unreachable (${reason.replace(/redis:\/\/[^@\s]*@/gi, 'redis://')})`);
   }
@@ -286,20 +288,19 @@ export class RedisAccountState extends EventEmitter implements AccountState {
           `${this.prefix}sent:sender:${who}`,
           `${this.prefix}pace:account`,
           `${this.prefix}pace:sender:${who}`,
-          limitIn(account), limitIn(sender), windowMicros, `${instance}:${counter}`, askers.length),
+          limitIn(account),
+          limitIn(sender),
+          windowMicros,
+          `${instance}:${counter}`,
+          askers.length,
+        ),
       ).then((waits) => askers.map((_, i) => ({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })));
     });
     return { take: (from) => turns.ask(from, from) };
   }
 
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
-    const joiner = new RedisLongSms(
-      this.redis,
-      this.prefix,
-      { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000 },
-      emit,
-      (run) => this.command(run),
-    );
+    const joiner = new RedisLongSms(this.redis, this.prefix, { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000 }, emit, (run) => this.command(run));
     return { add: (params) => joiner.add(params), close: () => joiner.close() };
   }
 

@@ -123,8 +123,18 @@ export class RedisLongSms {
     const member = fingerprint(key);
     const out = await this.command(() =>
       this.redis.vonageSmsAddPart(
-        `${this.hashes}${member}`, this.due, this.bytes,
-        part, JSON.stringify(params), total, this.limits.waitMs, this.limits.maxPending, this.limits.maxBytes, KEEP_MS + this.limits.waitMs, member, this.hashes,
+        `${this.hashes}${member}`,
+        this.due,
+        this.bytes,
+        part,
+        JSON.stringify(params),
+        total,
+        this.limits.waitMs,
+        this.limits.maxPending,
+        this.limits.maxBytes,
+        KEEP_MS + this.limits.waitMs,
+        member,
+        this.hashes,
       ),
     );
     this.hand(out);

@@ -93,9 +93,7 @@ export class RedisOptOuts implements OptOutList {
 
   async add(number: string, source: OptOutSource, at?: string): Promise<boolean> {
     const when = changeTime(at);
-    const added = await this.command(() =>
-      (this.redis as OptOutRedis).vonageSmsOptOut(this.key, this.removedKey, number, `${when} ${source}`, this.maxNumbers, at === undefined ? '' : Date.parse(when)),
-    );
+    const added = await this.command(() => (this.redis as OptOutRedis).vonageSmsOptOut(this.key, this.removedKey, number, `${when} ${source}`, this.maxNumbers, at === undefined ? '' : Date.parse(when)));
     if (Number(added) < 0) throw new OptOutListFullError(this.where, this.maxNumbers);
     return Number(added) === 1;
   }
@@ -103,9 +101,7 @@ export class RedisOptOuts implements OptOutList {
   remove(number: string, at?: string): Promise<boolean> {
     if (at === undefined) return this.command(async () => (await this.redis.hdel(this.key, number)) === 1);
     const when = changeTime(at);
-    return this.command(
-      async () => (await (this.redis as OptOutRedis).vonageSmsOptIn(this.key, this.removedKey, number, when, Date.parse(when), Date.now(), REMOVALS_KEPT_MS, MAX_REMOVALS)) === 1,
-    );
+    return this.command(async () => (await (this.redis as OptOutRedis).vonageSmsOptIn(this.key, this.removedKey, number, when, Date.parse(when), Date.now(), REMOVALS_KEPT_MS, MAX_REMOVALS)) === 1);
   }
 
   /** Read in pages (HSCAN): a large list does not hold Redis up for the other instances. */

@@ -65,10 +65,7 @@ export class SmsSendError extends Error {
  *   never tried again blindly.
  */
 export type SendOutcome =
-  | { kind: 'sent'; response: SendResponse; ids: string[] }
-  | { kind: 'retry'; error: SmsSendError; throttled: boolean; afterMs?: number }
-  | { kind: 'failed'; error: Error }
-  | { kind: 'maybe-sent'; error: SmsSendError };
+  { kind: 'sent'; response: SendResponse; ids: string[] } | { kind: 'retry'; error: SmsSendError; throttled: boolean; afterMs?: number } | { kind: 'failed'; error: Error } | { kind: 'maybe-sent'; error: SmsSendError };
 
 /** What a credentials check found: the SMS API answers with the balance, the Messages API with how it authenticates. */
 export type CredentialsCheck = { balance: number; autoReload: boolean } | { api: 'messages'; jwt: boolean };

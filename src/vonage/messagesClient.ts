@@ -39,7 +39,12 @@ export function privateKeyOf(text: string): crypto.KeyObject {
   const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text.trim());
   // Line breaks written as the two characters \n (or \r\n), as .env files and secret stores hold a key, count as breaks.
   const body = match?.[2].replace(/\\r|\\n/g, '\n');
-  const pem = match ? `-----BEGIN ${match[1]}-----\n${body!.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${match[1]}-----\n` : text;
+  const pem = match
+    ? `-----BEGIN ${match[1]}-----\n${body!
+        .replace(/\s+/g, '')
+        .replace(/(.{64})/g, '$1\n')
+        .replace(/\n$/, '')}\n-----END ${match[1]}-----\n`
+    : text;
   try {
     const key = crypto.createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'rsa') throw new Error('not RSA');
@@ -81,9 +86,7 @@ function refusal(status: number, jwt: boolean): { advice: string; short: string 
     case 429:
       return { advice: 'you are sending faster than your account allows: the send queue retries after the wait Vonage names', short: 'throttled' };
     default:
-      return status >= 500
-        ? { advice: 'a server error at Vonage; the SMS may or may not have been sent', short: `HTTP ${status}` }
-        : { advice: 'an answer this package does not know', short: `HTTP ${status}` };
+      return status >= 500 ? { advice: 'a server error at Vonage; the SMS may or may not have been sent', short: `HTTP ${status}` } : { advice: 'an answer this package does not know', short: `HTTP ${status}` };
   }
 }
 

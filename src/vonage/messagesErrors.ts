@@ -11,7 +11,7 @@ export function isMessagesFinalStatus(status: string): boolean {
 export const OPTED_OUT_CODE = '1240';
 
 const MEANINGS: Record<string, string> = {
-  '1000': 'Throttled: over the account\'s submission capacity; retry after a wait',
+  '1000': "Throttled: over the account's submission capacity; retry after a wait",
   '1010': 'Missing parameters: a mandatory parameter is absent',
   '1020': 'Invalid parameters: a value is invalid',
   '1030': 'Internal error at Vonage; retry',
@@ -69,7 +69,7 @@ const MEANINGS: Record<string, string> = {
   '1482': 'Content filter: content_id missing or wrong (regulatory)',
   '1483': 'Consent filter: the recipient has not consented (regulatory)',
   '1484': 'Authentication or compliance failure',
-  '1490': 'SMS segment timeout: not every part\'s outcome came back; parts may have been delivered',
+  '1490': "SMS segment timeout: not every part's outcome came back; parts may have been delivered",
 };
 
 /** The error code (the status webhook's `error.title`) in words; '' for none. */

@@ -6,9 +6,7 @@
  */
 import crypto from 'node:crypto';
 
-export type MessagesSignatureVerdict =
-  | { ok: true; claims: Record<string, unknown> }
-  | { ok: false; reason: 'unsigned' | 'stale' | 'mismatch' };
+export type MessagesSignatureVerdict = { ok: true; claims: Record<string, unknown> } | { ok: false; reason: 'unsigned' | 'stale' | 'mismatch' };
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{1,4096})\.([A-Za-z0-9_-]{1,512})$/;
 

@@ -45,14 +45,7 @@ function statusFailure(response: SmsApiResponse, to: string): SmsSendError {
   const which = parts > 1 ? `${failed.length} of ${parts} parts of the SMS` : 'the SMS';
   const accepted = parts - failed.length;
   const rest = accepted > 0 ? `; the other ${accepted} part${accepted > 1 ? 's were' : ' was'} accepted, so the recipient may get part of the text` : '';
-  return new SmsSendError(
-    `Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}${rest}`,
-    'status',
-    short,
-    failed.length < parts,
-    first.status,
-    response,
-  );
+  return new SmsSendError(`Vonage refused ${which} to ${to}: status ${first.status}, ${meaning}: ${advice}${said}${rest}`, 'status', short, failed.length < parts, first.status, response);
 }
 
 /** The wait Vonage names in a status 1 answer: "please wait [ 978 ] and retry". */
@@ -158,8 +151,7 @@ export class VonageSmsClient implements VonageClient {
     const { status, statusText, json } = answer;
     if (status >= 300 || status < 200) {
       throw new SmsSendError(
-        `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}` +
-          (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
+        `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}` + (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
         'http',
         `HTTP ${status}`,
         status >= 500,
@@ -168,12 +160,7 @@ export class VonageSmsClient implements VonageClient {
     }
     const response = asApiResponse(json);
     if (!response) {
-      throw new SmsSendError(
-        `the Vonage API at ${host} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`,
-        'bad-response',
-        'unreadable answer: may have been sent',
-        true,
-      );
+      throw new SmsSendError(`the Vonage API at ${host} did not answer with an SMS API JSON response for the SMS to ${request.to}; it may have been sent`, 'bad-response', 'unreadable answer: may have been sent', true);
     }
     if (response.messages.some((m) => m.status !== '0')) throw statusFailure(response, request.to);
     return response;

@@ -19,7 +19,11 @@ export function stringToSign(params: Record<string, string>): string {
 
 export function signatureFor(params: Record<string, string>, secret: string, method: SignatureMethod): string {
   const text = stringToSign(params);
-  if (method === 'md5hash') return crypto.createHash('md5').update(text + secret).digest('hex');
+  if (method === 'md5hash')
+    return crypto
+      .createHash('md5')
+      .update(text + secret)
+      .digest('hex');
   return crypto.createHmac(method, secret).update(text).digest('hex').toUpperCase();
 }
 
@@ -28,13 +32,7 @@ export type SignatureVerdict = { ok: true } | { ok: false; reason: 'unsigned' | 
 /**
  * @param windowSeconds how far `timestamp` may be from now, either way; Vonage documents no window, so it is ours.
  */
-export function verifySignature(
-  params: Record<string, string>,
-  secret: string,
-  method: SignatureMethod,
-  windowSeconds: number,
-  nowSeconds = Date.now() / 1000,
-): SignatureVerdict {
+export function verifySignature(params: Record<string, string>, secret: string, method: SignatureMethod, windowSeconds: number, nowSeconds = Date.now() / 1000): SignatureVerdict {
   const given = params.sig;
   if (!given) return { ok: false, reason: 'unsigned' };
   const timestamp = Number(params.timestamp);

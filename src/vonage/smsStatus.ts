@@ -25,7 +25,7 @@ const STATUSES: Record<string, StatusMeaning> = {
   '12': { meaning: 'Message too long', advice: 'the text is longer than Vonage accepts (3,200 characters): shorten it', short: 'text too long' },
   '14': { meaning: 'Invalid signature', advice: 'the request signature did not match: check the signature secret and method', short: 'wrong signature' },
   '15': { meaning: 'Invalid sender address', advice: 'the From value is not allowed: use one of your Vonage numbers, or a sender ID where the destination country allows it', short: 'sender not allowed' },
-  '17': { meaning: 'Message blocked', advice: 'the message was blocked by the destination carrier or Vonage\'s filters', short: 'message blocked' },
+  '17': { meaning: 'Message blocked', advice: "the message was blocked by the destination carrier or Vonage's filters", short: 'message blocked' },
   '22': { meaning: 'Invalid network code', advice: 'the network code is unknown or does not match the destination', short: 'invalid network code' },
   '23': { meaning: 'Invalid callback URL', advice: 'the callback URL is too long or not valid', short: 'invalid Receipt URL' },
   '29': { meaning: 'Non-whitelisted destination', advice: 'the account is in demo mode: add the number as a test number in the Vonage dashboard, or top up your account', short: 'demo account: number not on its list' },
@@ -34,5 +34,5 @@ const STATUSES: Record<string, StatusMeaning> = {
 };
 
 export function describeStatus(status: string): StatusMeaning {
-  return STATUSES[status] ?? { meaning: 'Unknown status', advice: 'see Vonage\'s SMS troubleshooting guide for this code', short: `status ${status}` };
+  return STATUSES[status] ?? { meaning: 'Unknown status', advice: "see Vonage's SMS troubleshooting guide for this code", short: `status ${status}` };
 }

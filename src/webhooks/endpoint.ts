@@ -142,7 +142,10 @@ function sameRoutes(RED: NodeAPI, route: PathRoute, key: string, handler: Handle
 
 /** A request refused before its fields were read, with its status and answer. */
 class Refusal extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -291,7 +294,9 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   const handle = async (req: ParsedRequest, res: ServerResponse) => {
     const from = req.socket.remoteAddress ?? 'unknown';
     // Vonage does not compress webhooks: refused before a byte is inflated (4.9 KB of gzip can be 4.9 MB).
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const encoding = String(req.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase();
     if (encoding !== 'identity' && encoding !== '') throw new Refusal(415, 'the body must not be compressed (Content-Encoding)');
     const body = await readBody(req, options.maxBodyBytes, bodyTimeoutMs);
     const parsed = parseBody(body, String(req.headers['content-type'] ?? ''));

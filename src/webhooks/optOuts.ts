@@ -94,9 +94,7 @@ export function webhookOptOuts(RED: NodeAPI, node: Node, signedBy: NexmoBasicNod
         else if (own === 'start') changed = (await policy.list.remove(params.msisdn, at)) || changed;
       }
       if (found.length > 1) {
-        warnings.warn('optout-ambiguous', (count) =>
-          RED._('vonage-sms-in.warn.optout-ambiguous', { from: params.msisdn, keyword: keyword.toUpperCase(), accounts: found.length, count }),
-        );
+        warnings.warn('optout-ambiguous', (count) => RED._('vonage-sms-in.warn.optout-ambiguous', { from: params.msisdn, keyword: keyword.toUpperCase(), accounts: found.length, count }));
       }
       return { keyword, mark, changed };
     },

@@ -46,7 +46,9 @@ describe('npm run bench, smoke size', function () {
     should(report).match(/\| 10\. Compose one SMS of 160 GSM-7 characters .* \| [\d.]+ µs \| \d+ µs: sms-segments-calculator alone/);
     should(report).match(/\| 10\. … a burst of 300 such msgs composed at once \| [\d.]+ ms \|/);
     should(report).match(/\| 11\. Latency of one SMS, msg in to msg out .* \| [\d.]+ ms \| [\d.]+ ms raw SDK; floor [\d.]+ ms, a bare keep-alive POST \| \d+\.\d\d \|/);
-    should(report).match(/\| 12\. Palette install of the package .* \| [\d.]+ MB, [\d,]+ files, \d+ packages, [\d.]+ s \| with @vonage\/server-sdk 3\.27: [\d.]+ MB, .*; with @vonage\/sms \+ @vonage\/messages \+ @vonage\/accounts: [\d.]+ MB/);
+    should(report).match(
+      /\| 12\. Palette install of the package .* \| [\d.]+ MB, [\d,]+ files, \d+ packages, [\d.]+ s \| with @vonage\/server-sdk 3\.27: [\d.]+ MB, .*; with @vonage\/sms \+ @vonage\/messages \+ @vonage\/accounts: [\d.]+ MB/,
+    );
     should(report).match(/- 12: 5 runtime dependencies \(the Flow Library's limit is 6\)/);
     should(report).not.match(/were not taken/);
     should(report).match(/## Machine\n\n\d+ × /);

@@ -89,8 +89,12 @@ describe('the editor, in Chromium', function () {
     return page.evaluate(() => {
       const RED = (window as any).RED;
       const invalid: string[] = [];
-      RED.nodes.eachNode((n: any) => { if (n.valid === false) invalid.push(`${n.type} ${n.id}`); });
-      RED.nodes.eachConfig((n: any) => { if (n.valid === false) invalid.push(`${n.type} ${n.id}`); });
+      RED.nodes.eachNode((n: any) => {
+        if (n.valid === false) invalid.push(`${n.type} ${n.id}`);
+      });
+      RED.nodes.eachConfig((n: any) => {
+        if (n.valid === false) invalid.push(`${n.type} ${n.id}`);
+      });
       return invalid;
     });
   }
@@ -397,7 +401,9 @@ describe('the editor, in Chromium', function () {
       return { valid: n.valid, errors: (n.validationErrors || []).map(String) };
     }, sendSms);
     should(state.valid).be.false();
-    should(state.errors.join('\n')).match(/call me/).and.match(/MyLongCompanyName/);
+    should(state.errors.join('\n'))
+      .match(/call me/)
+      .and.match(/MyLongCompanyName/);
     should(await page.locator(`[id="${sendSms}"] .red-ui-flow-node-error`).isVisible()).be.true();
     await page.hover(`[id="${sendSms}"] .red-ui-flow-node-error`);
     await shot('11b-invalid-to-and-from-flagged');
@@ -496,10 +502,13 @@ describe('the editor, in Chromium', function () {
     await page.click(`[id="${text['Text +447700900001']}"] .red-ui-flow-node-button`);
     // Send SMS's own error (level 20), shown whole.
     const why = page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20:has-text("this number opted out")');
-    await why.first().waitFor({ timeout: 15_000 }).catch(async (err) => {
-      await shot('17-debug-failure');
-      throw err;
-    });
+    await why
+      .first()
+      .waitFor({ timeout: 15_000 })
+      .catch(async (err) => {
+        await shot('17-debug-failure');
+        throw err;
+      });
     should(await messages.count()).be.above(before);
     should(await why.first().innerText()).match(/not sent to \+447700900001: this number opted out on \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC \(replied with an opt-out keyword such as STOP\)/);
     await page.locator(`[id="${sendSms}"] .red-ui-flow-node-status-label:has-text("failed: number opted out: not sent")`).waitFor();

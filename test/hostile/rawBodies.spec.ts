@@ -74,7 +74,7 @@ for (const [layout, settings, root] of LAYOUTS) {
       // The JSON as a parser re-writes it is other bytes: what used to be hashed.
       should(JSON.stringify(JSON.parse(body))).not.equal(body);
       should(await post(body, signMessagesWebhook(body, { secret: SIGNATURE_SECRET, apiKey: API_KEY }))).equal(200);
-      await until(() => red.log.includes(`${text} café / ok`), { what: 'the signed SMS in Node-RED\'s log' });
+      await until(() => red.log.includes(`${text} café / ok`), { what: "the signed SMS in Node-RED's log" });
       should(red.log).containEql(`${text} café / ok`);
 
       const altered = unusualBody(`altered-${text}`);

@@ -87,15 +87,38 @@ function fields(base: Record<string, unknown>, changes: Record<string, unknown>,
 }
 
 const MESSAGES_SMS = () => ({
-  channel: 'sms', message_uuid: crypto.randomUUID(), to: '447700900000', from: '447700900001', timestamp: new Date().toISOString(),
-  text: 'Hello', sms: { num_messages: '1', keyword: 'HELLO' }, usage: { price: '0.0333', currency: 'EUR' }, origin: { network_code: '23410' },
+  channel: 'sms',
+  message_uuid: crypto.randomUUID(),
+  to: '447700900000',
+  from: '447700900001',
+  timestamp: new Date().toISOString(),
+  text: 'Hello',
+  sms: { num_messages: '1', keyword: 'HELLO' },
+  usage: { price: '0.0333', currency: 'EUR' },
+  origin: { network_code: '23410' },
 });
 const MESSAGES_STATUS = () => ({
-  message_uuid: crypto.randomUUID(), to: '447700900123', from: 'AcmeInc', timestamp: new Date().toISOString(), status: 'delivered', channel: 'sms',
-  usage: { currency: 'EUR', price: '0.0333' }, sms: { count_total: '1' },
+  message_uuid: crypto.randomUUID(),
+  to: '447700900123',
+  from: 'AcmeInc',
+  timestamp: new Date().toISOString(),
+  status: 'delivered',
+  channel: 'sms',
+  usage: { currency: 'EUR', price: '0.0333' },
+  sms: { count_total: '1' },
 });
 const SMS = () => ({ msisdn: '447700900001', to: '447700900000', text: 'Hello', type: 'text', keyword: 'HELLO', 'api-key': API_KEY, 'message-timestamp': timestamp() });
-const RECEIPT = () => ({ msisdn: '447700900123', to: 'AcmeInc', 'network-code': '23410', price: '0.03330000', status: 'delivered', scts: '2611251200', 'err-code': '0', 'api-key': API_KEY, 'message-timestamp': timestamp() });
+const RECEIPT = () => ({
+  msisdn: '447700900123',
+  to: 'AcmeInc',
+  'network-code': '23410',
+  price: '0.03330000',
+  status: 'delivered',
+  scts: '2611251200',
+  'err-code': '0',
+  'api-key': API_KEY,
+  'message-timestamp': timestamp(),
+});
 
 interface Answer {
   status: number;
@@ -115,7 +138,7 @@ async function request(base: string, spec: RequestSpec, n: number): Promise<Answ
           ? fields(MESSAGES_STATUS(), spec.messagesStatus, n)
           : undefined;
   // The Messages API posts JSON, always.
-  const as = spec.messages || spec.messagesStatus ? 'json' : spec.as ?? 'get';
+  const as = spec.messages || spec.messagesStatus ? 'json' : (spec.as ?? 'get');
   if (params && as === 'get') for (const [k, v] of Object.entries(params)) url.searchParams.append(k, String(v));
   if (spec.extraQuery) url.search += `&${spec.extraQuery}`;
   let body: string | undefined = spec.body;

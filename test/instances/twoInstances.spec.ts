@@ -94,9 +94,7 @@ describe('two Node-RED instances sharing Redis', function () {
 
   it('keeps both instances together under the account rate: 150 SMS into each at once, each accepted once, few throttled', async () => {
     const numbers = (i: number) => Array.from({ length: 150 }, (_, n) => `4477009${String(i * 1000 + n).padStart(5, '0')}`);
-    const answers = await Promise.all(
-      instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: numbers(i) }) })),
-    );
+    const answers = await Promise.all(instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: numbers(i) }) })));
     should(answers.map((a) => a.status)).eql([202, 202]);
     await wait('300 SMS accepted', () => sent().filter((r) => r.outcome === '0').length >= 300, 60_000);
     await sentinels();
@@ -106,12 +104,21 @@ describe('two Node-RED instances sharing Redis', function () {
     const throttled = sent().filter((r) => r.outcome === '1').length;
     // When it fails, say where: which requests were throttled, and when each arrived (ms from the first).
     const first = sent()[0].at;
-    const where = sent().map((r, i) => (r.outcome === '1' ? `#${i}@${r.at - first}` : '')).filter(Boolean).join(' ');
+    const where = sent()
+      .map((r, i) => (r.outcome === '1' ? `#${i}@${r.at - first}` : ''))
+      .filter(Boolean)
+      .join(' ');
     // Shared, the two stay under the limit together (each on its own drew 272 throttled answers). The
     // target, at most 1%, is a timing figure: npm run bench judges it (row 6a). A test on this shared,
     // loaded machine only bounds it, since a process descheduled between its turn and its request
     // reaches the API late (seen in CI: 6 of 306 once).
-    should(throttled).be.belowOrEqual(15, `throttled: ${where}; arrivals: ${sent().slice(0, 40).map((r) => r.at - first).join(' ')}`);
+    should(throttled).be.belowOrEqual(
+      15,
+      `throttled: ${where}; arrivals: ${sent()
+        .slice(0, 40)
+        .map((r) => r.at - first)
+        .join(' ')}`,
+    );
     for (const red of instances) should(red.log).not.match(/\[error\]/);
   });
 
@@ -201,9 +208,7 @@ describe('two Node-RED instances sharing Redis', function () {
   it('keeps SMS waiting while Redis is down, and sends each once when it is back', async () => {
     await redis.kill();
     const to = ['447700900601', '447700900602'];
-    const answers = await Promise.all(
-      instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: [to[i]] }) })),
-    );
+    const answers = await Promise.all(instances.map((red, i) => fetch(`${red.base}/burst`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: [to[i]] }) })));
     should(answers.map((a) => a.status)).eql([202, 202]);
     // Kept as a wait: nothing may be sent while Redis stays away, and nothing marks that the SMS still wait
     // (their queues ask Redis again every 0.5 s, quietly).
@@ -213,7 +218,11 @@ describe('two Node-RED instances sharing Redis', function () {
     await redis.restart();
     await wait('both SMS at the API', () => sent().length >= 2, 10_000);
     await sentinels();
-    should(sent().map((r) => r.params.to).sort()).eql(to);
+    should(
+      sent()
+        .map((r) => r.params.to)
+        .sort(),
+    ).eql(to);
     for (const red of instances) should(red.log).not.containEql(REDIS_PASSWORD);
   });
 });

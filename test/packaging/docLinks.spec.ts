@@ -44,7 +44,13 @@ describe('the links of the README, the docs and the editor help', function () {
   before(() => {
     const [packed] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT));
     shipped = packed.files.map((f: { path: string }) => f.path);
-    pages = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    pages = [
+      'README.md',
+      ...fs
+        .readdirSync(path.join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
   });
 
   it('ships the README, every docs/ page and BENCHMARKS.md', () => {
@@ -73,7 +79,10 @@ describe('the links of the README, the docs and the editor help', function () {
   });
 
   it('has each link into this repository on GitHub name a file of it, and each #fragment a heading of it', () => {
-    const help = fs.readdirSync(path.join(ROOT, 'nodes', 'locales', 'en-US')).filter((f) => f.endsWith('.html')).map((f) => `nodes/locales/en-US/${f}`);
+    const help = fs
+      .readdirSync(path.join(ROOT, 'nodes', 'locales', 'en-US'))
+      .filter((f) => f.endsWith('.html'))
+      .map((f) => `nodes/locales/en-US/${f}`);
     const broken: string[] = [];
     let count = 0;
     for (const page of [...pages, ...help]) {

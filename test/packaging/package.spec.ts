@@ -20,8 +20,6 @@ const ROOT = path.join(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-vonage-sms';
 const SECRET = 'Pk9-packaged-secret-7Yt';
 
-
-
 describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   this.timeout(180_000);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-pack-'));
@@ -153,7 +151,10 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   it('shows its README and docs/ images on the palette manager and npm: each link is absolute, and names an image in docs/images', () => {
     const installed = path.join(userDir, 'node_modules', MODULE);
     const imagesOf = (page: string) => [...fs.readFileSync(path.join(installed, page), 'utf8').matchAll(/!\[[^\]]*\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map((m) => ({ page, image: m[1] ?? m[2] }));
-    const docs = fs.readdirSync(path.join(installed, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    const docs = fs
+      .readdirSync(path.join(installed, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`);
     should(imagesOf('README.md').length).be.aboveOrEqual(1);
     const images = ['README.md', ...docs].flatMap(imagesOf);
     should(images.length).be.above(3);
@@ -193,7 +194,10 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   it('offers the seven examples in Import › Examples', async () => {
     const list = await admin('GET', `/library/examples/flows/${MODULE}`);
     should(list.status).equal(200);
-    const names = list.json().map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn)).sort();
+    const names = list
+      .json()
+      .map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn))
+      .sort();
     should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts', 'Use the Messages API']);
     const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
     should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
@@ -202,10 +206,13 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
   it('deploys the Send an SMS example with credentials, never returns the secret, and sends when the inject button is clicked', async () => {
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Send an SMS.json'), 'utf8'));
     const tab = { id: 'tab1', type: 'tab', label: 'Send an SMS' };
-    const flows = [tab, ...example.map((n: Record<string, unknown>) => {
-      if (n.type === 'nexmobasic') return { ...n, resthost: '', credentials: { apikey: 'abcd1234', apisecret: SECRET } };
-      return { ...n, z: tab.id };
-    })];
+    const flows = [
+      tab,
+      ...example.map((n: Record<string, unknown>) => {
+        if (n.type === 'nexmobasic') return { ...n, resthost: '', credentials: { apikey: 'abcd1234', apisecret: SECRET } };
+        return { ...n, z: tab.id };
+      }),
+    ];
     const startedBefore = output.split('Started flows').length;
     const deploy = await admin('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
     should([200, 204]).containEql(deploy.status);

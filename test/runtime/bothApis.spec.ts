@@ -64,7 +64,7 @@ for (const api of ['sms', 'messages'] as const) {
       should(msg.sms).have.properties({ to: '447700900123', from: '447700900000', text: 'Hello World', encoding: 'GSM-7', parts: 1 });
     });
 
-    it('receive an SMS with SMS in: msisdn, to and text, as the tutorial\'s templates read them', async () => {
+    it("receive an SMS with SMS in: msisdn, to and text, as the tutorial's templates read them", async () => {
       const { url } = await load('Auto-reply with SMS in', (flow) => {
         flow.find((n) => n.type === 'vonage-sms-in')!.wires = [['received']];
         flow.push({ id: 'received', z: 'example-tab', type: 'helper' });
@@ -85,12 +85,16 @@ for (const api of ['sms', 'messages'] as const) {
       should(accepted().map((r) => [r.params.to, r.params.from, r.params.text])).eql([['447700900001', '447700900000', 'You said Is it working?']]);
     });
 
-    it('track delivery receipts: the SMS\'s receipt reaches SMS receipt, final, tied to the msg that sent it', async () => {
+    it("track delivery receipts: the SMS's receipt reaches SMS receipt, final, tied to the msg that sent it", async () => {
       // The example leaves the Receipt URL empty (the dashboard's is used): here, this Node-RED's own.
       const port = await freePort();
-      await load('Track delivery receipts', (flow) => {
-        flow.find((n) => n.type === 'sendsms')!.callback = `http://127.0.0.1:${port}/sms/receipt`;
-      }, port);
+      await load(
+        'Track delivery receipts',
+        (flow) => {
+          flow.find((n) => n.type === 'sendsms')!.callback = `http://127.0.0.1:${port}/sms/receipt`;
+        },
+        port,
+      );
       const sent = nextMessage('9d6e5f4a3b2c1d04');
       const receipt = nextMessage('9d6e5f4a3b2c1d06');
       helper.getNode('9d6e5f4a3b2c1d02').receive({});
@@ -115,7 +119,7 @@ describe(`the example "Use the Messages API" (Node-RED ${nodeRedVersion})`, func
     await helper.unload();
   });
 
-  it('sends on the Messages API, answers an inbound SMS with the tutorial\'s template, and passes its status on', async () => {
+  it("sends on the Messages API, answers an inbound SMS with the tutorial's template, and passes its status on", async () => {
     const flow = exampleFlow('Use the Messages API', loopback.url);
     const config = flow.find((n) => n.type === 'nexmobasic')!;
     should(config).have.properties({ api: 'messages', name: 'Vonage account (Messages API)' });
@@ -128,7 +132,10 @@ describe(`the example "Use the Messages API" (Node-RED ${nodeRedVersion})`, func
     const reply = nextMessage(id('Reply sent'));
     should(await deliverMessages(`${url}/sms`, messagesInbound({ from: '447700900001', to: '447700900000', text: 'Hi' }))).equal(200);
     await reply;
-    should(loopback.sentMessages.map((r) => [r.params.to, r.params.text])).eql([['447700900123', 'Hello from the Messages API'], ['447700900001', 'You said Hi']]);
+    should(loopback.sentMessages.map((r) => [r.params.to, r.params.text])).eql([
+      ['447700900123', 'Hello from the Messages API'],
+      ['447700900001', 'You said Hi'],
+    ]);
     const status = nextMessage(id('Status'));
     const sent = loopback.sentMessages[1];
     should(await deliverMessages(`${url}/sms/receipt`, messagesStatus({ message_uuid: sent.accepted!.message_uuid, to: '447700900001', from: '447700900000' }))).equal(200);

@@ -21,7 +21,7 @@ describe(`Numbers at the edges (Node-RED ${nodeRedVersion})`, function () {
   afterEach(() => web.close());
   const nodes = [coreNodes.inject, coreNodes.comment, coreNodes.http, coreNodes.debug, ...packageNodes, web.capture];
 
-  it('the tutorial\'s reply with Country DE on the account goes to the msisdn Vonage wrote, not to +49 followed by it', async () => {
+  it("the tutorial's reply with Country DE on the account goes to the msisdn Vonage wrote, not to +49 followed by it", async () => {
     const flow = exampleFlow('Reply to an SMS', loopback.restHost);
     const config = flow.find((n) => n.type === 'nexmobasic')!;
     config.country = 'DE';
@@ -216,7 +216,7 @@ describe(`Opt-outs at the edges (Node-RED ${nodeRedVersion})`, function () {
     // Then a STOP from a number new to the list: its confirmation is decided and queued after any other
     // would have been, so once it has gone and the queue is empty, every confirmation there was has gone.
     should(await inbound('447700900842', 'STOP')).equal(200);
-    await until(() => confirmations().some((r) => r.params.to === '447700900842') && queueDepth() === 0, { what: 'the last STOP\'s confirmation, and an empty send queue' });
+    await until(() => confirmations().some((r) => r.params.to === '447700900842') && queueDepth() === 0, { what: "the last STOP's confirmation, and an empty send queue" });
     const confirmed = confirmations().filter((r) => r.params.to !== '447700900842');
     should(confirmed).have.length(1);
     should(confirmed[0].params.to).equal('447700900840');
@@ -260,11 +260,15 @@ describe(`Opt-outs at the edges (Node-RED ${nodeRedVersion})`, function () {
   });
 
   it('a Messages API STOP that names no account, with two API keys deployed, is recorded on both, and one warning says how to make it exact', async () => {
-    await load({}, [
-      { id: 'cfg2', type: 'nexmobasic', resthost: loopback.restHost },
-      { id: 'send2', z: 'tab', type: 'sendsms', creds: 'cfg2', to: '{{msg.payload}}', fr: OUR_NUMBER, text: 'Hi', wires: [['out2']] },
-      { id: 'out2', z: 'tab', type: 'helper' },
-    ], { cfg2: { apikey: 'edges002', apisecret: 'edges-secret-88' } });
+    await load(
+      {},
+      [
+        { id: 'cfg2', type: 'nexmobasic', resthost: loopback.restHost },
+        { id: 'send2', z: 'tab', type: 'sendsms', creds: 'cfg2', to: '{{msg.payload}}', fr: OUR_NUMBER, text: 'Hi', wires: [['out2']] },
+        { id: 'out2', z: 'tab', type: 'helper' },
+      ],
+      { cfg2: { apikey: 'edges002', apisecret: 'edges-secret-88' } },
+    );
     for (const from of ['447700900870', '447700900871']) {
       const webhook = messagesInbound({ from, to: OUR_NUMBER, text: 'STOP' });
       should((await fetch(`${url}/sms`, { method: 'POST', headers: webhook.headers, body: webhook.body })).status).equal(200);
@@ -289,26 +293,34 @@ describe(`Opt-outs at the edges (Node-RED ${nodeRedVersion})`, function () {
 });
 
 // The file is the list only without a Shared state.
-if (!SHARED_STATE) describe(`An opt-out list file written by hand (Node-RED ${nodeRedVersion})`, function () {
-  this.timeout(30_000);
-  const loopback = useLoopbackApi([{ apiKey: 'handlist', apiSecret: 'hand-secret-5', balance: 10 }]);
+if (!SHARED_STATE)
+  describe(`An opt-out list file written by hand (Node-RED ${nodeRedVersion})`, function () {
+    this.timeout(30_000);
+    const loopback = useLoopbackApi([{ apiKey: 'handlist', apiSecret: 'hand-secret-5', balance: 10 }]);
 
-  it('loads every readable number (Windows line ends, a byte order mark, numbers without a mark) and names each unreadable line in one warning', async () => {
-    const file = path.join(USER_DIR, 'vonage-sms', 'optouts-handlist.txt');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const lines = ['+447700900890 2026-12-01T10:00:00.000Z keyword', '447700900891', '# from the old system', '', '+44 7700 900892', 'call me maybe', '-447700900890', '447700900893 ', 'x', ''];
-    fs.writeFileSync(file, `\uFEFF${lines.join('\r\n')}`);
-    await helper.load([...packageNodes], [
-      { id: 'tab', type: 'tab', label: 'hand' },
-      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost },
-      { id: 'list', z: 'tab', type: 'vonage-optout', creds: 'cfg', wires: [['list-out']] },
-      { id: 'list-out', z: 'tab', type: 'helper' },
-    ], { cfg: { apikey: 'handlist', apisecret: 'hand-secret-5' } });
-    const listed = nextMessage('list-out');
-    helper.getNode('list').receive({ topic: 'list' });
-    should(((await listed).payload as Array<{ number: string }>).map((e) => e.number)).eql(['447700900891', '447700900892', '447700900893']);
-    const warned = helper.log().args.map(([entry]: [any]) => entry).filter((entry: any) => entry.level === helper.log().WARN && entry.id === 'cfg');
-    should(warned).have.length(1);
-    should(warned[0].msg).equal('nexmobasic.warn.optout-file-unreadable');
+    it('loads every readable number (Windows line ends, a byte order mark, numbers without a mark) and names each unreadable line in one warning', async () => {
+      const file = path.join(USER_DIR, 'vonage-sms', 'optouts-handlist.txt');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const lines = ['+447700900890 2026-12-01T10:00:00.000Z keyword', '447700900891', '# from the old system', '', '+44 7700 900892', 'call me maybe', '-447700900890', '447700900893 ', 'x', ''];
+      fs.writeFileSync(file, `\uFEFF${lines.join('\r\n')}`);
+      await helper.load(
+        [...packageNodes],
+        [
+          { id: 'tab', type: 'tab', label: 'hand' },
+          { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost },
+          { id: 'list', z: 'tab', type: 'vonage-optout', creds: 'cfg', wires: [['list-out']] },
+          { id: 'list-out', z: 'tab', type: 'helper' },
+        ],
+        { cfg: { apikey: 'handlist', apisecret: 'hand-secret-5' } },
+      );
+      const listed = nextMessage('list-out');
+      helper.getNode('list').receive({ topic: 'list' });
+      should(((await listed).payload as Array<{ number: string }>).map((e) => e.number)).eql(['447700900891', '447700900892', '447700900893']);
+      const warned = helper
+        .log()
+        .args.map(([entry]: [any]) => entry)
+        .filter((entry: any) => entry.level === helper.log().WARN && entry.id === 'cfg');
+      should(warned).have.length(1);
+      should(warned[0].msg).equal('nexmobasic.warn.optout-file-unreadable');
+    });
   });
-});

@@ -57,7 +57,10 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
 
   it('sends the request the spec describes, with Basic auth, and passes the 202 body on as msg.payload', async () => {
     await load({}, {}, { callback: 'https://example.com/receipts' });
-    const { sent, caught } = await run([{ payload: '+44 7700 900123', _msgid: 'abc123' }, { payload: '447700900124', _msgid: 'def456' }]);
+    const { sent, caught } = await run([
+      { payload: '+44 7700 900123', _msgid: 'abc123' },
+      { payload: '447700900124', _msgid: 'def456' },
+    ]);
     should(caught).be.empty();
     should(sent).have.length(2);
     should(sent[0].payload).have.keys('message_uuid');
@@ -65,7 +68,16 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     should(sent[0].sms).have.properties({ to: '447700900123', from: 'AcmeInc', encoding: 'GSM-7', parts: 1 });
     should(messages()[0].auth).equal('basic');
     should(messages()[0].contentType).equal('application/json');
-    should(body()).eql({ message_type: 'text', channel: 'sms', to: '447700900123', from: 'AcmeInc', text: 'Hello from the Messages API', 'sms.encoding_type': 'text', client_ref: 'abc123', webhook_url: 'https://example.com/receipts' });
+    should(body()).eql({
+      message_type: 'text',
+      channel: 'sms',
+      to: '447700900123',
+      from: 'AcmeInc',
+      text: 'Hello from the Messages API',
+      'sms.encoding_type': 'text',
+      client_ref: 'abc123',
+      webhook_url: 'https://example.com/receipts',
+    });
   });
 
   it('asks for Unicode when the text needs it, as Send SMS counted it', async () => {
@@ -159,14 +171,18 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     Object.assign(api.account(API_KEY)!, { ratePerSecond: 2 });
     await load({ rate: 100, retries: 0 });
     const numbers = ['447700900201', '447700900202', '447700900203', '447700900204'];
-    const { sent, caught } = await run(numbers.map((payload) => ({ payload })), numbers.length, 25_000);
+    const { sent, caught } = await run(
+      numbers.map((payload) => ({ payload })),
+      numbers.length,
+      25_000,
+    );
     should(caught).be.empty();
     should(sent.map((m) => m.sms.to).sort()).eql(numbers);
     should(messages().filter((r) => r.outcome === 'HTTP 429').length).be.above(0);
     should(api.sentMessages.map((r) => r.params.to).sort()).eql(numbers);
   });
 
-  it('retries a 5xx as the SMS API\'s, and never retries a timeout', async () => {
+  it("retries a 5xx as the SMS API's, and never retries a timeout", async () => {
     await load({ timeout: 0.3 });
     api.injectFaults({ kind: 'http', code: 503 });
     const retried = await run([{ payload: '447700900301' }]);

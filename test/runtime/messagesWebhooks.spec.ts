@@ -58,14 +58,17 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
   async function sentinel(got: any[], signed = false): Promise<void> {
     should(await deliverMessages(`${url}/sms`, messagesInbound({ from: SENTINEL_FROM, to: OUR_NUMBER, text: 'sentinel' }, signed ? signing() : undefined))).equal(200);
     await until(() => got.some((m) => m.payload.msisdn === SENTINEL_FROM) && loopback.api.sent.some((r) => r.params.to === SENTINEL_FROM), {
-      what: 'the sentinel SMS at SMS in\'s output, and its reply at the API',
+      what: "the sentinel SMS at SMS in's output, and its reply at the API",
     });
-    got.splice(got.findIndex((m) => m.payload.msisdn === SENTINEL_FROM), 1);
+    got.splice(
+      got.findIndex((m) => m.payload.msisdn === SENTINEL_FROM),
+      1,
+    );
   }
   /** What the API accepted, but for the reply to the sentinel SMS. */
   const replies = () => loopback.api.sent.filter((r) => r.params.to !== SENTINEL_FROM);
 
-  it('passes on an inbound SMS with Vonage\'s fields as sent, plus msisdn and messageId, and the tutorial\'s reply answers it', async () => {
+  it("passes on an inbound SMS with Vonage's fields as sent, plus msisdn and messageId, and the tutorial's reply answers it", async () => {
     await load();
     const got = collect('in-out');
     const webhook = messagesInbound({ from: '447700900001', to: OUR_NUMBER, text: 'Hello from the Messages API' });
@@ -80,13 +83,13 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     should(replies().map((r) => [r.params.to, r.params.from, r.params.text])).eql([['447700900001', OUR_NUMBER, 'You said Hello from the Messages API']]);
     // The SMS API's webhook on the same URL still works.
     should(await deliver(`${url}/sms`, inboundRequests({ msisdn: '447700900002', to: OUR_NUMBER, text: 'and the SMS API' })[0])).equal(200);
-    await until(() => got.length >= 2, { what: 'the SMS API\'s SMS at SMS in\'s output' });
+    await until(() => got.length >= 2, { what: "the SMS API's SMS at SMS in's output" });
     should(got.map((m) => m.payload.text)).eql(['Hello from the Messages API', 'and the SMS API']);
     // Its reply too, so that nothing of this test reaches the API during the next.
-    await until(() => replies().length >= 2, { what: 'the reply to the SMS API\'s SMS' });
+    await until(() => replies().length >= 2, { what: "the reply to the SMS API's SMS" });
   });
 
-  it('drops Vonage\'s retries by message_uuid, and passes a long SMS (joined by Vonage) on once, as it came', async () => {
+  it("drops Vonage's retries by message_uuid, and passes a long SMS (joined by Vonage) on once, as it came", async () => {
     await load();
     const got = collect('in-out');
     const text = 'a long message that the Messages API joined from its parts: '.repeat(5);
@@ -119,7 +122,13 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     await load();
     const got = collect('in-out');
     const base = JSON.parse(messagesInbound({ from: '447700900005', to: OUR_NUMBER, text: 'x' }).body);
-    const bad = [{ ...base, text: { nested: 'object' } }, { ...base, sms: 'text' }, { ...base, from: undefined }, { ...base, channel: 'SMS!' }, { ...base, usage: { price: [1, 2] } }];
+    const bad = [
+      { ...base, text: { nested: 'object' } },
+      { ...base, sms: 'text' },
+      { ...base, from: undefined },
+      { ...base, channel: 'SMS!' },
+      { ...base, usage: { price: [1, 2] } },
+    ];
     for (const body of bad) {
       const res = await fetch(`${url}/sms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       should(res.status).equal(400, JSON.stringify(body).slice(0, 80));
@@ -195,7 +204,7 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
       await load();
       const got = collect('receipt-out');
       should(await deliverMessages(`${url}/sms/receipt`, messagesStatus(sent, { status: 'rejected', errorCode: '1240' }))).equal(200);
-      await until(() => got.length >= 1, { what: 'the status at SMS receipt\'s output' });
+      await until(() => got.length >= 1, { what: "the status at SMS receipt's output" });
       should(got[0].payload).have.properties({ optOut: 'stop', errorMeaning: 'Illegal number: the recipient has opted out (replied STOP); never send to it again' });
       const caught = new Promise<any>((resolve) => helper.getNode('reply').once('call:error', (call: any) => resolve(call.args[0])));
       helper.getNode('reply').receive({ payload: { msisdn: '447700900011', to: OUR_NUMBER, text: 'hello?' } });
@@ -209,7 +218,7 @@ describe(`SMS in and SMS receipt on the Messages API (Node-RED ${nodeRedVersion}
     const got = collect('in-out');
     const refused = new Promise<any>((resolve) => helper.getNode('reply').once('call:error', (call: any) => resolve(call.args[0])));
     should(await deliverMessages(`${url}/sms`, messagesInbound({ from: '447700900021', to: OUR_NUMBER, text: 'Stop' }))).equal(200);
-    await until(() => got.length >= 1, { what: 'the STOP at SMS in\'s output' });
+    await until(() => got.length >= 1, { what: "the STOP at SMS in's output" });
     should(got[0].payload.optOut).equal('stop');
     // The auto-reply ("You said Stop") is refused: the number has just opted out.
     should(await refused).match(/^not sent to \+447700900021: this number opted out/);

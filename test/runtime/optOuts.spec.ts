@@ -188,7 +188,7 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode('receipt-out').on('input', (m: any) => got.push(m));
     should(await loopback.api.deliverReceipts({ url: `${url}/sms/receipt`, only: refused, status: 'rejected', errCode: '9' })).eql([200]);
     should(await loopback.api.deliverReceipts({ url: `${url}/sms/receipt`, only: delivered, status: 'failed', errCode: '6' })).eql([200]);
-    await until(() => got.length >= 2, { what: 'both receipts at SMS receipt\'s output' });
+    await until(() => got.length >= 2, { what: "both receipts at SMS receipt's output" });
     should(got.map((m) => m.payload.optOut)).eql(['stop', undefined]);
     should((await send({ payload: '447700900601' })).caught[0].error.message).match(/a delivery receipt said the carrier refuses SMS to it/);
     should((await send({ payload: '447700900602' })).sent).have.length(1);
@@ -205,13 +205,13 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     const confirmations = () => loopback.api.sent.filter((r) => /^44770090070[123]$/.test(r.params.to));
     // A second confirmation of the first STOP would have been decided long before the last keyword's, and
     // queued before it: once that one has gone and the queue is empty, every confirmation there was has gone.
-    await until(() => confirmations().some((r) => r.params.to === '447700900703') && queueDepth() === 0, { what: 'the last keyword\'s confirmation, and an empty send queue' });
+    await until(() => confirmations().some((r) => r.params.to === '447700900703') && queueDepth() === 0, { what: "the last keyword's confirmation, and an empty send queue" });
     // Each once (with a Shared state, the queue may send them in another order).
-    should(confirmations().map((r) => `${r.params.to} ${r.params.text}`).sort()).eql([
-      '447700900701 You will get no more SMS from us. Reply START to undo.',
-      '447700900702 Acme parcels: reply STOP to stop.',
-      '447700900703 Welcome back.',
-    ]);
+    should(
+      confirmations()
+        .map((r) => `${r.params.to} ${r.params.text}`)
+        .sort(),
+    ).eql(['447700900701 You will get no more SMS from us. Reply START to undo.', '447700900702 Acme parcels: reply STOP to stop.', '447700900703 Welcome back.']);
     for (const r of confirmations()) should(r.params.from).equal(OUR_NUMBER);
   });
 
@@ -270,7 +270,10 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     should(statuses.at(-1)).have.properties({ fill: 'green', text: 'vonage-optout.status.size' });
     should((await send({ payload: '447700900003' })).sent).have.length(1);
 
-    for (const [topic, pattern] of [['delete', /bad-topic/], ['check', /not a phone number/]] as const) {
+    for (const [topic, pattern] of [
+      ['delete', /bad-topic/],
+      ['check', /not a phone number/],
+    ] as const) {
       const caught = nextOf('caught');
       helper.getNode('list').receive({ topic, payload: topic === 'check' ? 'nobody' : '447700900001' });
       should((await caught).error.message).match(pattern);
@@ -323,7 +326,10 @@ describe(`Opt-outs (Node-RED ${nodeRedVersion})`, function () {
     // A Catch node, as a user adds one to react to a refused SMS.
     example.push({ id: 'why', z: 'example-tab', type: 'catch', name: 'Not sent', scope: null, uncaught: false, wires: [['why-out']] }, { id: 'why-out', z: 'example-tab', type: 'helper' });
     // As the example's comment suggests: a confirmation of each STOP.
-    Object.assign(example.find((node) => node.type === 'nexmobasic')!, { stopreply: 'You will get no more SMS from us. Reply START to get them again.' });
+    Object.assign(
+      example.find((node) => node.type === 'nexmobasic')!,
+      { stopreply: 'You will get no more SMS from us. Reply START to get them again.' },
+    );
     await helper.load([...packageNodes, coreNodes.catch, coreNodes.comment, coreNodes.inject, coreNodes.switch, web.capture], example, { '5e4d1c0a9b8e7f05': { apikey: API_KEY, apisecret: API_SECRET } });
     url = await web.listen();
     const id = (name: string) => example.find((node) => node.name === name)!.id;

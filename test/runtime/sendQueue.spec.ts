@@ -25,7 +25,15 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
       { id: 'tab', type: 'tab', label: 'queue' },
       { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, timeout: 2, ...config },
       ...senders.map((send, i) => ({
-        id: `send${i}`, z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900123', fr: 'Bulk', text: '{{msg.payload}}', wires: [['out']], ...send,
+        id: `send${i}`,
+        z: 'tab',
+        type: 'sendsms',
+        creds: 'cfg',
+        to: '447700900123',
+        fr: 'Bulk',
+        text: '{{msg.payload}}',
+        wires: [['out']],
+        ...send,
       })),
       { id: 'out', z: 'tab', type: 'helper' },
       { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -92,7 +100,11 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     }
     // Side by side, not one sender after the other: each sender's first SMS went before the other's second.
     const order = api.sent.map((r) => r.params.from);
-    for (const [one, other] of [['12025550100', 'Other'], ['Other', '12025550100']]) should(order.indexOf(one)).be.below(order.indexOf(other, order.indexOf(other) + 1));
+    for (const [one, other] of [
+      ['12025550100', 'Other'],
+      ['Other', '12025550100'],
+    ])
+      should(order.indexOf(one)).be.below(order.indexOf(other, order.indexOf(other) + 1));
   });
 
   it('retries transient faults (status 1 after the named wait, status 5, HTTP 503) and sends the SMS once', async () => {
@@ -178,7 +190,10 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
     helper.getNode('send0').receive({ payload: 'to all', topic: 'kept' });
     const { sent, caught } = await results;
     should(sent.map((m) => m.sms.to).sort()).eql(['447700900001', '447700900002', '447700900003']);
-    for (const m of sent) { should(m).have.properties({ topic: 'kept', payload: m.payload }); should(m.payload.messages[0].to).equal(m.sms.to); }
+    for (const m of sent) {
+      should(m).have.properties({ topic: 'kept', payload: m.payload });
+      should(m.payload.messages[0].to).equal(m.sms.to);
+    }
     should(caught).have.length(1);
     should(caught[0].error.message).match(/To "not a number" is not a phone number/);
     should(api.sent.map((r) => r.params.to).sort()).eql(['447700900001', '447700900002', '447700900003']);
@@ -209,7 +224,10 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
 
     const refused = collect(1);
     helper.getNode('send0').receive({ payload: 'x', to: [...numbers, '447700901000'] });
-    const { sent: none, caught: [error] } = await refused;
+    const {
+      sent: none,
+      caught: [error],
+    } = await refused;
     should(none).be.empty();
     should(error.error.message).match(/^To names 1001 recipients: at most 1000 in one msg, so nothing was sent/);
     should(api.requests).be.empty();

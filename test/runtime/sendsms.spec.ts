@@ -95,7 +95,6 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     return caught!;
   }
 
-
   describe('sending', () => {
     it('passes the incoming msg on, keeping its other properties, with msg.payload = the SMS API response', async () => {
       await load();
@@ -106,7 +105,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       should(sent!.payload.messages[0]).have.properties({ status: '0', to: '447700900123' });
     });
 
-    it('normalises numbers to E.164 digits, as the tutorial\'s notice says', async () => {
+    it("normalises numbers to E.164 digits, as the tutorial's notice says", async () => {
       const cases: Array<[string, string, string]> = [
         ['+44 7700 900123', '', '447700900123'],
         ['0044 7700 900123', '', '447700900123'],
@@ -198,7 +197,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       // The second SMS leaves ~250 ms after the first (4/s); the statuses coalesced in the last 100 ms follow.
       const queue = (helper.getNode('cfg') as unknown as { sendQueue: { depth: number } }).sendQueue;
       await until(() => queue.depth === 0, { what: () => `the queue to be empty (${queue.depth} left)` });
-      await until(() => idle.length > 0 && Object.keys(idle.at(-1)!).length === 0 && busy.at(-1)?.text === 'sendsms.status.sent-one', { what: 'both nodes\' last statuses' });
+      await until(() => idle.length > 0 && Object.keys(idle.at(-1)!).length === 0 && busy.at(-1)?.text === 'sendsms.status.sent-one', { what: "both nodes' last statuses" });
       should(idle).containEql({ fill: 'blue', shape: 'ring', text: 'sendsms.status.queued' });
       should(idle[idle.length - 1]).eql({});
       should(busy[busy.length - 1]).have.properties({ fill: 'green', text: 'sendsms.status.sent-one' });
@@ -307,10 +306,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
     });
 
     it('holds one SMS API client, shared by every Send SMS node that selects it, and builds a new one on redeploy', async () => {
-      const twoSenders = [
-        ...flow(),
-        { id: 'send2', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900124', fr: 'AcmeInc', text: 'Hi', wires: [['out']] },
-      ];
+      const twoSenders = [...flow(), { id: 'send2', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900124', fr: 'AcmeInc', text: 'Hi', wires: [['out']] }];
       const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET } };
       await helper.load([...packageNodes, coreNodes.catch], twoSenders, credentials);
       const config = helper.getNode('cfg');

@@ -130,7 +130,7 @@ describe('the account state in Redis', function () {
     }
   });
 
-  it('keeps two instances\' sends together under the account rate: 150 SMS from each, each accepted once, few throttled', async () => {
+  it("keeps two instances' sends together under the account rate: 150 SMS from each, each accepted once, few throttled", async () => {
     const queues = [await state(), await state()].map((s) => {
       const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
       return new SendQueue(client, { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(s.sendSlots(30, 0)!, 30), stateWaitMs: 10_000 });
@@ -153,19 +153,20 @@ describe('the account state in Redis', function () {
     should(seconds).be.above(9.5);
   });
 
-  it('keeps each sender to its own limit across instances, and one sender\'s backlog out of the others\' way', async () => {
+  it("keeps each sender to its own limit across instances, and one sender's backlog out of the others' way", async () => {
     // At 3/s the queue lets 3 ask at once: 4 SMS of a sender limited to 1/s must not hold up the next sender.
     const queues = [await state(), await state()].map((s) => {
       const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
       return new SendQueue(client, { ratePerSecond: 3, perSenderPerSecond: 1, maxQueued: 100, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(s.sendSlots(3, 1)!, 3), stateWaitMs: 20_000 });
     });
     const sms = (from: string, i: number) => ({ to: `4477009001${String(i).padStart(2, '0')}`, from, text: `${from} ${i}`, type: 'text' as const });
-    const sending = queues.flatMap((queue, q) => [
-      ...Array.from({ length: 4 }, (_, i) => queue.submit(sms('12025550100', q * 10 + i), 'n')),
-      queue.submit(sms('Other', q), 'n'),
-    ]);
+    const sending = queues.flatMap((queue, q) => [...Array.from({ length: 4 }, (_, i) => queue.submit(sms('12025550100', q * 10 + i), 'n')), queue.submit(sms('Other', q), 'n')]);
     await Promise.all(sending);
-    const at = (from: string) => api.sent.filter((r) => r.params.from === from).map((r) => r.at).sort((a, b) => a - b);
+    const at = (from: string) =>
+      api.sent
+        .filter((r) => r.params.from === from)
+        .map((r) => r.at)
+        .sort((a, b) => a - b);
     const limited = at('12025550100');
     const other = at('Other');
     should(limited).have.length(8);
@@ -272,7 +273,10 @@ describe('the account state in Redis', function () {
     await redis.kill();
     should((await down).message).match(/^the shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable/);
     // It fails while Redis is still away, rather than wait for it to come back. (How soon is not a test's to bound.)
-    const err = await ids.seen('A1').then(() => undefined, (e: Error) => e);
+    const err = await ids.seen('A1').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     should(err).be.instanceOf(SharedStateError);
     should(err!.message).not.containEql(PASSWORD);
     should(err!.message).match(/Redis at 127\.0\.0\.1:\d+\/0/);
@@ -305,7 +309,10 @@ describe('the account state in Redis', function () {
 
     await redis.kill();
     const doomed = queue.submit({ to: '447700900556', from: 'Shared', text: 'too late', type: 'text' }, 'n');
-    const err = await doomed.then(() => undefined, (e: Error) => e);
+    const err = await doomed.then(
+      () => undefined,
+      (e: Error) => e,
+    );
     should(err).be.instanceOf(SharedStateError);
     should(err!.message).match(/^the shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable .*: the SMS to 447700900556 was not sent/);
     should(api.requests.filter((r) => r.params.to === '447700900556')).be.empty();

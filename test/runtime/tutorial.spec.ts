@@ -49,7 +49,11 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     should(part).have.properties({ to: '447700900123', status: '0', network: '23410', 'message-price': '0.03330000' });
     should(part['message-id']).match(/^[0-9A-F]{16}$/);
     should(part['remaining-balance']).equal('9.96670000');
-    should(Object.keys(msg.payload).concat(Object.keys(part)).filter((k) => /[A-Z]/.test(k))).be.empty();
+    should(
+      Object.keys(msg.payload)
+        .concat(Object.keys(part))
+        .filter((k) => /[A-Z]/.test(k)),
+    ).be.empty();
     should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11, clientRef: msg._msgid });
     should(part['client-ref']).equal(msg._msgid);
 
@@ -94,7 +98,11 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
     type N = { id: string; type: string; wires?: string[][]; [k: string]: unknown };
     const load = (name: string) => require(`../../examples/${name}.json`) as N[];
     const byType = (flow: N[], type: string) => flow.filter((n) => n.type === type);
-    const targets = (node: N, flow: N[]) => (node.wires ?? []).flat().map((id) => flow.find((n) => n.id === id)!.type).sort();
+    const targets = (node: N, flow: N[]) =>
+      (node.wires ?? [])
+        .flat()
+        .map((id) => flow.find((n) => n.id === id)!.type)
+        .sort();
 
     // "use an Inject node … Send SMS node … the Debug node which will log the msg.payload"
     const send = load('Send an SMS');

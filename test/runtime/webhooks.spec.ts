@@ -41,7 +41,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
   function smsIn(props: Record<string, unknown> = {}, creds = ''): FlowNode[] {
     return [
       { id: 'tab', type: 'tab', label: 'in' },
-      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, sigmethod: 'md5hash', ...props.cfg as object },
+      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, sigmethod: 'md5hash', ...(props.cfg as object) },
       { id: 'in', z: 'tab', type: 'vonage-sms-in', url: '/sms', creds, concatwait: 5, ...props, wires: [['out']] },
       { id: 'out', z: 'tab', type: 'helper' },
     ];
@@ -105,7 +105,14 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
       await load(smsIn());
       const got = collect('out');
       const text = 'One long message: '.repeat(3) + 'the end';
-      const orders = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]];
+      const orders = [
+        [1, 2, 3],
+        [1, 3, 2],
+        [2, 1, 3],
+        [2, 3, 1],
+        [3, 1, 2],
+        [3, 2, 1],
+      ];
       for (const order of orders) {
         const statuses = await sendInboundSms(`${url}/sms`, { ...SMS, text }, { partLength: 25, order });
         should(statuses).eql([200, 200, 200]);
@@ -140,7 +147,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
       should(helper.log().args.some((a: any[]) => a[0].level === helper.log().WARN && a[0].msg === 'vonage-sms-in.warn.incomplete')).be.true();
     });
 
-    it('acknowledges Vonage\'s retries but passes each SMS on once', async () => {
+    it("acknowledges Vonage's retries but passes each SMS on once", async () => {
       await load(smsIn());
       const got = collect('out');
       should(await sendInboundSms(`${url}/sms`, SMS, { repeat: 3 })).eql([200, 200, 200]);
@@ -227,7 +234,10 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
         let text = '';
         socket.on('data', (d) => {
           text += d;
-          if (text.includes('\r\n\r\n')) { resolve(text); socket.destroy(); }
+          if (text.includes('\r\n\r\n')) {
+            resolve(text);
+            socket.destroy();
+          }
         });
         socket.on('error', reject);
       });
@@ -240,7 +250,10 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
     it('says so when another node serves its URL too, and which one gets the requests', async () => {
       const httpIn = { id: 'hin', z: 'tab', type: 'http in', url: '/sms', method: 'get', wires: [['hout']] };
       const httpOut = { id: 'hout', z: 'tab', type: 'http response', statusCode: '204', wires: [] };
-      for (const [order, expected] of [['http in first', 'shadowed'], ['SMS in first', 'shadowing']] as const) {
+      for (const [order, expected] of [
+        ['http in first', 'shadowed'],
+        ['SMS in first', 'shadowing'],
+      ] as const) {
         const flow = smsIn();
         // Nodes start in the order of the flow: whichever comes first registers its route first.
         const nodesInOrder = order === 'http in first' ? [flow[0], flow[1], httpIn, httpOut, ...flow.slice(2)] : [...flow, httpIn, httpOut];
@@ -258,7 +271,7 @@ describe(`SMS in and SMS receipt (Node-RED ${nodeRedVersion})`, function () {
       should(helper.getNode('in').warn.args).be.empty();
     });
 
-    it('replaces http in + http response in the tutorial\'s reply flow: Auto-reply with SMS in', async () => {
+    it("replaces http in + http response in the tutorial's reply flow: Auto-reply with SMS in", async () => {
       const flow = exampleFlow('Auto-reply with SMS in', loopback.restHost);
       const config = flow.find((n) => n.type === 'nexmobasic')!;
       await load(flow, { [config.id]: { apikey: 'hook0001', apisecret: SECRET } });

@@ -121,7 +121,7 @@ describe('npm start -- --redis: two Node-RED instances sharing a local redis-ser
   });
   after(() => start?.stop());
 
-  it('starts both on the same flows, with the loopback account\'s Shared state pointed at its own redis-server', async () => {
+  it("starts both on the same flows, with the loopback account's Shared state pointed at its own redis-server", async () => {
     should(start.output()).match(new RegExp(`started redis-server on 127\\.0\\.0\\.1:${start.env.REDIS_PORT}`));
     should(start.output()).match(new RegExp(`second instance: +http://127\\.0\\.0\\.1:${start.env.SECOND_PORT}/`));
     const credentials = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows_cred.json'), 'utf8'));

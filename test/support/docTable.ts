@@ -11,7 +11,12 @@ export function docTable(file: string, name: string): string[][] {
   const rows = table
     .split('\n')
     .filter((line) => /^\| \d+ \|/.test(line))
-    .map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|')));
+    .map((line) =>
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/\\\|/g, '|')),
+    );
   // A table moved or renamed must fail loudly, not leave its spec with nothing to run.
   if (rows.length === 0) throw new Error(`${file} has no rows between <!-- ${name}: … --> and <!-- /${name} -->`);
   return rows;

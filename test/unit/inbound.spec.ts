@@ -4,7 +4,14 @@ import { RecentIds } from '../../src/sms/recentIds';
 import { receivedAt } from '../../src/sms/webhookTime';
 
 const part = (ref: string, n: number, total: number, text: string) => ({
-  msisdn: '447700900001', to: '447700900000', messageId: `${ref}-${n}`, text, concat: 'true', 'concat-ref': ref, 'concat-total': String(total), 'concat-part': String(n),
+  msisdn: '447700900001',
+  to: '447700900000',
+  messageId: `${ref}-${n}`,
+  text,
+  concat: 'true',
+  'concat-ref': ref,
+  'concat-total': String(total),
+  'concat-part': String(n),
 });
 
 describe('LongSmsAssembler', () => {
@@ -27,7 +34,10 @@ describe('LongSmsAssembler', () => {
     const assembler = new LongSmsAssembler(10_000, (sms) => out.push(sms), 3);
     for (let ref = 1; ref <= 5; ref += 1) assembler.add(part(String(ref), 1, 2, `m${ref}`));
     should(assembler.waiting).equal(3);
-    should(out.map((s) => [s.params.text, s.complete, s.missing])).eql([['m1', false, [2]], ['m2', false, [2]]]);
+    should(out.map((s) => [s.params.text, s.complete, s.missing])).eql([
+      ['m1', false, [2]],
+      ['m2', false, [2]],
+    ]);
     assembler.flushAll();
     should(out).have.length(5);
     should(assembler.waiting).equal(0);
@@ -52,7 +62,14 @@ describe('LongSmsAssembler', () => {
     assembler.add(part('9', 1, 2, 'a'));
     assembler.add(part('9', 2, 3, 'b'));
     should(assembler.waiting).equal(2);
-    for (const [n, total] of [[0, 2], [3, 2], [1.5, 2], [NaN, 2], [1, 256], [1, Infinity]]) {
+    for (const [n, total] of [
+      [0, 2],
+      [3, 2],
+      [1.5, 2],
+      [NaN, 2],
+      [1, 256],
+      [1, Infinity],
+    ]) {
       should(() => assembler.add(part('9', n, total, 'c'))).throw(RangeError);
     }
     should(assembler.waiting).equal(2);

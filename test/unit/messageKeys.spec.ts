@@ -76,12 +76,10 @@ describe('message keys', () => {
     should([...keys.keys()]).containEql('vonage-sms-receipt.warn.state-down');
   });
 
-  it('written with a node\'s type are in code only that node uses', () => {
+  it("written with a node's type are in code only that node uses", () => {
     const reach = Object.fromEntries(TYPES.map((type) => [type, reachedBy(type)]));
     should(reach['vonage-sms-receipt'].has(path.join(ROOT, 'src', 'webhooks', 'state.ts'))).be.true();
-    const strays = literal.flatMap(([key, file]) =>
-      TYPES.filter((type) => type !== key.split('.')[0] && reach[type].has(file)).map((type) => `${key} in ${path.relative(ROOT, file)}, which ${type} uses too`),
-    );
+    const strays = literal.flatMap(([key, file]) => TYPES.filter((type) => type !== key.split('.')[0] && reach[type].has(file)).map((type) => `${key} in ${path.relative(ROOT, file)}, which ${type} uses too`));
     should(strays).eql([]);
   });
 

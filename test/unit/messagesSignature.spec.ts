@@ -58,7 +58,7 @@ describe('Messages API signed webhooks', () => {
 describe('Messages API webhook fields', () => {
   const inbound = () => JSON.parse(BODY) as Record<string, unknown>;
 
-  it('takes the inbound SMS of the notes, and reads the SMS API\'s names from it', () => {
+  it("takes the inbound SMS of the notes, and reads the SMS API's names from it", () => {
     should(checkMessagesWebhook('inbound', inbound())).be.undefined();
     should(legacyFieldsOf('inbound', inbound(), 'a1b2c3d')).eql(
       Object.assign(Object.create(null), { messageId: 'aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab', 'api-key': 'a1b2c3d', msisdn: '447700900001', to: '447700900000', text: 'Hello From Vonage!', keyword: 'HELLO' }),
@@ -88,11 +88,28 @@ describe('Messages API webhook fields', () => {
 
   it('takes the status webhook of the notes, with its segments, and reads recipient, status and error code', () => {
     const status = {
-      message_uuid: 'aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab', to: '447700900000', from: '447700900001', timestamp: '2025-02-03T12:14:25Z',
-      status: 'rejected', channel: 'sms', client_ref: 'abc123',
-      error: { type: 'https://developer.vonage.com/api-errors/messages#1000', title: '1000', detail: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry', instance: 'bf0ca0bf927b3b52e3cb03217e1a1ddf' },
-      usage: { currency: 'EUR', price: '0.0333' }, destination: { network_code: '12345' },
-      sms: { count_total: '2', segments: [{ timestamp: '2025-02-03T12:14:25Z', status: 'delivered' }, { timestamp: '2025-02-03T12:14:25Z', status: 'rejected', error_code: '1230' }] },
+      message_uuid: 'aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab',
+      to: '447700900000',
+      from: '447700900001',
+      timestamp: '2025-02-03T12:14:25Z',
+      status: 'rejected',
+      channel: 'sms',
+      client_ref: 'abc123',
+      error: {
+        type: 'https://developer.vonage.com/api-errors/messages#1000',
+        title: '1000',
+        detail: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry',
+        instance: 'bf0ca0bf927b3b52e3cb03217e1a1ddf',
+      },
+      usage: { currency: 'EUR', price: '0.0333' },
+      destination: { network_code: '12345' },
+      sms: {
+        count_total: '2',
+        segments: [
+          { timestamp: '2025-02-03T12:14:25Z', status: 'delivered' },
+          { timestamp: '2025-02-03T12:14:25Z', status: 'rejected', error_code: '1230' },
+        ],
+      },
     };
     should(checkMessagesWebhook('status', status)).be.undefined();
     should(legacyFieldsOf('status', status)).have.properties({ msisdn: '447700900000', to: '447700900001', status: 'rejected', 'err-code': '1000', 'client-ref': 'abc123' });

@@ -48,7 +48,7 @@ describe('opt-out keywords', () => {
     }
   });
 
-  it('read a config node\'s list: comma-separated, normalised like a text, empty for the defaults', () => {
+  it("read a config node's list: comma-separated, normalised like a text, empty for the defaults", () => {
     should([...keywordList('arrêt, Halt  now!, , stop', DEFAULT_KEYWORDS.stop)]).eql(['ARRÊT', 'HALT NOW', 'STOP']);
     should([...keywordList(undefined, DEFAULT_KEYWORDS.stop)]).eql(DEFAULT_KEYWORDS.stop);
     should([...keywordList('Opt-Out, ＳＴＯＰ', DEFAULT_KEYWORDS.stop)]).eql(['OPT OUT', 'STOP']);

@@ -14,18 +14,25 @@ const noContext = { env: () => undefined, context: async () => undefined };
 describe('properties', () => {
   it('a {{msg.…}} tag renders any string value exactly, unescaped, wherever it stands', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string(), fc.string().filter((s) => !/[{}]/.test(s)), async (value, around) => {
-        const rendered = await new SmsTemplate(`${around}{{msg.value}}${around}`, 'Text').render({ msg: { value }, ...noContext });
-        should(rendered).equal(`${around}${value}${around}`);
-      }),
+      fc.asyncProperty(
+        fc.string(),
+        fc.string().filter((s) => !/[{}]/.test(s)),
+        async (value, around) => {
+          const rendered = await new SmsTemplate(`${around}{{msg.value}}${around}`, 'Text').render({ msg: { value }, ...noContext });
+          should(rendered).equal(`${around}${value}${around}`);
+        },
+      ),
     );
   });
 
   it('a template without tags renders as itself', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string().filter((s) => !s.includes('{{')), async (text) => {
-        should(await new SmsTemplate(text, 'Text').render({ msg: {}, ...noContext })).equal(text);
-      }),
+      fc.asyncProperty(
+        fc.string().filter((s) => !s.includes('{{')),
+        async (text) => {
+          should(await new SmsTemplate(text, 'Text').render({ msg: {}, ...noContext })).equal(text);
+        },
+      ),
     );
   });
 
@@ -65,11 +72,14 @@ describe('properties', () => {
 
   it('GSM-7 texts count as the independent loopback counter does, and stay GSM-7', () => {
     fc.assert(
-      fc.property(fc.array(gsm, { maxLength: 700 }).map((a) => a.join('')), (text) => {
-        const length = countSegments(text);
-        should(length.encoding).equal('GSM-7');
-        should(length.parts).equal(countParts(text, 'text'));
-      }),
+      fc.property(
+        fc.array(gsm, { maxLength: 700 }).map((a) => a.join('')),
+        (text) => {
+          const length = countSegments(text);
+          should(length.encoding).equal('GSM-7');
+          should(length.parts).equal(countParts(text, 'text'));
+        },
+      ),
     );
   });
 
@@ -84,9 +94,7 @@ describe('properties', () => {
   const where = fc.oneof(fc.constantFrom(150, 151, 152, 153, 154, 303, 304, 305, 306, 307, 457, 458, 459), fc.nat(480));
   const nearBoundaries = fc
     .tuple(fc.constantFrom(67, 70, 134, 153, 160, 201, 306, 459), fc.integer({ min: -3, max: 3 }))
-    .chain(([boundary, offset]) =>
-      fc.tuple(fc.array(basic, { minLength: boundary + offset, maxLength: boundary + offset }), fc.array(fc.tuple(where, extension), { maxLength: 4 }), fc.nat(2), fc.nat(), hard),
-    )
+    .chain(([boundary, offset]) => fc.tuple(fc.array(basic, { minLength: boundary + offset, maxLength: boundary + offset }), fc.array(fc.tuple(where, extension), { maxLength: 4 }), fc.nat(2), fc.nat(), hard))
     .map(([chars, extensions, addHard, at, ch]) => {
       // Each extension character takes the place of two basic ones: the septets stay as drawn.
       for (const [position, ext] of extensions) if (chars.length > 1) chars.splice(Math.min(position, chars.length - 2), 2, ext);

@@ -103,11 +103,12 @@ describe('SendQueue', () => {
     // 10/s: one at a time every ~101.5 ms (faster rates go in batches of a tenth); 5/s per sender.
     const queue = new SendQueue(sender, options({ ratePerSecond: 10, perSenderPerSecond: 5 }));
     const started = Date.now();
-    await Promise.all([
-      ...Array.from({ length: 6 }, () => queue.submit(sms('447700900001', 'Slow'), 'n1')),
-      ...Array.from({ length: 6 }, () => queue.submit(sms('447700900002', 'Other'), 'n1')),
-    ]);
-    const gaps = (from: string) => sender.calls.filter((c) => c.request.from === from).map((c) => c.at).map((at, i, all) => (i ? at - all[i - 1] : 200));
+    await Promise.all([...Array.from({ length: 6 }, () => queue.submit(sms('447700900001', 'Slow'), 'n1')), ...Array.from({ length: 6 }, () => queue.submit(sms('447700900002', 'Other'), 'n1'))]);
+    const gaps = (from: string) =>
+      sender.calls
+        .filter((c) => c.request.from === from)
+        .map((c) => c.at)
+        .map((at, i, all) => (i ? at - all[i - 1] : 200));
     should(Math.min(...gaps('Slow'))).be.aboveOrEqual(195);
     const all = sender.calls.map((c) => c.at).sort((a, b) => a - b);
     should(Math.min(...all.slice(1).map((at, i) => at - all[i]))).be.aboveOrEqual(95);

@@ -3,7 +3,7 @@ import should from 'should';
 import { Slices } from '../../src/node-red/slices';
 
 const busy = (ms: number) => {
-  for (const end = performance.now() + ms; performance.now() < end; );
+  for (const end = performance.now() + ms; performance.now() < end;);
 };
 
 describe('Slices', () => {

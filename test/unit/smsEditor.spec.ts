@@ -42,10 +42,10 @@ describe('the editor panel helpers', () => {
 });
 
 describe('errors and warnings in the debug sidebar', () => {
-  it('shows whole the text errors and warnings of this package\'s nodes only', () => {
+  it("shows whole the text errors and warnings of this package's nodes only", () => {
     should(showsWhole({ level: 20, type: 'sendsms' }, 'x'.repeat(300))).be.true();
     should(showsWhole({ level: 30, type: 'vonage-sms-in' }, 'a warning')).be.true();
-    should(showsWhole({ level: 20, type: 'function' }, 'someone else\'s error')).be.false();
+    should(showsWhole({ level: 20, type: 'function' }, "someone else's error")).be.false();
     should(showsWhole({ type: 'sendsms' }, 'a msg from a debug node')).be.false();
     should(showsWhole({ level: 20, type: 'sendsms' }, { name: 'Error' })).be.false();
     should(showsWhole(undefined, 'x')).be.false();
