@@ -401,6 +401,9 @@ async function memory(): Promise<void> {
   const perMessage: number[] = [];
   for (const size of sizes) {
     for (; queued < size; queued += 1) helper.getNode('s').receive({ payload: queued });
+    // Send SMS composes a burst a slice at a time: read the heap once every SMS is queued (one is sent at once).
+    const queue = (helper.getNode('c') as unknown as { sendQueue: { depth: number } }).sendQueue;
+    while (queue.depth < queued - 1) await new Promise((resolve) => setTimeout(resolve, 20));
     const now = await settle();
     const heap = now.heapUsed - base.heapUsed;
     const rss = now.rss - base.rss;
