@@ -126,7 +126,7 @@ export = function (RED: NodeAPI) {
       if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
       if (!isRedisUrl(url)) return new Error(RED._('nexmobasic.errors.bad-redisurl'));
       const redis = new RedisAccountState(url, apiKey);
-      redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message }) + times(count)));
+      redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message, timeout: timeoutSeconds }) + times(count)));
       redis.on('up', () => node.log(RED._('nexmobasic.log.state-up', { where: redis.where })));
       unregister = registerState(apiKey, redis);
       return redis;
@@ -162,6 +162,8 @@ export = function (RED: NodeAPI) {
         limiter: slots ? new SharedRateLimiter(slots, ratePerSecond) : new MemoryRateLimiter(ratePerSecond, perSenderPerSecond),
         optOuts: honoured ? state.optOuts() : undefined,
         stateWaitMs: timeoutMs,
+        // With a shared state, each waiting SMS is journalled there, for another instance to send if this one dies.
+        journal: state.sendJournal(),
       });
     }
 

@@ -7,14 +7,15 @@
  * silently: a full queue refuses at once, and closing fails every request still waiting.
  */
 import { EventEmitter } from 'node:events';
-import { SharedStateError } from '../state/accountState';
-import type { SendOutcome, VonageClient } from '../vonage/client';
+import { SharedStateError, type SendJournal, type TakenOver } from '../state/accountState';
+import { SmsSendError, type SendOutcome, type VonageClient } from '../vonage/client';
 import type { SmsRequest } from '../sms/smsRequest';
 import { OptedOutError, type OptOutEntry } from '../sms/optOut';
 import { MemoryRateLimiter, sleep, type RateLimiter, type Turn } from './rateLimiter';
 import { Backlog, MAX_WAITING_REPLIES, settle, type SendReceiver, type SendResult, type Waiting } from './backlog';
+import { Journaling, type Adopter, type SmsAbout } from './journaling';
 
-export type { SendReceiver, SendResult };
+export type { SendReceiver, SendResult, Adopter, SmsAbout };
 
 export interface SendQueueOptions {
   /** Requests per second for the whole account; 0 for no limit. */
@@ -29,13 +30,22 @@ export interface SendQueueOptions {
   backoffMs: number;
   /** Keeps both rates: the shared state's (sharedRateLimiter.ts) for every instance; else this Node-RED's own. */
   limiter?: RateLimiter;
-  /** How long an SMS may wait for an unreachable shared state before it fails, unsent. */
+  /**
+   * How long an outage of the shared state may last before the SMS that wait for it fail, unsent (the
+   * account's Timeout): counted from when the outage began (or the SMS came, if later), not from when the
+   * SMS entered the queue, so that a blink during a long burst fails none.
+   */
   stateWaitMs?: number;
   /**
    * The account's opt-out list, when honoured: each SMS is checked when its turn comes, before each
    * attempt, so a STOP that arrives while it waits still stops it. Rejects with SharedStateError.
    */
   optOuts?: { check(number: string): OptOutEntry | undefined | Promise<OptOutEntry | undefined> };
+  /**
+   * The shared state's send journal: every SMS waiting here is recorded there until it is sent or has
+   * failed, so that another instance takes it over if this one dies (journaling.ts).
+   */
+  journal?: SendJournal;
 }
 
 export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
@@ -46,7 +56,8 @@ const MAX_THROTTLE_RETRIES = 20;
 export class QueueError extends Error {
   constructor(
     message: string,
-    readonly reason: 'full' | 'closed',
+    /** handed-over: another instance took the SMS over (this one was cut off from the shared state) and sends it. */
+    readonly reason: 'full' | 'closed' | 'handed-over',
   ) {
     super(message);
     this.name = 'QueueError';
@@ -67,6 +78,9 @@ export class SendQueue extends EventEmitter {
   private closed = false;
   /** False while the shared state cannot be reached and SMS wait for it. */
   private stateUp = true;
+  /** When the shared state was first found unreachable, in this outage. */
+  private outageSince: number | undefined;
+  private readonly journaling: Journaling | undefined;
 
   constructor(
     private readonly client: Pick<VonageClient, 'send'>,
@@ -74,6 +88,22 @@ export class SendQueue extends EventEmitter {
   ) {
     super();
     this.limiter = options.limiter ?? new MemoryRateLimiter(options.ratePerSecond, options.perSenderPerSecond);
+    if (options.journal) {
+      this.journaling = new Journaling(options.journal, {
+        held: () => this.held(),
+        room: () => (this.closed ? 0 : this.options.maxQueued - (this.backlog.count - this.backlog.replies)),
+        takeOver: (taken, adopters) => this.takeOver(taken, adopters),
+        handedOver: (entries) => this.handedOver(entries),
+      });
+    }
+  }
+
+  /**
+   * Lets a Send SMS node take over the SMS of its own id that a dead instance left (with a shared
+   * state's journal): `adopter` says who hears each one's outcome. Returns the way to stop.
+   */
+  adopt(owner: string, adopter: Adopter): () => void {
+    return this.journaling ? this.journaling.adopt(owner, adopter) : () => {};
   }
 
   /** Whether the shared state answers (always, in memory). Emits 'state' when this changes. */
@@ -82,6 +112,8 @@ export class SendQueue extends EventEmitter {
   }
 
   private stateIs(up: boolean): void {
+    if (up) this.outageSince = undefined;
+    else this.outageSince ??= Date.now();
     if (this.stateUp === up) return;
     this.stateUp = up;
     this.emit('state', up);
@@ -105,7 +137,7 @@ export class SendQueue extends EventEmitter {
    * As submit, telling the receiver, once and never before enqueue returns: a waiting SMS then costs
    * no promise (Send SMS uses this; BENCHMARKS.md has the memory per waiting SMS).
    */
-  enqueue(request: SmsRequest, owner: string, receiver: SendReceiver): void {
+  enqueue(request: SmsRequest, owner: string, receiver: SendReceiver, about?: SmsAbout): void {
     const refuse = (err: QueueError) => queueMicrotask(() => receiver.outcome(err, undefined, request));
     if (this.closed) return refuse(new QueueError(`the send queue is closed: the SMS to ${request.to} was not sent`, 'closed'));
     const reply = request.confirmsOptOut === true;
@@ -113,9 +145,52 @@ export class SendQueue extends EventEmitter {
       const max = reply ? MAX_WAITING_REPLIES : this.options.maxQueued;
       return refuse(new QueueError(`the send queue is full (${max} ${reply ? 'opt-out confirmations' : 'SMS'} waiting): the SMS to ${request.to} was not sent`, 'full'));
     }
-    this.backlog.add({ owner, since: Date.now(), request, receiver, waiting: false });
+    const entry: Waiting = { owner, since: Date.now(), request, receiver, waiting: false };
+    this.backlog.add(entry);
+    this.journaling?.add(entry, about);
     this.changed();
     this.feed();
+  }
+
+  /** A dead instance's SMS, taken over: those that waited are sent as this instance's; the others may have been sent. */
+  private takeOver(taken: TakenOver, adopters: ReadonlyMap<string, Adopter>): void {
+    const stopped = `the Node-RED instance that was sending it stopped answering (no lease renewed in Redis for 10 s)`;
+    for (const sms of taken.inFlight) {
+      const receiver = adopters.get(sms.owner)?.(sms.request, sms);
+      const error = new SmsSendError(`the SMS to ${sms.request.to} was being sent when ${stopped}: it may have been sent; check before sending again`, 'connection', 'instance stopped: may have been sent', true);
+      queueMicrotask(() => receiver?.outcome(error, undefined, sms.request));
+    }
+    for (const sms of taken.waiting) {
+      const receiver = adopters.get(sms.owner)?.(sms.request, sms);
+      const entry: Waiting = { owner: sms.owner, since: Date.now(), request: sms.request, receiver, waiting: false };
+      this.backlog.add(entry);
+      // Already in this instance's journal: the taking over moved it there.
+      this.journaling?.add(entry, { msgid: sms.msgid, topic: sms.topic }, true);
+      entry.journal!.id = sms.id;
+    }
+    this.changed();
+    this.feed();
+  }
+
+  /** SMS another instance took over while this one was cut off from the shared state: it sends them. */
+  private handedOver(entries: Waiting[]): void {
+    for (const entry of entries) {
+      if (!this.backlog.unwait(entry)) continue;
+      queueMicrotask(() => settle(entry, new QueueError(`the SMS to ${entry.request.to} was taken over by another Node-RED instance, which sends it`, 'handed-over')));
+    }
+    this.changed();
+  }
+
+  /** Every SMS held: waiting in the backlog, handed to the limiter, or being sent. */
+  private *held(): Generator<Waiting> {
+    yield* this.backlog.waiting();
+    yield* this.active;
+  }
+
+  /** The SMS's outcome, told once; out of the journal. */
+  private finish(entry: Waiting, err: Error | undefined, result?: SendResult): void {
+    this.journaling?.settled(entry);
+    settle(entry, err, result);
   }
 
   /** Hands SMS from the backlog to the limiter, oldest first, while fewer than its batch wait there to start. */
@@ -133,11 +208,11 @@ export class SendQueue extends EventEmitter {
     this.attempt(entry, 1, 0, true).then(
       (result) => {
         this.active.delete(entry);
-        settle(entry, undefined, result);
+        this.finish(entry, undefined, result);
       },
       (err: Error) => {
         this.active.delete(entry);
-        settle(entry, err);
+        this.finish(entry, err);
       },
     );
   }
@@ -155,7 +230,7 @@ export class SendQueue extends EventEmitter {
       if (entry.owner !== owner) continue;
       this.backlog.unwait(entry);
       // Told after cancel returns, as a rejected promise would be: the caller's own summary comes first.
-      queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
+      queueMicrotask(() => this.finish(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
     if (count) {
@@ -172,7 +247,7 @@ export class SendQueue extends EventEmitter {
     for (const entry of [...this.everyWaiting()]) {
       this.backlog.unwait(entry);
       this.active.delete(entry);
-      queueMicrotask(() => settle(entry, new QueueError(reason, 'closed')));
+      queueMicrotask(() => this.finish(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
     this.backlog.clear();
@@ -180,6 +255,8 @@ export class SendQueue extends EventEmitter {
     this.limiter.close();
     this.changed();
     while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
+    // After the removals of what failed above (the same connection keeps their order).
+    await this.journaling?.close();
     return count;
   }
 
@@ -224,6 +301,16 @@ export class SendQueue extends EventEmitter {
           turn.ticket?.unused();
           return undefined;
         }
+        // Marked in the journal as being sent: if this instance dies now, it is reported, never sent again.
+        if (entry.journal) {
+          let ours: boolean;
+          try {
+            ours = await this.journaling!.sending(entry);
+          } catch (err) {
+            return { go: false, stateDown: err as Error };
+          }
+          if (!ours || !entry.waiting) return undefined;
+        }
         this.backlog.unwait(entry);
         this.inFlight += 1;
         this.changed();
@@ -252,12 +339,17 @@ export class SendQueue extends EventEmitter {
     }
     if ('stateDown' in step) {
       // The shared state keeps the rate for every instance: without it, nothing is sent. The SMS
-      // waits (still counted as queued) and asks again, until it has waited the config node's timeout.
+      // waits (still counted as queued) and asks again, until the outage has lasted the config node's
+      // Timeout: counted from when the outage began, or from when this SMS came if it came during it.
       this.stateIs(false);
-      const waited = Date.now() - entry.since;
-      if (waited + STATE_RETRY_MS > (this.options.stateWaitMs ?? 10_000)) {
+      const now = Date.now();
+      const waited = now - Math.max(this.outageSince ?? now, entry.since);
+      const allowed = this.options.stateWaitMs ?? 10_000;
+      if (waited + STATE_RETRY_MS > allowed) {
         if (this.backlog.unwait(entry)) this.changed();
-        throw new SharedStateError(`${step.stateDown.message}: the SMS to ${request.to} was not sent (it waited ${Math.round(waited / 1000)} s)`);
+        throw new SharedStateError(
+          `${step.stateDown.message}: the SMS to ${request.to} was not sent (it waited ${Math.round(waited / 1000)} s for the shared state, longer than the account's Timeout of ${allowed / 1000} s)`,
+        );
       }
       await sleep(STATE_RETRY_MS);
       return again();
