@@ -11,7 +11,7 @@ import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } fr
 import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
-import { QueueError, type SendReceiver, type SendResult } from './sending/sendQueue';
+import { QueueError, type SendReceiver, type SendResult, type SmsAbout } from './sending/sendQueue';
 import { SmsSendError } from './vonage/client';
 import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
@@ -31,7 +31,7 @@ interface SendSmsDef extends NodeDef {
   clientref?: string;
 }
 
-type SmsMessage = NodeMessageInFlow & { sms?: unknown; to?: unknown; dryRun?: unknown };
+type SmsMessage = NodeMessageInFlow & { sms?: unknown; to?: unknown; dryRun?: unknown; recovered?: boolean };
 
 /**
  * Composing takes about a tenth of a millisecond an SMS: a burst of msgs (a function node's loop) is
@@ -98,6 +98,20 @@ export = function (RED: NodeAPI) {
       else showStatus(lastStatus ?? {});
     };
     const onState = () => onDepth(queue ? queue.depth : 0);
+    // With a shared state, the SMS of this node that a dead Node-RED instance left are sent by this one:
+    // each comes out as a new msg with the original's _msgid and topic, and msg.recovered = true.
+    const journalled = account !== null && !(account.state instanceof Error) && account.state.shared;
+    const stopAdopting = queue?.adopt(node.id, (request, about) => {
+      const msg: SmsMessage = { _msgid: about.msgid ?? RED.util.generateId(), recovered: true };
+      if (about.topic !== undefined) (msg as { topic?: unknown }).topic = about.topic;
+      outstanding += 1;
+      return new Delivery(
+        msg,
+        (out) => node.send(out),
+        (err) => err && node.error(err, msg),
+        1,
+      );
+    });
     if (queue) {
       queue.on('depth', onDepth);
       queue.on('state', onState);
@@ -206,9 +220,16 @@ export = function (RED: NodeAPI) {
         }
         if (!lastStatus || lastStatus.fill !== 'blue') show('blue', 'dot', RED._('sendsms.status.sending'));
         outstanding += 1;
-        queue!.enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery);
+        queue!.enqueue(sms, node.id, delivery.several ? new Recipient(delivery, out) : delivery, aboutOf(msg));
       }
     };
+    /** What a Node-RED that takes this SMS over (this one dying) needs to send its msg on: the msg's id and topic. */
+    function aboutOf(msg: SmsMessage): SmsAbout | undefined {
+      if (!journalled) return undefined;
+      const topic = typeof msg.topic === 'string' || typeof msg.topic === 'number' ? msg.topic : undefined;
+      return { msgid: msg._msgid, topic };
+    }
+
     // A rejection would go unhandled: Node-RED ignores what an input listener returns.
     node.on('input', (msg, send, done) => void onInput(msg as SmsMessage, send, done).catch((err: Error) => done(err)));
 
@@ -251,7 +272,11 @@ export = function (RED: NodeAPI) {
       /** An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. */
       settle(out: SmsMessage, err: Error | undefined, result: SendResult | undefined, sms: ComposedSms): void {
         out.sms = describe(sms);
-        if (err) this.failed(err, sms.to, out);
+        if (err instanceof QueueError && err.reason === 'handed-over') {
+          // Another Node-RED sends it (this one was cut off from Redis for longer than its lease): not a failure here.
+          node.warn(RED._('sendsms.warn.handed-over', { to: sms.to }));
+          this.finished();
+        } else if (err) this.failed(err, sms.to, out);
         else {
           const response = result!.response;
           out.payload = response;
@@ -302,6 +327,7 @@ export = function (RED: NodeAPI) {
       if (!queue) return done();
       queue.off('depth', onDepth);
       queue.off('state', onState);
+      stopAdopting?.();
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));
       if (count > 0) node.warn(RED._('sendsms.warn.queued-failed', { count }));
       if (outstanding === 0) return done();

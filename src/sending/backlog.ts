@@ -25,6 +25,8 @@ export interface Waiting {
   receiver: SendReceiver | undefined;
   /** Counted as waiting: in the backlog, in the rate limiter, or between retries (not while being sent). */
   waiting: boolean;
+  /** Its record in the send journal (a shared state's): its id there, and what its flow gets back. */
+  journal?: { id: string; about?: { msgid?: string; topic?: string | number }; stored: boolean };
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import type { AssembledSms, InboundParams } from '../sms/longSms';
 import type { OptOutEntry, OptOutSource } from '../sms/optOut';
+import type { SmsRequest } from '../sms/smsRequest';
 
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
 export class SharedStateError extends Error {
@@ -92,6 +93,68 @@ export interface OptOutList {
 /** What a store of recent ids is for: the webhooks of SMS in or SMS receipt, or the numbers sent a confirmation. */
 export type StateScope = 'sms-in' | 'receipt' | 'reply';
 
+/** What the send journal keeps of one SMS: what sending it needs, and what its flow must get back. */
+export interface JournalEntry {
+  /** Unique across instances: `<instance>:<n>`. */
+  id: string;
+  /** The Send SMS node's id: only an instance with the same node takes the SMS over. */
+  owner: string;
+  /** The composed SMS, as the queue sends it (To, From, Text, type, parts…). */
+  request: SmsRequest;
+  /** The msg's `_msgid` and `topic`, for the msg the taking node sends on. */
+  msgid?: string;
+  topic?: string | number;
+}
+
+/** A dead instance's SMS, taken over: those that waited (to send), those being sent (may have been sent). */
+export interface TakenOver {
+  waiting: JournalEntry[];
+  inFlight: JournalEntry[];
+}
+
+/** Another instance took this one's SMS over: it had not renewed its lease in time (Redis out of its reach). */
+export class TakenOverError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TakenOverError';
+  }
+}
+
+/**
+ * Every SMS an instance has accepted and not yet sent or failed, kept where other instances see it
+ * (Redis), under a lease the instance renews while it lives: when it stops renewing (killed, frozen),
+ * another instance with the same Send SMS node takes its SMS over. Only with a shared state.
+ */
+export interface SendJournal {
+  /** Records an SMS that waits; resolves once it is stored; rejects with SharedStateError. */
+  add(entry: JournalEntry): Promise<void>;
+  /**
+   * Marks an SMS as being sent, just before its request is written: if this instance dies now, the
+   * SMS is reported as maybe sent, never sent again. Rejects with SharedStateError, or TakenOverError.
+   */
+  sending(id: string): Promise<void>;
+  /** Forgets an SMS that was sent or failed; what cannot be forgotten now is forgotten at the next renewal. */
+  remove(id: string): void;
+  /**
+   * Renews this instance's lease: 'kept'; 'forgotten' when the store had lost this instance (a Redis
+   * restarted empty: the caller adds its waiting SMS again); 'taken' when another instance took it over.
+   * Rejects with SharedStateError.
+   */
+  renew(): Promise<'kept' | 'forgotten' | 'taken'>;
+  /** Takes over the SMS of the instances whose lease ran out: those of these Send SMS nodes, at most `max` waiting. */
+  takeOver(owners: string[], max: number): Promise<TakenOver>;
+  /**
+   * After 'taken': carries on under a new lease with the SMS still in its journal; resolves with their ids
+   * (the others were taken over).
+   */
+  rejoin(ids: string[]): Promise<Set<string>>;
+  /**
+   * Ends the lease (a graceful stop has failed what waited, and forgotten it): an empty journal goes; one
+   * that still holds SMS (taken over as this instance stopped) is left for another instance to take over.
+   */
+  close(): Promise<void>;
+}
+
 /**
  * Events: 'down' (with a SharedStateError) when the shared state becomes unreachable, 'up' when it
  * is back. The memory state never emits them.
@@ -106,6 +169,8 @@ export interface AccountState extends EventEmitter {
   recentIds(scope: StateScope, windowMs: number): RecentIdStore;
   /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
   sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
+  /** A journal of this instance's waiting SMS, for another instance to take over; undefined in memory. */
+  sendJournal(): SendJournal | undefined;
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner;
   /** At most `perHour` in any rolling hour, for this `kind`. */
   hourlyAllowance(kind: string, perHour: number): HourlyAllowance;

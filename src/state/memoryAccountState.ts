@@ -42,6 +42,11 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
     };
   }
 
+  /** No journal: the SMS waiting in a Node-RED that dies die with it (the README says so). */
+  sendJournal(): undefined {
+    return undefined;
+  }
+
   sendSlots(): SendSlots | undefined {
     return undefined;
   }

@@ -9,10 +9,11 @@ import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
 import { fingerprint, MAX_RECENT_IDS } from '../sms/recentIds';
 import type { AssembledSms } from '../sms/longSms';
-import { SharedStateError, type AccountState, type HourlyAllowance, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
+import { SharedStateError, type AccountState, type SendJournal, type HourlyAllowance, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
 import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 import { PerTick } from './perTick';
+import { RedisSendJournal } from './redisSendJournal';
 
 /**
  * The share of the rate limit used. What is left absorbs the difference between when a request is
@@ -297,6 +298,11 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       ).then((waits) => askers.map((_, i) => ({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })));
     });
     return { take: (from) => turns.ask(from, from) };
+  }
+
+  /** One journal a send queue (a config node), with a lease of its own. */
+  sendJournal(): SendJournal {
+    return new RedisSendJournal(this.redis, this.prefix, (run) => this.command(run));
   }
 
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {

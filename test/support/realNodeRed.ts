@@ -125,6 +125,14 @@ export class RealNodeRed {
     return RealNodeRed.launch(this.userDir, Number(new URL(this.base).port), this.nodeOptions);
   }
 
+  /** Kills Node-RED at once (SIGKILL, as the OOM killer or a power cut would: nothing of it runs on). */
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   get log(): string {
     return this.output;
   }
