@@ -12,7 +12,7 @@ import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError, type SendReceiver, type SendResult } from './sending/sendQueue';
-import { SmsSendError } from './vonage/client';
+import { maybeSent, SmsSendError } from './vonage/client';
 import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
 import { Slices } from './node-red/slices';
@@ -248,9 +248,13 @@ export = function (RED: NodeAPI) {
         this.settle(this.msg, err, result, request as ComposedSms);
       }
 
-      /** An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. */
+      /**
+       * An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. A failure
+       * adds `msg.sms.maybeSent`, for a flow to test at its Catch node: true when the SMS may have reached
+       * Vonage (never retried: check before sending it again), false when it certainly was not sent.
+       */
       settle(out: SmsMessage, err: Error | undefined, result: SendResult | undefined, sms: ComposedSms): void {
-        out.sms = describe(sms);
+        out.sms = err ? { ...describe(sms), maybeSent: maybeSent(err) } : describe(sms);
         if (err) this.failed(err, sms.to, out);
         else {
           const response = result!.response;
