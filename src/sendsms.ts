@@ -195,6 +195,7 @@ export = function (RED: NodeAPI) {
           out.sms = describe(sms);
           const entry = optedOut?.get(sms.to);
           if (entry) {
+            out.sms = { ...describe(sms), maybeSent: false };
             delivery.failed(new OptedOutError(entry), recipient, out);
             continue;
           }
