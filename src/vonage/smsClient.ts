@@ -173,13 +173,7 @@ export class VonageSmsClient implements VonageClient {
       const label = accountApiError(json);
       const said = `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}`;
       if (label !== undefined) throw new SmsSendError(`${said} (Vonage said: "${label}"): a server error at Vonage; the SMS was not sent`, 'http', `HTTP ${status}`, false, String(status));
-      throw new SmsSendError(
-        `${said}, not in Vonage's own words (a gateway's answer): the SMS may have been sent: check before sending again`,
-        'http',
-        `HTTP ${status}: may have been sent`,
-        true,
-        String(status),
-      );
+      throw new SmsSendError(`${said}, not in Vonage's own words (a gateway's answer): the SMS may have been sent: check before sending again`, 'http', `HTTP ${status}: may have been sent`, true, String(status));
     }
     if (status >= 300 || status < 200) {
       throw new SmsSendError(`the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}`, 'http', `HTTP ${status}`, false, String(status));

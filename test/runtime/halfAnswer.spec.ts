@@ -8,6 +8,7 @@
 import should from 'should';
 import { LoopbackVonageSmsApi, type Fault } from '../../dev/loopback/vonageSmsApi';
 import { useLoopbackApi } from '../support/loopback';
+import { docTable } from '../support/docTable';
 import { coreNodes, helper, nodeRedVersion, packageNodes, type FlowNode } from '../support/nodeRed';
 import { freePort } from '../support/ports';
 import { until } from '../support/waitFor';
@@ -77,7 +78,12 @@ for (const which of ['sms', 'messages'] as const) {
       should([...counts.keys()].sort()).eql([...texts].sort());
       const halfAnswered = api.requests.filter((r) => r.fault === 'accepted-then').map((r) => r.params.text);
       should([...reported].sort()).eql([...halfAnswered].sort());
-      should(sent.map((m) => m.sms.text).concat(reported).sort()).eql([...texts].sort());
+      should(
+        sent
+          .map((m) => m.sms.text)
+          .concat(reported)
+          .sort(),
+      ).eql([...texts].sort());
 
       for (const msg of caught) {
         should(msg.sms.maybeSent).equal(true);
@@ -93,8 +99,17 @@ for (const which of ['sms', 'messages'] as const) {
       await load({ retries: 3 });
       const faults: Fault[] =
         which === 'sms'
-          ? [{ kind: 'throttle', waitMs: 20 }, { kind: 'status', status: '5' }, { kind: 'status', status: '10' }, { kind: 'http', code: 500 }]
-          : [{ kind: 'throttle', waitMs: 20 }, { kind: 'http', code: 500 }, { kind: 'http', code: 503 }];
+          ? [
+              { kind: 'throttle', waitMs: 20 },
+              { kind: 'status', status: '5' },
+              { kind: 'status', status: '10' },
+              { kind: 'http', code: 500 },
+            ]
+          : [
+              { kind: 'throttle', waitMs: 20 },
+              { kind: 'http', code: 500 },
+              { kind: 'http', code: 503 },
+            ];
       api.injectFaults(...faults);
       const { sent, caught } = await run(['persistent']);
       should(caught).be.empty();
@@ -111,6 +126,79 @@ for (const which of ['sms', 'messages'] as const) {
       should(caught[0].sms).have.properties({ text: 'refused', maybeSent: false });
       should(caught[0].error.message).match(/not sent/);
       should(accepted()).be.empty();
+    });
+
+    describe("the retry table (docs/sending-sms.md): each row's failure, retried or not, and msg.sms.maybeSent", () => {
+      const rows = docTable('docs/sending-sms.md', 'retry-table').map((cells) => ({
+        number: Number(cells[0]),
+        failure: cells[1],
+        retried: /^(\*\*)?yes/.test(cells[2]),
+        maybeSent: /`maybeSent` `true`/.test(cells[3]),
+      }));
+      // Each row's failure on this API, faulted at every attempt; undefined: the row is not this API's.
+      const scenarios: Record<number, { faults?: Fault[]; config?: Record<string, unknown>; text?: string; refused?: true; recovers?: true } | undefined> = {
+        // Throttling has an allowance of its own (20, at the Messages API's Retry-After of 1 s or more): one throttle, then sent.
+        1: { faults: [{ kind: 'throttle', waitMs: 1 }], recovers: true },
+        2:
+          which === 'sms'
+            ? {
+                faults: [
+                  { kind: 'status', status: '5' },
+                  { kind: 'status', status: '10' },
+                ],
+              }
+            : undefined,
+        3: {
+          faults: [
+            { kind: 'http', code: 500 },
+            { kind: 'http', code: 503 },
+          ],
+        },
+        4: { refused: true },
+        5: { faults: [{ kind: 'accepted-then', answer: 'http-502-empty' }] },
+        6: { faults: [{ kind: 'accepted-then', answer: 'drop' }] },
+        7: { faults: [{ kind: 'slow', delayMs: 1500 }], config: { timeout: 0.5 } },
+        8: { faults: [{ kind: 'not-json' }] },
+        9: which === 'sms' ? { faults: [{ kind: 'partial', status: '5' }], text: 'x'.repeat(200) } : undefined,
+        10: {
+          faults: [
+            { kind: 'http', code: 401 },
+            { kind: 'http', code: 401 },
+          ],
+        },
+      };
+
+      it('has rows 1–10 as this spec knows them', () => {
+        should(rows.map((r) => r.number).slice(0, 10)).eql([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      });
+
+      for (const row of rows.filter((r) => r.number <= 10)) {
+        const scenario = scenarios[row.number];
+        if (!scenario) continue;
+        it(`row ${row.number}: ${row.failure.slice(0, 60)}… ${row.retried ? 'retried' : 'not retried'}, maybeSent ${row.maybeSent}`, async () => {
+          // One retry (two attempts) for a retried failure, faulted both times: it then fails as not sent.
+          await load({ retries: 1, ...scenario.config }, scenario.refused ? `http://127.0.0.1:${await freePort()}` : loopback.restHost);
+          if (scenario.faults) api.injectFaults(...scenario.faults);
+          const client = (helper.getNode('cfg') as unknown as { client: VonageClient }).client;
+          let attempts = 0;
+          const send = client.send.bind(client);
+          client.send = (request) => ((attempts += 1), send(request));
+          const { sent, caught } = await run([scenario.text ?? `row ${row.number}`]);
+          if (scenario.recovers) {
+            should(row.retried).be.true();
+            should(caught).be.empty();
+            should(attempts).equal(2);
+            should(accepted()).have.length(1);
+            return;
+          }
+          should(sent).be.empty();
+          should(caught[0].sms.maybeSent).equal(row.maybeSent);
+          should(attempts > 1).equal(row.retried);
+          // What may have been sent was sent at most once; what was retried never reached the API's accepted list.
+          should(accepted().length).be.belowOrEqual(1);
+          if (!row.maybeSent) should(accepted()).be.empty();
+        });
+      }
     });
 
     it('retries a connection refused (nothing listening yet) and sends the SMS once', async () => {

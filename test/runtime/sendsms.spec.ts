@@ -211,7 +211,12 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       ['status 5 (internal error)', { kind: 'status', status: '5', errorText: 'Internal Error' }, /status 5, Internal error: .*retry later/, false],
       ["HTTP 500 in Vonage's own JSON", { kind: 'http', code: 500 }, /answered HTTP 500 .*\(Vonage said: "Internal Server Error"\): a server error at Vonage; the SMS was not sent/, false],
       ['HTTP 401', { kind: 'http', code: 401 }, /answered HTTP 401/, false],
-      ['a 502 with an empty body after the API accepted the SMS', { kind: 'accepted-then', answer: 'http-502-empty' }, /answered HTTP 502 Bad Gateway .*not in Vonage's own words .*may have been sent: check before sending again/, true],
+      [
+        'a 502 with an empty body after the API accepted the SMS',
+        { kind: 'accepted-then', answer: 'http-502-empty' },
+        /answered HTTP 502 Bad Gateway .*not in Vonage's own words .*may have been sent: check before sending again/,
+        true,
+      ],
       ['a dropped connection', { kind: 'drop' }, /connection .* failed .*it may have been sent/, true],
       ['an answer that is not JSON', { kind: 'not-json' }, /did not answer with an SMS API JSON response/, true],
       ['a timeout', { kind: 'slow', delayMs: 1500 }, /no answer from the Vonage API .* within 0\.5 s .*it may have been sent: check before sending again/, true],

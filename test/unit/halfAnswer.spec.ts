@@ -104,7 +104,8 @@ describe('a half-answer (issue 21): what is retried, what is reported as maybe s
       let client: VonageSmsClient | VonageMessagesClient;
       before(async () => {
         const host = await loopback.listen();
-        client = api === 'sms' ? new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost: host, timeoutMs: 2000 }) : new VonageMessagesClient({ apiKey: API_KEY, apiSecret: API_SECRET, host, timeoutMs: 2000 });
+        client =
+          api === 'sms' ? new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost: host, timeoutMs: 2000 }) : new VonageMessagesClient({ apiKey: API_KEY, apiSecret: API_SECRET, host, timeoutMs: 2000 });
       });
       after(async () => {
         client.close();
@@ -178,11 +179,15 @@ describe('a half-answer (issue 21): what is retried, what is reported as maybe s
 
     const smsCases: Array<[string, typeof answer, string]> = [
       ["the SMS API's shape, status 5, no part accepted", { status: 500, type: 'application/json', body: '{"message-count":"1","messages":[{"status":"5","error-text":"Internal Error"}]}' }, 'retry'],
-      ["the SMS API's shape, status 1", { status: 503, type: 'application/json', body: '{"message-count":"1","messages":[{"status":"1","error-text":"Throughput Rate Exceeded - please wait [ 20 ] and retry"}]}' }, 'retry throttled'],
+      [
+        "the SMS API's shape, status 1",
+        { status: 503, type: 'application/json', body: '{"message-count":"1","messages":[{"status":"1","error-text":"Throughput Rate Exceeded - please wait [ 20 ] and retry"}]}' },
+        'retry throttled',
+      ],
       ["the SMS API's shape, status 4", { status: 500, type: 'application/json', body: '{"message-count":"1","messages":[{"status":"4","error-text":"Bad Credentials"}]}' }, 'failed not-sent'],
       ["the SMS API's shape with a part accepted", { status: 500, type: 'application/json', body: '{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"5"}]}' }, 'maybe-sent maybe-sent'],
       ["the account API's error-code JSON", { status: 500, type: 'application/json', body: '{"error-code":"500","error-code-label":"Internal Server Error"}' }, 'retry'],
-      ['problem details (not the SMS API\'s words)', { status: 500, type: 'application/problem+json', body: '{"type":"about:blank","title":"Internal Server Error"}' }, 'maybe-sent maybe-sent'],
+      ["problem details (not the SMS API's words)", { status: 500, type: 'application/problem+json', body: '{"type":"about:blank","title":"Internal Server Error"}' }, 'maybe-sent maybe-sent'],
       ['an empty 502', { status: 502, body: '' }, 'maybe-sent maybe-sent'],
       ['an HTML 504', { status: 504, type: 'text/html', body: '<html><body>Gateway Time-out</body></html>' }, 'maybe-sent maybe-sent'],
       ['other JSON', { status: 502, type: 'application/json', body: '{"message":"Bad gateway"}' }, 'maybe-sent maybe-sent'],
