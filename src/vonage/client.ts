@@ -43,7 +43,10 @@ export class SmsSendError extends Error {
     readonly kind: SendFailureKind,
     /** For the node status, in a few words: "wrong API key or secret", "HTTP 500", "no answer: may have been sent"… */
     readonly shortReason: string,
-    /** False only when the request certainly never reached Vonage. */
+    /**
+     * False only when the SMS certainly was not sent: the request never reached Vonage (or not whole), or
+     * Vonage refused it in its own words. What is retried always has it false (see `maybeSent`).
+     */
     readonly mayHaveBeenSent: boolean,
     readonly status?: string,
     readonly response?: SmsApiResponse,
