@@ -122,7 +122,15 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  */
 export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
   const { code, timedOut, written } = transportCode(err);
-  if (code === 'CONNECT_TIMEOUT' || (timedOut && written === false)) {
+  if (timedOut && written === false && code !== 'CONNECT_TIMEOUT') {
+    return new SmsSendError(
+      `the request to the Vonage API at ${host} could not be written within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`,
+      'connection',
+      'cannot reach the API host (not written in time)',
+      false,
+    );
+  }
+  if (code === 'CONNECT_TIMEOUT') {
     return new SmsSendError(`no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`, 'connection', 'cannot reach the API host (no connection in time)', false);
   }
   if (timedOut) {

@@ -41,6 +41,7 @@ describe('a half-answer (issue 21): what is retried, what is reported as maybe s
 
     it('a timeout before the request was written was not sent; after, it may have been', () => {
       should(failure({ name: 'TimeoutError', written: false })).have.properties({ kind: 'connection', mayHaveBeenSent: false });
+      should(failure({ name: 'TimeoutError', written: false }).message).match(/could not be written within 2 s; the SMS to 447700900123 was not sent/);
       should(failure({ name: 'TimeoutError', written: true })).have.properties({ kind: 'timeout', mayHaveBeenSent: true });
     });
 
