@@ -12,7 +12,7 @@ import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError, type SendReceiver, type SendResult, type SmsAbout } from './sending/sendQueue';
-import { SmsSendError } from './vonage/client';
+import { maybeSent, SmsSendError } from './vonage/client';
 import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
 import { Slices } from './node-red/slices';
@@ -209,6 +209,7 @@ export = function (RED: NodeAPI) {
           out.sms = describe(sms);
           const entry = optedOut?.get(sms.to);
           if (entry) {
+            out.sms = { ...describe(sms), maybeSent: false };
             delivery.failed(new OptedOutError(entry), recipient, out);
             continue;
           }
@@ -269,9 +270,13 @@ export = function (RED: NodeAPI) {
         this.settle(this.msg, err, result, request as ComposedSms);
       }
 
-      /** An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. */
+      /**
+       * An SMS's outcome; msg.sms is written now: until then the queue's request is all it takes. A failure
+       * adds `msg.sms.maybeSent`, for a flow to test at its Catch node: true when the SMS may have reached
+       * Vonage (never retried: check before sending it again), false when it certainly was not sent.
+       */
       settle(out: SmsMessage, err: Error | undefined, result: SendResult | undefined, sms: ComposedSms): void {
-        out.sms = describe(sms);
+        out.sms = err ? { ...describe(sms), maybeSent: maybeSent(err) } : describe(sms);
         if (err instanceof QueueError && err.reason === 'handed-over') {
           // Another Node-RED sends it (this one was cut off from Redis for longer than its lease): not a failure here.
           node.warn(RED._('sendsms.warn.handed-over', { to: sms.to }));

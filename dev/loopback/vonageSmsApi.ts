@@ -5,7 +5,8 @@
  * - `POST /sms/json` with Basic or body credentials, JSON or form bodies (query merged in).
  * - Every response value a string, one `messages[]` entry a part, `message-count` = parts.
  * - Statuses 2, 3, 4, 12 and 29 for the matching bad requests, `Content-Type: application/json`.
- * - It records every request, and can be told to inject faults for the next requests.
+ * - It records every request, and can be told to inject faults for the next requests (or every Nth),
+ *   among them half-answers: the request carried out, then a gateway's 502/504 or a dropped connection.
  * - A small control API under `/_loopback/` lets another process (`npm run inbound`) use it.
  */
 import crypto from 'node:crypto';
@@ -36,7 +37,15 @@ export type Fault =
   | { kind: 'http'; code: number }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'drop' }
-  | { kind: 'not-json' };
+  | { kind: 'not-json' }
+  /**
+   * A half-answer: the API carries the request out (recorded exactly as a normal one: accepted, parts
+   * counted and charged, message ids), then a gateway in front of it answers instead: a 502 with an empty
+   * body, a 504 with an HTML page, or a dropped connection. What the API itself refused stays refused.
+   */
+  | { kind: 'accepted-then'; answer: HalfAnswer };
+
+export type HalfAnswer = 'http-502-empty' | 'http-504-html' | 'drop';
 
 export interface RecordedRequest {
   method: string;
@@ -138,14 +147,33 @@ export class LoopbackVonageSmsApi {
     return this.accounts.get(apiKey);
   }
 
-  /** Faults answer the next requests to /sms/json, one each, in order. */
+  /** Faults answer the next requests to /sms/json and /v1/messages, one each, in order. */
   injectFaults(...faults: Fault[]): void {
     this.faults.push(...faults);
+  }
+
+  /** Every `every`th request to /sms/json and /v1/messages (counted from now, when no injected fault is due) gets the next of `faults`, in turn. */
+  injectEvery(every: number, ...faults: Fault[]): void {
+    this.recurring = { every, faults, count: 0, next: 0 };
+  }
+
+  private recurring: { every: number; faults: Fault[]; count: number; next: number } | undefined;
+
+  /** The fault for this request: an injected one first, else a recurring one when its turn comes. */
+  private nextFault(): Fault | undefined {
+    const injected = this.faults.shift();
+    if (injected) return injected;
+    const r = this.recurring;
+    if (!r || r.faults.length === 0) return undefined;
+    r.count += 1;
+    if (r.count % r.every !== 0) return undefined;
+    return r.faults[r.next++ % r.faults.length];
   }
 
   reset(): void {
     this.requests.length = 0;
     this.faults.length = 0;
+    this.recurring = undefined;
     this.recent.clear();
   }
 
@@ -225,12 +253,14 @@ export class LoopbackVonageSmsApi {
       return this.json(res, 405, { error: 'method not allowed' });
     }
 
-    const fault = this.faults.shift();
+    const fault = this.nextFault();
     if (fault) {
       record.fault = fault.kind;
       record.outcome = `fault ${fault.kind}`;
       const answered = await this.faultAnswered(fault, req, res, {
-        http: (code) => this.json(res, code, { type: 'about:blank', title: http.STATUS_CODES[code] ?? 'Error' }),
+        // The SMS API documents no HTTP error body; the same host's account API answers errors as
+        // `{"error-code","error-code-label"}` (its 401), which is what Vonage's own 5xx is taken to be.
+        http: (code) => this.json(res, code, { 'error-code': String(code), 'error-code-label': http.STATUS_CODES[code] ?? 'Error' }),
         throttle: (waitMs) => this.json(res, 200, failure('1', `Throughput Rate Exceeded - please wait [ ${waitMs} ] and retry`)),
         status: (status, errorText) => this.json(res, 200, failure(status, errorText ?? 'Internal Error')),
       });
@@ -243,7 +273,8 @@ export class LoopbackVonageSmsApi {
     }
     record.outcome = answer.messages[0].status;
     record.response = answer;
-    this.json(res, 200, answer);
+    if (fault?.kind === 'accepted-then') this.halfAnswer(fault.answer, req, res);
+    else this.json(res, 200, answer);
     if (this.autoReceipts && record.outcome === '0' && record.params.callback) {
       setTimeout(() => void this.deliverReceipts({ only: record }).catch(() => {}), 200);
     }
@@ -256,8 +287,11 @@ export class LoopbackVonageSmsApi {
    * `application/json` with `invalid_parameters` where the spec has them. Faults as for /sms/json.
    */
   private async answerMessages(record: RecordedRequest, raw: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // A half-answer: whatever the API answers below (202 and all), the gateway's answer goes instead.
+    let half: HalfAnswer | undefined;
     const send = (status: number, body: object, contentType = 'application/problem+json', headers: Record<string, string> = {}) => {
       record.outcome = `HTTP ${status}`;
+      if (half) return this.halfAnswer(half, req, res);
       const text = JSON.stringify(body);
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'X-Request-Id': crypto.randomUUID(), ...headers });
       res.end(text);
@@ -267,10 +301,11 @@ export class LoopbackVonageSmsApi {
     const invalid = (name: string, reason: string) => problem(422, '1150', 'Invalid params', 'The value of one or more parameters is invalid.', { invalid_parameters: [{ name, reason }] }, 'application/json');
     if (req.method !== 'POST') return problem(405, '1000', 'Method Not Allowed');
 
-    const fault = this.faults.shift();
+    const fault = this.nextFault();
     if (fault) {
       record.fault = fault.kind;
       record.outcome = `fault ${fault.kind}`;
+      if (fault.kind === 'accepted-then') half = fault.answer;
       const answered = await this.faultAnswered(fault, req, res, {
         // 422 is the one refusal the spec sends as application/json, with the parameters at fault.
         http: (code) => (code === 422 ? invalid('text', 'is required.') : problem(code, String(code), http.STATUS_CODES[code] ?? 'Error')),
@@ -383,7 +418,26 @@ export class LoopbackVonageSmsApi {
         await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         return res.destroyed || req.socket.destroyed;
       case 'partial':
+      case 'accepted-then':
         return false;
+    }
+  }
+
+  /** A gateway's answer in place of the API's, once the API carried the request out. */
+  private halfAnswer(answer: HalfAnswer, req: http.IncomingMessage, res: http.ServerResponse): void {
+    switch (answer) {
+      case 'http-502-empty':
+        res.writeHead(502, { 'Content-Length': '0' });
+        res.end();
+        return;
+      case 'http-504-html': {
+        const page = '<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center></body></html>';
+        res.writeHead(504, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
+        res.end(page);
+        return;
+      }
+      case 'drop':
+        req.socket.destroy();
     }
   }
 

@@ -5,8 +5,8 @@
  * against 0.31 ms for one SMS to the loopback API).
  *
  * Rejects only with what the transport throws (no answer in time: a TimeoutError; a connection that
- * failed: Node's error, with its `code`), for `transportFailure` to put in words. The request's headers
- * (its Authorization) are never part of an error.
+ * failed: Node's error, with its `code`), for `transportFailure` to put in words, each marked with
+ * `written` (see `RequestWritten`). The request's headers (its Authorization) are never part of an error.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -51,6 +51,16 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
+/**
+ * Set on every error a request rejects with: whether the whole request had been written (its last byte
+ * handed to the connection: the request's 'finish' event) when it failed. A request not written whole
+ * cannot have been carried out (no server acts on half a body of a stated Content-Length), so a
+ * connection reset before it is "not sent"; once written, a reset or no answer "may have been sent".
+ */
+export interface RequestWritten {
+  written?: boolean;
+}
+
 export class ApiConnection {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
@@ -73,6 +83,8 @@ export class ApiConnection {
       try {
         request = this.transport.request(`${this.host}${path}`, { method, agent: this.agent, headers: all });
       } catch (err) {
+        // Refused before any connection (an invalid URL or header): nothing was written.
+        if (err && typeof err === 'object') (err as RequestWritten).written = false;
         return reject(err);
       }
       let timedOut = false;
@@ -86,9 +98,16 @@ export class ApiConnection {
         timedOut = true;
         request.destroy(connected ? new TimeoutError('no answer in time') : new ConnectTimeoutError('no connection in time'));
       }, timeoutMs);
+      let written = false;
+      request.once('finish', () => (written = true));
+      const failed = (err: Error) => {
+        // Node's errors are plain objects of its own: the mark goes on them, their code stays.
+        (err as Error & RequestWritten).written = written;
+        reject(err);
+      };
       request.once('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        failed(err);
       });
       request.once('response', (response) => {
         const chunks: Buffer[] = [];
@@ -101,7 +120,7 @@ export class ApiConnection {
         response.once('error', () => undefined);
         response.once('close', () => {
           clearTimeout(timer);
-          if (timedOut) return reject(new TimeoutError('no answer in time'));
+          if (timedOut) return failed(new TimeoutError('no answer in time'));
           // Cut off (a connection lost mid-answer, or too long): the answer is not JSON.
           const complete = response.complete && length <= MAX_ANSWER_BYTES;
           let json: unknown;

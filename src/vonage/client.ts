@@ -43,7 +43,10 @@ export class SmsSendError extends Error {
     readonly kind: SendFailureKind,
     /** For the node status, in a few words: "wrong API key or secret", "HTTP 500", "no answer: may have been sent"… */
     readonly shortReason: string,
-    /** False only when the request certainly never reached Vonage. */
+    /**
+     * False only when the SMS certainly was not sent: the request never reached Vonage (or not whole), or
+     * Vonage refused it in its own words. What is retried always has it false (see `maybeSent`).
+     */
     readonly mayHaveBeenSent: boolean,
     readonly status?: string,
     readonly response?: SmsApiResponse,
@@ -61,8 +64,10 @@ export class SmsSendError extends Error {
  * - retry: not sent, and worth another try, after `afterMs` when Vonage names a wait; `throttled` when
  *   Vonage asked to slow down (a wait it asks for, not a fault);
  * - failed: refused, not sent; another try would be refused alike;
- * - maybe-sent: it may have reached Vonage (no answer, a lost connection, a half-accepted long SMS):
- *   never tried again blindly.
+ * - maybe-sent: it may have reached Vonage (no answer, a connection lost after the request was written,
+ *   a 5xx or an answer that is not Vonage's own, a half-accepted long SMS): never tried again blindly.
+ *   A gateway in front of Vonage answers 502/504 (empty, or an HTML page) after the API may have
+ *   carried the request out: only an answer in Vonage's own words proves it was not.
  */
 export type SendOutcome =
   { kind: 'sent'; response: SendResponse; ids: string[] } | { kind: 'retry'; error: SmsSendError; throttled: boolean; afterMs?: number } | { kind: 'failed'; error: Error } | { kind: 'maybe-sent'; error: SmsSendError };
@@ -96,23 +101,38 @@ interface TransportErrorShape {
   name?: string;
   code?: string;
   cause?: { code?: string; message?: string };
+  /** Set by ApiConnection: whether the whole request was written when it failed. */
+  written?: boolean;
 }
 
 /** The error code of a request that got no HTTP answer (Node's `code`, or its cause's). */
-export function transportCode(err: unknown): { code?: string; timedOut: boolean } {
+export function transportCode(err: unknown): { code?: string; timedOut: boolean; written?: boolean } {
   const e = (err ?? {}) as TransportErrorShape;
-  return { code: e.cause?.code ?? e.code, timedOut: e.name === 'AbortError' || e.name === 'TimeoutError' };
+  return { code: e.cause?.code ?? e.code, timedOut: e.name === 'AbortError' || e.name === 'TimeoutError', written: e.written };
 }
 
 /** Connection errors raised before any byte of the request could have reached Vonage. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CONNECT_TIMEOUT']);
 
 /**
- * A request that got no HTTP answer: no answer in time, or a connection that failed before sending
- * (nothing was sent) or after (it may have been): Node's errors, with their `code`.
+ * A request that got no HTTP answer: no answer in time, or a connection that failed before the request
+ * was written whole (nothing was sent) or after (it may have been): Node's errors, with their `code`, and
+ * ApiConnection's `written` mark. Without the mark (another transport), only the codes that come before
+ * any connection count as "not sent".
  */
 export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
-  const { code, timedOut } = transportCode(err);
+  const { code, timedOut, written } = transportCode(err);
+  if (timedOut && written === false && code !== 'CONNECT_TIMEOUT') {
+    return new SmsSendError(
+      `the request to the Vonage API at ${host} could not be written within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`,
+      'connection',
+      'cannot reach the API host (not written in time)',
+      false,
+    );
+  }
+  if (code === 'CONNECT_TIMEOUT') {
+    return new SmsSendError(`no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`, 'connection', 'cannot reach the API host (no connection in time)', false);
+  }
   if (timedOut) {
     return new SmsSendError(
       `no answer from the Vonage API at ${host} within ${timeoutMs / 1000} s for the SMS to ${to}; it may have been sent: check before sending again`,
@@ -121,11 +141,16 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
       true,
     );
   }
-  if (code === 'CONNECT_TIMEOUT') {
-    return new SmsSendError(`no connection to the Vonage API at ${host} within ${timeoutMs / 1000} s; the SMS to ${to} was not sent`, 'connection', 'cannot reach the API host (no connection in time)', false);
-  }
   if (code && NOT_SENT_CODES.has(code)) {
     return new SmsSendError(`could not connect to the Vonage API at ${host} (${code}); the SMS to ${to} was not sent`, 'connection', `cannot reach the API host (${code})`, false);
+  }
+  if (written === false) {
+    return new SmsSendError(
+      `the connection to the Vonage API at ${host} failed${code ? ` (${code})` : ''} before the SMS to ${to} was written; it was not sent`,
+      'connection',
+      `connection lost${code ? ` (${code})` : ''} before sending`,
+      false,
+    );
   }
   return new SmsSendError(
     `the connection to the Vonage API at ${host} failed${code ? ` (${code})` : ''} while sending the SMS to ${to}; it may have been sent`,
@@ -136,9 +161,20 @@ export function transportFailure(err: unknown, host: string, timeoutMs: number, 
 }
 
 /**
+ * Whether a failed SMS may have reached Vonage: the one rule for the flow (`msg.sms.maybeSent`) and for
+ * any code that must not send it again blindly. True for the `maybe-sent` outcomes (no answer, a
+ * connection lost after the request was written, a gateway's 502/504 or an unreadable answer, a long
+ * SMS with some parts accepted); false for every other failure, which certainly sent nothing.
+ */
+export function maybeSent(err: unknown): boolean {
+  return err instanceof SmsSendError && err.mayHaveBeenSent;
+}
+
+/**
  * What a send came to: sent, with its ids; or, for a failure, what the API's own `retry` says of it
- * (throttling, transient errors), else what both APIs share: a connection refused before sending is
- * retried, what may have been sent never is, the rest failed.
+ * (throttling, Vonage's own refusals), else what both APIs share: a connection refused, or lost before
+ * the request was written, is retried; what may have been sent never is; the rest failed.
+ * Only what provably was not carried out is ever retried: every retried error has mayHaveBeenSent false.
  */
 export async function outcomeOf<R extends SendResponse>(answer: Promise<R>, idsOf: (response: R) => string[], retry: (error: SmsSendError) => SendOutcome | undefined): Promise<SendOutcome> {
   let response: R;
@@ -146,10 +182,11 @@ export async function outcomeOf<R extends SendResponse>(answer: Promise<R>, idsO
     response = await answer;
   } catch (err) {
     if (!(err instanceof SmsSendError)) return { kind: 'failed', error: err as Error };
+    if (err.mayHaveBeenSent) return { kind: 'maybe-sent', error: err };
     const retried = retry(err);
     if (retried) return retried;
-    if (err.kind === 'connection' && !err.mayHaveBeenSent) return { kind: 'retry', error: err, throttled: false };
-    return err.mayHaveBeenSent ? { kind: 'maybe-sent', error: err } : { kind: 'failed', error: err };
+    if (err.kind === 'connection') return { kind: 'retry', error: err, throttled: false };
+    return { kind: 'failed', error: err };
   }
   return { kind: 'sent', response, ids: idsOf(response) };
 }

@@ -86,7 +86,7 @@ function refusal(status: number, jwt: boolean): { advice: string; short: string 
     case 429:
       return { advice: 'you are sending faster than your account allows: the send queue retries after the wait Vonage names', short: 'throttled' };
     default:
-      return status >= 500 ? { advice: 'a server error at Vonage; the SMS may or may not have been sent', short: `HTTP ${status}` } : { advice: 'an answer this package does not know', short: `HTTP ${status}` };
+      return status >= 500 ? { advice: 'a server error at Vonage, in its own words: the SMS was not sent', short: `HTTP ${status}` } : { advice: 'an answer this package does not know', short: `HTTP ${status}` };
   }
 }
 
@@ -101,16 +101,35 @@ function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
 }
 
 /**
- * What a send came to, in the Messages API's terms: throttling (HTTP 429) is retried after its Retry-After,
- * HTTP 5xx (documented as transient) and a connection refused before sending are retried.
+ * Whether an error answer is the Messages API's own problem details (MESSAGES-API-NOTES §3: every refusal
+ * but 422 is `application/problem+json`, an RFC 7807 `ErrorResponse` with `type` and `title`): Vonage's
+ * platform answered and refused. A gateway in front of it answers 502/504 empty or as an HTML page.
+ */
+function isVonageProblem(headers: IncomingHttpHeaders, body: unknown): boolean {
+  const type = String(headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+  if (type !== 'application/problem+json' || !body || typeof body !== 'object') return false;
+  const { type: link, title } = body as { type?: unknown; title?: unknown };
+  return typeof link === 'string' && link !== '' && typeof title === 'string' && title !== '';
+}
+
+/**
+ * What a send came to, in the Messages API's terms. Retried, as not carried out: throttling (HTTP 429)
+ * after its Retry-After; a 5xx in Vonage's own problem details; a connection refused, or lost before the
+ * request was written. Never retried, as it may have been carried out (outcomeOf makes these
+ * `maybe-sent`): any other 5xx (a gateway's 502 or 504, empty or HTML), an unreadable 2xx, no answer,
+ * a connection lost after writing.
  */
 export function messagesApiOutcome(answer: Promise<MessagesApiResponse>): Promise<SendOutcome> {
   return outcomeOf(
     answer,
     (response) => [response.message_uuid],
     (error) => {
+      // outcomeOf hands over only what was not carried out (mayHaveBeenSent false).
       if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
-      if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+      if (error.kind === 'http' && Number(error.status) >= 500) return { kind: 'retry', error, throttled: false };
       return undefined;
     },
   );
@@ -186,14 +205,22 @@ export class VonageMessagesClient implements VonageClient {
     if (status >= 200 && status < 300) {
       throw new SmsSendError(`the Vonage API at ${host} answered HTTP ${status}, not 202, for the SMS to ${request.to}; it may have been sent`, 'bad-response', 'unreadable answer: may have been sent', true);
     }
+    if (status >= 500 && !isVonageProblem(headers, json)) {
+      throw new SmsSendError(
+        `the Vonage Messages API at ${host} answered HTTP ${status} to the SMS to ${request.to}, not in Vonage's own words (a gateway's answer): the SMS may have been sent: check before sending again`,
+        'http',
+        `HTTP ${status}: may have been sent`,
+        true,
+        String(status),
+      );
+    }
     const { advice, short } = refusal(status, this.usesJwt);
     const said = problemWords(json);
-    const serverError = status >= 500;
     throw new SmsSendError(
       `the Vonage Messages API at ${host} refused the SMS to ${request.to}: HTTP ${status}${said ? ` ${said}` : ''}: ${advice}`,
       'http',
       short,
-      serverError,
+      false,
       String(status),
       undefined,
       status === 429 ? retryAfterMs(headers) : undefined,

@@ -55,22 +55,36 @@ export function throttleWaitMs(errorText: string | undefined): number | undefine
 }
 
 /**
- * What a send came to, in the SMS API's terms: throttling (status 1, or HTTP 429) is retried after the
- * wait Vonage names; statuses 5 and 10, HTTP 5xx (documented as transient) and a connection refused
- * before sending are retried; a long SMS of which any part was accepted never is (its parts would go twice).
+ * The account API's error body on the SMS API's host (`{"error-code":"401","error-code-label":"authentication
+ * failed"}`), when a 5xx answer is one: Vonage's own words, so its platform answered and refused.
+ */
+function accountApiError(data: unknown): string | undefined {
+  if (!data || typeof data !== 'object') return undefined;
+  const { 'error-code': code, 'error-code-label': label } = data as Record<string, unknown>;
+  if ((typeof code !== 'string' && typeof code !== 'number') || typeof label !== 'string') return undefined;
+  return label.slice(0, 200);
+}
+
+/**
+ * What a send came to, in the SMS API's terms. Retried, as not carried out: throttling (status 1, or HTTP
+ * 429) after the wait Vonage names; statuses 5 and 10 when no part was accepted; a 5xx in Vonage's own
+ * words (see `submit`); a connection refused, or lost before the request was written. Never retried,
+ * as it may have been carried out (outcomeOf makes these `maybe-sent`): any other 5xx (a gateway's 502
+ * or 504, empty or HTML), an unreadable answer, no answer, a connection lost after writing, and a long
+ * SMS of which any part was accepted (its parts would go twice).
  */
 export function smsApiOutcome(answer: Promise<SmsApiResponse>): Promise<SendOutcome> {
   return outcomeOf(
     answer,
     (response) => response.messages.map((m) => m['message-id'] ?? ''),
     (error) => {
-      const noneAccepted = error.kind === 'status' && !error.mayHaveBeenSent;
-      if (noneAccepted && error.status === '1') {
+      // outcomeOf hands over only what was not carried out (mayHaveBeenSent false): no part was accepted.
+      if (error.kind === 'status' && error.status === '1') {
         return { kind: 'retry', error, throttled: true, afterMs: throttleWaitMs(error.response?.messages.find((m) => m.status === '1')?.['error-text']) };
       }
       if (error.kind === 'http' && error.status === '429') return { kind: 'retry', error, throttled: true, afterMs: error.retryAfterMs };
-      if (noneAccepted && (error.status === '5' || error.status === '10')) return { kind: 'retry', error, throttled: false };
-      if (error.kind === 'http' && error.mayHaveBeenSent) return { kind: 'retry', error, throttled: false };
+      if (error.kind === 'status' && (error.status === '5' || error.status === '10')) return { kind: 'retry', error, throttled: false };
+      if (error.kind === 'http' && Number(error.status) >= 500) return { kind: 'retry', error, throttled: false };
       return undefined;
     },
   );
@@ -149,14 +163,20 @@ export class VonageSmsClient implements VonageClient {
       throw transportFailure(err, host, this.account.timeoutMs, request.to);
     }
     const { status, statusText, json } = answer;
+    if (status >= 500) {
+      // Vonage's own JSON error, which proves the request was refused, not carried out: a body in the SMS
+      // API's shape with no part accepted (its statuses say why, as in a 200), or the account API's
+      // `error-code`/`error-code-label`. Anything else (empty, an HTML page, other JSON) may come from a
+      // gateway in front of the API, which answers 502/504 after the API may have accepted the SMS.
+      const refused = asApiResponse(json);
+      if (refused && refused.messages.every((m) => m.status !== '0')) throw statusFailure(refused, request.to);
+      const label = accountApiError(json);
+      const said = `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}`;
+      if (label !== undefined) throw new SmsSendError(`${said} (Vonage said: "${label}"): a server error at Vonage; the SMS was not sent`, 'http', `HTTP ${status}`, false, String(status));
+      throw new SmsSendError(`${said}, not in Vonage's own words (a gateway's answer): the SMS may have been sent: check before sending again`, 'http', `HTTP ${status}: may have been sent`, true, String(status));
+    }
     if (status >= 300 || status < 200) {
-      throw new SmsSendError(
-        `the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}` + (status >= 500 ? ': a server error; the SMS may or may not have been sent' : ''),
-        'http',
-        `HTTP ${status}`,
-        status >= 500,
-        String(status),
-      );
+      throw new SmsSendError(`the Vonage API at ${host} answered HTTP ${status}${statusText ? ` ${statusText}` : ''} to the SMS to ${request.to}`, 'http', `HTTP ${status}`, false, String(status));
     }
     const response = asApiResponse(json);
     if (!response) {

@@ -182,7 +182,7 @@ describe(`Send SMS on the Messages API (Node-RED ${nodeRedVersion})`, function (
     should(api.sentMessages.map((r) => r.params.to).sort()).eql(numbers);
   });
 
-  it("retries a 5xx as the SMS API's, and never retries a timeout", async () => {
+  it("retries a 5xx in Vonage's own problem details, and never retries a timeout", async () => {
     await load({ timeout: 0.3 });
     api.injectFaults({ kind: 'http', code: 503 });
     const retried = await run([{ payload: '447700900301' }]);

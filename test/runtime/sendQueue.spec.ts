@@ -107,7 +107,7 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
       should(order.indexOf(one)).be.below(order.indexOf(other, order.indexOf(other) + 1));
   });
 
-  it('retries transient faults (status 1 after the named wait, status 5, HTTP 503) and sends the SMS once', async () => {
+  it("retries what Vonage refused in its own words (status 1 after the named wait, status 5, HTTP 503 with Vonage's JSON error) and sends the SMS once", async () => {
     await load({ retries: 3 });
     api.injectFaults({ kind: 'throttle', waitMs: 30 }, { kind: 'status', status: '5' }, { kind: 'http', code: 503 });
     const results = collect(1);

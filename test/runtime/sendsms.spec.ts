@@ -205,22 +205,30 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
   });
 
   describe('failures reach a Catch node, with a red ring, and nothing is passed on', () => {
-    const vonageFaults: Array<[string, Fault, RegExp]> = [
-      ['status 1 (throttled) more often than the queue retries', { kind: 'throttle', waitMs: 1 }, /status 1, Throttled.*please wait \[ 1 \]/],
-      ['status 5 (internal error)', { kind: 'status', status: '5', errorText: 'Internal Error' }, /status 5, Internal error: .*retry later/],
-      ['HTTP 500', { kind: 'http', code: 500 }, /answered HTTP 500 .*may or may not have been sent/],
-      ['HTTP 401', { kind: 'http', code: 401 }, /answered HTTP 401/],
-      ['a dropped connection', { kind: 'drop' }, /connection .* failed .*it may have been sent/],
-      ['an answer that is not JSON', { kind: 'not-json' }, /did not answer with an SMS API JSON response/],
-      ['a timeout', { kind: 'slow', delayMs: 1500 }, /no answer from the Vonage API .* within 0\.5 s .*it may have been sent: check before sending again/],
+    // The last column: msg.sms.maybeSent at the Catch node (issue 21): true when the SMS may have reached Vonage.
+    const vonageFaults: Array<[string, Fault, RegExp, boolean]> = [
+      ['status 1 (throttled) more often than the queue retries', { kind: 'throttle', waitMs: 1 }, /status 1, Throttled.*please wait \[ 1 \]/, false],
+      ['status 5 (internal error)', { kind: 'status', status: '5', errorText: 'Internal Error' }, /status 5, Internal error: .*retry later/, false],
+      ["HTTP 500 in Vonage's own JSON", { kind: 'http', code: 500 }, /answered HTTP 500 .*\(Vonage said: "Internal Server Error"\): a server error at Vonage; the SMS was not sent/, false],
+      ['HTTP 401', { kind: 'http', code: 401 }, /answered HTTP 401/, false],
+      [
+        'a 502 with an empty body after the API accepted the SMS',
+        { kind: 'accepted-then', answer: 'http-502-empty' },
+        /answered HTTP 502 Bad Gateway .*not in Vonage's own words .*may have been sent: check before sending again/,
+        true,
+      ],
+      ['a dropped connection', { kind: 'drop' }, /connection .* failed .*it may have been sent/, true],
+      ['an answer that is not JSON', { kind: 'not-json' }, /did not answer with an SMS API JSON response/, true],
+      ['a timeout', { kind: 'slow', delayMs: 1500 }, /no answer from the Vonage API .* within 0\.5 s .*it may have been sent: check before sending again/, true],
     ];
-    for (const [name, fault, pattern] of vonageFaults) {
+    for (const [name, fault, pattern, maybeSent] of vonageFaults) {
       it(`on ${name}`, async () => {
         // retries: 0, so that a transient fault is the answer; throttling has an allowance of its own (20).
         await load({}, { timeout: 0.5, retries: 0 });
         api.injectFaults(...Array.from({ length: fault.kind === 'throttle' ? 21 : 1 }, () => fault));
         const caught = await expectFailure(pattern, { payload: 'keep me', topic: 't' });
         should(caught).have.properties({ payload: 'keep me', topic: 't' });
+        should(caught.sms).have.properties({ to: '447700900123', maybeSent });
       });
     }
 
@@ -229,6 +237,7 @@ describe(`Send SMS (Node-RED ${nodeRedVersion})`, function () {
       api.injectFaults({ kind: 'partial', status: '5', errorText: 'Internal Error' });
       const caught = await expectFailure(/Vonage refused 1 of 2 parts of the SMS to 447700900123: status 5, Internal error.*; the other 1 part was accepted, so the recipient may get part of the text$/);
       should(caught.payload).equal('go');
+      should(caught.sms.maybeSent).equal(true);
     });
 
     it('on status 29: the account is in demo mode, with what to do', async () => {

@@ -69,9 +69,10 @@ describe('SendQueue', () => {
     should(sender.calls[1].at - sender.calls[0].at).be.aboveOrEqual(115);
   });
 
-  it('retries status 5 and 10, HTTP 5xx and refused connections with growing backoff, up to the limit', async () => {
+  it("retries status 5 and 10, HTTP 5xx in Vonage's own words and refused connections with growing backoff, up to the limit", async () => {
     const refused = new SmsSendError('refused', 'connection', 'ECONNREFUSED', false);
-    const http503 = new SmsSendError('503', 'http', 'HTTP 503', true);
+    // Vonage's own JSON error: certainly not sent (issue 21).
+    const http503 = new SmsSendError('503', 'http', 'HTTP 503', false, '503');
     const sender = scripted([statusError('5'), statusError('10'), http503, refused]);
     await should(onFakeClock(() => new SendQueue(sender, options({ maxRetries: 3, backoffMs: 20 })).submit(sms(), 'n1'))).be.rejectedWith(refused);
     should(sender.calls).have.length(4);
@@ -88,6 +89,8 @@ describe('SendQueue', () => {
     for (const error of [
       new SmsSendError('timeout', 'timeout', 'timeout', true),
       new SmsSendError('lost', 'connection', 'UND_ERR_SOCKET', true),
+      // A gateway's 502 (an empty body, not Vonage's words): the API may have carried it out (issue 21).
+      new SmsSendError('502', 'http', 'HTTP 502: may have been sent', true, '502'),
       statusError('1', 'please wait [ 10 ] and retry', 1),
       statusError('29'),
       statusError('4'),
