@@ -135,7 +135,7 @@ describe('faults: two Node-RED instances, one Redis, the loopback API', function
       return to.filter((n) => counts.has(n) || events.some((e) => e.to === n && e.event === 'failed')).length;
     };
     await wait('every SMS of B accepted, or reported by A', () => reported() === to.length, 40_000).catch((err) => {
-      console.log('DEBUG', reported(), api.sent.length, events.length, JSON.stringify(events.slice(-3)), a.log.slice(-3000));
+      console.log('fault suite, on failure: reported, sent, events, last events, A log:', reported(), api.sent.length, events.length, JSON.stringify(events.slice(-3)), a.log.slice(-3000));
       throw err;
     });
     const counts = acceptedCounts();
