@@ -8,6 +8,9 @@ import type { EventEmitter } from 'node:events';
 import type { AssembledSms, InboundParams } from '../sms/longSms';
 import type { OptOutEntry, OptOutSource } from '../sms/optOut';
 
+/** A shared-state command that takes longer than this (ms) is reported as slow. */
+export const SLOW_COMMAND_MS = 1_000;
+
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
 export class SharedStateError extends Error {
   constructor(message: string) {
@@ -20,8 +23,22 @@ export class SharedStateError extends Error {
 export interface RecentIdStore {
   /** True when the id was seen within the window; remembers it either way. Rejects with SharedStateError. */
   seen(id: string): Promise<boolean>;
-  /** Takes the mark back, so that a retry of a request that could not be handled is handled. */
-  forget(id: string): Promise<void>;
+  /**
+   * Marks the id as seen: resolves undefined when it was seen within the window already (a retry of
+   * what was passed on), else with this request's own mark, which `forget()` takes back. Rejects with
+   * SharedStateError; a mark the failed call may still have made (Redis ran it, its answer came too
+   * late) is then taken back, so that the retry of the request is handled.
+   */
+  mark(id: string): Promise<RecentIdMark | undefined>;
+}
+
+/** One request's mark of an id. */
+export interface RecentIdMark {
+  /**
+   * Takes the mark back, so that a retry of a request that could not be handled is handled: only this
+   * request's own mark, never one that an earlier, successful delivery of the same id made.
+   */
+  forget(): Promise<void>;
 }
 
 /**
@@ -94,7 +111,8 @@ export type StateScope = 'sms-in' | 'receipt' | 'reply';
 
 /**
  * Events: 'down' (with a SharedStateError) when the shared state becomes unreachable, 'up' when it
- * is back. The memory state never emits them.
+ * is back, 'slow' (with the milliseconds) for each command that took longer than SLOW_COMMAND_MS,
+ * one that timed out included. The memory state never emits them.
  */
 export interface AccountState extends EventEmitter {
   /** Where the state lives, for statuses and errors: "memory", "Redis at 127.0.0.1:6379/0". Never a password. */
