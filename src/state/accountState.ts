@@ -77,6 +77,12 @@ export interface LongSmsOptions {
   maxPending?: number;
   /** Characters (bytes, in Redis) of parts held at most; beyond, the oldest goes on incomplete. */
   maxChars?: number;
+  /**
+   * In shared state: how long (ms) a message handed to an instance waits for its confirmation that
+   * it was passed on, before it is handed again (its answer was lost); 60 s unless a test shortens it
+   * (to no less than twice the command timeout).
+   */
+  leaseMs?: number;
 }
 
 /**

@@ -4,7 +4,7 @@
  * grows without bound. Commands are never queued while Redis is away: they fail at once with a
  * SharedStateError, so that a webhook can answer 503 (Vonage retries it) and an SMS can wait.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
 import { fingerprint, MAX_RECENT_IDS } from '../sms/recentIds';
@@ -22,7 +22,7 @@ import {
   type StateScope,
   type OptOutList,
 } from './accountState';
-import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
+import { defineLongSmsCommands, LEASE_MS, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 import { PerTick } from './perTick';
 
@@ -118,25 +118,25 @@ export function describeRedis(url: string): string {
 
 /**
  * KEYS: the sorted set of ids, the sorted set of marks (`fingerprint:token`, each mark's own).
- * ARGV: fingerprint, now (ms), window (ms), most ids, the caller's token, how long a mark is kept (ms).
+ * ARGV: fingerprint, now (ms), window (ms), most ids, the caller's token, how long a mark is kept (ms),
+ * most marks.
  * Returns 1 when the id was seen within the window, else 0 after keeping it, and this caller's mark
  * (and dropping what is past the window or the bound, from both sets).
  */
 const SEEN = `
 local now = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
-local most = tonumber(ARGV[4])
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if at and tonumber(at) > now - window then return 1 end
-local function keep(key, member, ms)
+local function keep(key, member, ms, most)
   redis.call('ZADD', key, now, member)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ms)
-  local extra = redis.call('ZCARD', key) - most
+  local extra = redis.call('ZCARD', key) - tonumber(most)
   if extra > 0 then redis.call('ZREMRANGEBYRANK', key, 0, extra - 1) end
   redis.call('PEXPIRE', key, ms)
 end
-keep(KEYS[1], ARGV[1], window)
-keep(KEYS[2], ARGV[1] .. ':' .. ARGV[5], math.min(window, tonumber(ARGV[6])))
+keep(KEYS[1], ARGV[1], window, ARGV[4])
+keep(KEYS[2], ARGV[1] .. ':' .. ARGV[5], math.min(window, tonumber(ARGV[6])), ARGV[7])
 return 0
 `;
 
@@ -151,10 +151,12 @@ return 1
 `;
 
 /**
- * How long a mark's token is kept, for its take-back: which follows at once (on the same connection,
- * after the mark), or, when the connection was lost, once it is back.
+ * How long, and how many, marks' tokens are kept for their take-back, which follows at once (on the
+ * same connection, after the mark) or, when the connection was lost, once it is back: far fewer than
+ * the ids themselves, so that a flood of unique ids costs little more than the ids (issue 20).
  */
-const MARK_KEEP_MS = 15 * 60_000;
+const MARK_KEEP_MS = 5 * 60_000;
+const MAX_MARKS = 10_000;
 /** Take-backs kept at most while Redis is away (each a few bytes; past this the oldest is dropped). */
 const MAX_PENDING_TAKE_BACKS = 10_000;
 
@@ -171,7 +173,7 @@ return 1
 const HOUR_MS = 3_600_000;
 
 type TakingRedis = LongSmsRedis & {
-  vonageSmsSeen(key: string, marks: string, id: string, now: number, windowMs: number, max: number, token: string, markKeepMs: number): Promise<number>;
+  vonageSmsSeen(key: string, marks: string, id: string, now: number, windowMs: number, max: number, token: string, markKeepMs: number, maxMarks: number): Promise<number>;
   vonageSmsUnsee(key: string, marks: string, id: string, token: string): Promise<number>;
   vonageSmsAllow(key: string, now: number, windowMs: number, max: number, member: string): Promise<number>;
   vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]>;
@@ -307,10 +309,11 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       );
     const mark = async (id: string): Promise<RecentIdMark | undefined> => {
       const print = fingerprint(id);
-      const token = randomUUID();
+      // 64 random bits: it only has to tell this request's mark of this id from another request's.
+      const token = randomBytes(8).toString('base64url');
       let marked: number;
       try {
-        marked = await this.command(() => this.redis.vonageSmsSeen(key, marks, print, Date.now(), window, MAX_RECENT_IDS, token, MARK_KEEP_MS));
+        marked = await this.command(() => this.redis.vonageSmsSeen(key, marks, print, Date.now(), window, MAX_RECENT_IDS, token, MARK_KEEP_MS, MAX_MARKS));
       } catch (err) {
         // Failed, or only its answer did (Redis ran it late): the take-back follows it on the same connection.
         if (!this.closed) void takeBack(print, token);
@@ -375,7 +378,15 @@ export class RedisAccountState extends EventEmitter implements AccountState {
   }
 
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
-    const joiner = new RedisLongSms(this.redis, this.prefix, { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000 }, emit, (run) => this.command(run));
+    // A lease outlasts the command timeout twice over: a message is passed on only when its answer came
+    // within the timeout, and its confirmation follows at once, so it is confirmed before the lease ends.
+    const joiner = new RedisLongSms(
+      this.redis,
+      this.prefix,
+      { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000, leaseMs: Math.max(options.leaseMs ?? LEASE_MS, 2 * COMMAND_TIMEOUT_MS) },
+      emit,
+      (run) => this.command(run),
+    );
     return { add: (params) => joiner.add(params), close: () => joiner.close() };
   }
 

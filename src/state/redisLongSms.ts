@@ -160,6 +160,8 @@ function assembled(fields: Fields): AssembledSms | undefined {
 
 export interface LongSmsLimits {
   waitMs: number;
+  /** How long a message handed on waits for its confirmation before it is handed again. */
+  leaseMs: number;
   maxPending: number;
   maxBytes: number;
 }
@@ -167,7 +169,7 @@ export interface LongSmsLimits {
 /** How long a message's parts are kept at most, when no instance is there to end its wait. */
 const KEEP_MS = 24 * 3600 * 1000;
 /** How long a message handed on waits for its instance's confirmation before it is handed again. */
-const LEASE_MS = 60_000;
+export const LEASE_MS = 60_000;
 /** How long a passed-on message's tombstone is kept, so that a late retry of one of its parts is known. */
 const GONE_MS = 3600 * 1000;
 
@@ -212,7 +214,7 @@ export class RedisLongSms {
         KEEP_MS + this.limits.waitMs,
         member,
         this.hashes,
-        LEASE_MS,
+        this.limits.leaseMs,
         GONE_MS,
         this.goneMost,
       ),
@@ -222,7 +224,7 @@ export class RedisLongSms {
 
   /** Messages whose wait is over, each handed to one instance (this one, if it asks first). */
   async endWaits(): Promise<void> {
-    this.hand(await this.command(() => this.redis.vonageSmsDueParts(...this.keys, this.hashes, 100, LEASE_MS)));
+    this.hand(await this.command(() => this.redis.vonageSmsDueParts(...this.keys, this.hashes, 100, this.limits.leaseMs)));
   }
 
   /** Passes each message on, then says so: until then, it is handed again (a lost answer is not a lost SMS). */

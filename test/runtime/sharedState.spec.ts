@@ -16,6 +16,7 @@ import { VonageSmsClient } from '../../src/vonage/smsClient';
 import { freePort } from '../support/ports';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 import { until } from '../support/waitFor';
+import { fingerprint } from '../../src/sms/recentIds';
 import { startRedisProxy, type RedisProxy } from '../support/redisProxy';
 
 const API_KEY = 'shared01';
@@ -131,7 +132,7 @@ describe('the account state in Redis', function () {
       should(await inspect.zcard('vonage-sms:{shared01}:seen:sms-in:marks')).equal(2);
       for (const key of keys) {
         should(key).not.containEql(API_SECRET);
-        for (const member of await inspect.zrange(key, 0, -1)) should(member).match(key.endsWith(':marks') ? /^[\w-]{22}:[\da-f-]{36}$/ : /^[\w-]{22}$/);
+        for (const member of await inspect.zrange(key, 0, -1)) should(member).match(key.endsWith(':marks') ? /^[\w-]{22}:[\w-]{11}$/ : /^[\w-]{22}$/);
         const ttl = await inspect.pttl(key);
         should(ttl).be.within(1, 60_000);
       }
@@ -302,6 +303,27 @@ describe('the account state in Redis', function () {
       should(slow.every((ms) => ms >= 1_900)).be.true();
     });
 
+    it('takes back a mark whose connection was cut before its answer came: on the next connection', async () => {
+      const one = await slowState();
+      const ids = one.recentIds('sms-in', 60_000);
+      const inspect = new Redis(redis.url);
+      try {
+        const key = `vonage-sms:{${API_KEY}}:seen:sms-in`;
+        proxy.delay(2_500);
+        const marking = failure(ids.mark('CUT'));
+        // Redis made the mark; its answer is held back, and then the connection is lost.
+        await until(async () => (await inspect.zscore(key, fingerprint('CUT'))) !== null, { what: 'the mark in Redis' });
+        proxy.delay(0);
+        proxy.cut();
+        should(await marking).be.instanceOf(SharedStateError);
+        await until(async () => (await inspect.zscore(key, fingerprint('CUT'))) === null, { what: 'the mark taken back once the client is connected again' });
+        await until(() => one.available, { what: 'the state back up' });
+        should(await ids.mark('CUT')).be.ok();
+      } finally {
+        inspect.disconnect();
+      }
+    });
+
     it('takes back its own mark when the request fails later, and only its own', async () => {
       const ids = (await slowState()).recentIds('receipt', 60_000);
       const mine = await ids.mark('R1');
@@ -351,6 +373,34 @@ describe('the account state in Redis', function () {
         } finally {
           inspect.disconnect();
         }
+      } finally {
+        joiner.close();
+      }
+    });
+
+    it('hands a message whose wait ended again when the answer that handed it was lost: once, after its lease', async () => {
+      const got: AssembledSms[] = [];
+      const joiner = (await slowState()).longSms({ waitMs: 300, leaseMs: 4_000 }, (sms) => got.push(sms));
+      try {
+        const [first] = inboundRequests({ msisdn: '447700900021', to: '447700900000', text: 'w'.repeat(40) }, { partLength: 20, apiKey: API_KEY });
+        await joiner.add(first);
+        // Its wait ends while every answer comes too late: the look that hands it on times out.
+        proxy.delay(2_500);
+        const inspect = new Redis(redis.url);
+        try {
+          await until(async () => (await inspect.zcard(`vonage-sms:{${API_KEY}}:parts:handed`)) === 1, { what: 'the message handed' });
+        } finally {
+          inspect.disconnect();
+        }
+        proxy.delay(0);
+        await until(() => got.length > 0, { what: 'the SMS handed again after its lease' });
+        // Then another, whose wait ends after: once it has come, a second hand-over of the first would have come too.
+        const [later] = inboundRequests({ msisdn: '447700900022', to: '447700900000', text: 'v'.repeat(40) }, { partLength: 20, apiKey: API_KEY });
+        await joiner.add(later);
+        await until(() => got.some((sms) => sms.params.msisdn === '447700900022'), { what: 'the later SMS' });
+        const first21 = got.filter((sms) => sms.params.msisdn === '447700900021');
+        should(first21).have.length(1);
+        should(first21[0]).have.properties({ complete: false, missing: [2] });
       } finally {
         joiner.close();
       }
