@@ -155,7 +155,7 @@ return 1
  * same connection, after the mark) or, when the connection was lost, once it is back: far fewer than
  * the ids themselves, so that a flood of unique ids costs little more than the ids (issue 20).
  */
-const MARK_KEEP_MS = 5 * 60_000;
+const MARK_KEEP_MS = 3_600_000;
 const MAX_MARKS = 10_000;
 /** Take-backs kept at most while Redis is away (each a few bytes; past this the oldest is dropped). */
 const MAX_PENDING_TAKE_BACKS = 10_000;
