@@ -21,7 +21,10 @@ export class SharedStateError extends Error {
 
 /** Webhook ids already passed on within a window. */
 export interface RecentIdStore {
-  /** True when the id was seen within the window; remembers it either way. Rejects with SharedStateError. */
+  /**
+   * True when the id was seen within the window; remembers it either way. Rejects with SharedStateError,
+   * after taking back a mark the failed call may still have made (as `mark` does).
+   */
   seen(id: string): Promise<boolean>;
   /**
    * Marks the id as seen: resolves undefined when it was seen within the window already (a retry of

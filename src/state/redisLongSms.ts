@@ -4,7 +4,9 @@
  * every instance with an SMS in node looks for messages whose wait is over, and a script hands each
  * to one of them. Parts answered 200 are in Redis before the answer goes back, so they survive a
  * restart of the instance that received them. Bounded like the memory assembler: at most
- * `maxPending` messages and `maxBytes` of parts wait; beyond, the oldest goes on incomplete.
+ * `maxPending` messages and `maxBytes` of parts wait; beyond, the oldest goes on incomplete. A message
+ * is deleted only once the instance it was handed to says it passed it on (see COMMON): an answer
+ * lost to the command timeout does not lose the SMS.
  */
 import type Redis from 'ioredis';
 import { joinParts, partOf, type AssembledSms, type InboundParams } from '../sms/longSms';
