@@ -18,7 +18,7 @@ import { DEFAULT_MESSAGES_HOST } from './vonage/messagesClient';
 import { vonageClient } from './vonage/vonageClient';
 import type { AccountState } from './state/accountState';
 import { MemoryAccountState } from './state/memoryAccountState';
-import { isRedisUrl, RedisAccountState } from './state/redisAccountState';
+import { COMMAND_TIMEOUT_MS, isRedisUrl, RedisAccountState } from './state/redisAccountState';
 import { registerAccount, registerState } from './account/registry';
 import { openOptOutFile, optOutFileFor } from './state/optOutFile';
 import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
@@ -128,6 +128,16 @@ export = function (RED: NodeAPI) {
       const redis = new RedisAccountState(url, apiKey);
       redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message, timeout: timeoutSeconds }) + times(count)));
       redis.on('up', () => node.log(RED._('nexmobasic.log.state-up', { where: redis.where })));
+      // A Redis that answers, but slowly, fails nothing at first: said once a minute, with the slowest command.
+      let slowest = 0;
+      redis.on('slow', (ms: number) => {
+        slowest = Math.max(slowest, ms);
+        warnings.warn('state-slow', (count) => {
+          const seconds = (slowest / 1000).toFixed(1);
+          slowest = 0;
+          return RED._('nexmobasic.warn.state-slow', { where: redis.where, seconds, count, timeout: COMMAND_TIMEOUT_MS / 1000 });
+        });
+      });
       unregister = registerState(apiKey, redis);
       return redis;
     }

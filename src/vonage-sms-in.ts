@@ -84,10 +84,11 @@ export = function (RED: NodeAPI) {
         maxBodyBytes: WEBHOOK_MAX_BYTES,
         messages: 'inbound',
         async accepted(params, messages) {
-          const ids = state.forRequest(params, recentIds);
-          if (await state.use(() => ids.seen(params.messageId))) return;
           // Marked as seen first, so that a keyword is applied once a message id (a retried or replayed START
           // cannot undo a later STOP); taken back if the message could not be handled, so that Vonage's retry is.
+          // A mark whose call failed (a Redis that answered too late) is taken back by the store itself.
+          const mark = await state.use(() => state.forRequest(params, recentIds).mark(params.messageId));
+          if (!mark) return;
           let outcome: KeywordOutcome = { changed: false };
           try {
             // A keyword is one short SMS, never a part of a long one.
@@ -100,7 +101,8 @@ export = function (RED: NodeAPI) {
             else if (isPartOfLongSms(params)) await state.use(() => state.forRequest(params, longSms).add(params));
             else emit({ params, parts: [params], complete: true, missing: [] }, outcome.mark);
           } catch (err) {
-            await ids.forget(params.messageId).catch(() => {});
+            // This request's own mark only: never one that an earlier delivery of the id made.
+            await mark.forget().catch(() => {});
             throw err;
           }
           // The one confirmation, of a keyword that changed the list.

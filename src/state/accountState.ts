@@ -9,6 +9,9 @@ import type { AssembledSms, InboundParams } from '../sms/longSms';
 import type { OptOutEntry, OptOutSource } from '../sms/optOut';
 import type { SmsRequest } from '../sms/smsRequest';
 
+/** A shared-state command that takes longer than this (ms) is reported as slow. */
+export const SLOW_COMMAND_MS = 1_000;
+
 /** The shared state could not be read or written: nothing was done, and the caller says so. */
 export class SharedStateError extends Error {
   constructor(message: string) {
@@ -19,10 +22,27 @@ export class SharedStateError extends Error {
 
 /** Webhook ids already passed on within a window. */
 export interface RecentIdStore {
-  /** True when the id was seen within the window; remembers it either way. Rejects with SharedStateError. */
+  /**
+   * True when the id was seen within the window; remembers it either way. Rejects with SharedStateError,
+   * after taking back a mark the failed call may still have made (as `mark` does).
+   */
   seen(id: string): Promise<boolean>;
-  /** Takes the mark back, so that a retry of a request that could not be handled is handled. */
-  forget(id: string): Promise<void>;
+  /**
+   * Marks the id as seen: resolves undefined when it was seen within the window already (a retry of
+   * what was passed on), else with this request's own mark, which `forget()` takes back. Rejects with
+   * SharedStateError; a mark the failed call may still have made (Redis ran it, its answer came too
+   * late) is then taken back, so that the retry of the request is handled.
+   */
+  mark(id: string): Promise<RecentIdMark | undefined>;
+}
+
+/** One request's mark of an id. */
+export interface RecentIdMark {
+  /**
+   * Takes the mark back, so that a retry of a request that could not be handled is handled: only this
+   * request's own mark, never one that an earlier, successful delivery of the same id made.
+   */
+  forget(): Promise<void>;
 }
 
 /**
@@ -61,6 +81,12 @@ export interface LongSmsOptions {
   maxPending?: number;
   /** Characters (bytes, in Redis) of parts held at most; beyond, the oldest goes on incomplete. */
   maxChars?: number;
+  /**
+   * In shared state: how long (ms) a message handed to an instance waits for its confirmation that
+   * it was passed on, before it is handed again (its answer was lost); 60 s unless a test shortens it
+   * (to no less than twice the command timeout).
+   */
+  leaseMs?: number;
 }
 
 /**
@@ -157,7 +183,8 @@ export interface SendJournal {
 
 /**
  * Events: 'down' (with a SharedStateError) when the shared state becomes unreachable, 'up' when it
- * is back. The memory state never emits them.
+ * is back, 'slow' (with the milliseconds) for each command that took longer than SLOW_COMMAND_MS,
+ * one that timed out included. The memory state never emits them.
  */
 export interface AccountState extends EventEmitter {
   /** Where the state lives, for statuses and errors: "memory", "Redis at 127.0.0.1:6379/0". Never a password. */

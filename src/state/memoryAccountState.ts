@@ -23,7 +23,11 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
 
   recentIds(_scope: StateScope, windowMs: number): RecentIdStore {
     const ids = new RecentIds(windowMs);
-    return { seen: async (id) => ids.seen(id), forget: async (id) => ids.forget(id) };
+    return {
+      seen: async (id) => ids.seen(id),
+      // In memory the mark is made when the call returns: nothing can make it behind the caller's back.
+      mark: async (id) => (ids.seen(id) ? undefined : { forget: async () => ids.forget(id) }),
+    };
   }
 
   private readonly allowances = new Map<string, number[]>();

@@ -4,13 +4,26 @@
  * grows without bound. Commands are never queued while Redis is away: they fail at once with a
  * SharedStateError, so that a webhook can answer 503 (Vonage retries it) and an SMS can wait.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
 import { fingerprint, MAX_RECENT_IDS } from '../sms/recentIds';
 import type { AssembledSms } from '../sms/longSms';
-import { SharedStateError, type AccountState, type SendJournal, type HourlyAllowance, type LongSmsJoiner, type LongSmsOptions, type RecentIdStore, type SendSlots, type StateScope, type OptOutList } from './accountState';
-import { defineLongSmsCommands, RedisLongSms, type LongSmsRedis } from './redisLongSms';
+import {
+  SharedStateError,
+  SLOW_COMMAND_MS,
+  type AccountState,
+  type SendJournal,
+  type HourlyAllowance,
+  type LongSmsJoiner,
+  type LongSmsOptions,
+  type RecentIdMark,
+  type RecentIdStore,
+  type SendSlots,
+  type StateScope,
+  type OptOutList,
+} from './accountState';
+import { defineLongSmsCommands, LEASE_MS, RedisLongSms, type LongSmsRedis } from './redisLongSms';
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 import { PerTick } from './perTick';
 import { RedisSendJournal } from './redisSendJournal';
@@ -23,7 +36,7 @@ import { RedisSendJournal } from './redisSendJournal';
  */
 const RATE_MARGIN = 0.96;
 /** A command that takes longer than this counts as Redis being unreachable. */
-const COMMAND_TIMEOUT_MS = 2_000;
+export const COMMAND_TIMEOUT_MS = 2_000;
 
 /**
  * A rolling-window log of the account's sends (and each limited sender's), on Redis's own clock:
@@ -106,21 +119,48 @@ export function describeRedis(url: string): string {
 }
 
 /**
- * KEYS: the sorted set of ids. ARGV: fingerprint, now (ms), window (ms), most ids. Returns 1 when the id
- * was seen within the window, else 0 after keeping it (and dropping what is past the window or the bound).
+ * KEYS: the sorted set of ids, the sorted set of marks (`fingerprint:token`, each mark's own).
+ * ARGV: fingerprint, now (ms), window (ms), most ids, the caller's token, how long a mark is kept (ms),
+ * most marks.
+ * Returns 1 when the id was seen within the window, else 0 after keeping it, and this caller's mark
+ * (and dropping what is past the window or the bound, from both sets).
  */
 const SEEN = `
 local now = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if at and tonumber(at) > now - window then return 1 end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
-if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
-redis.call('PEXPIRE', KEYS[1], window)
+local function keep(key, member, ms, most)
+  redis.call('ZADD', key, now, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ms)
+  local extra = redis.call('ZCARD', key) - tonumber(most)
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', key, 0, extra - 1) end
+  redis.call('PEXPIRE', key, ms)
+end
+keep(KEYS[1], ARGV[1], window, ARGV[4])
+keep(KEYS[2], ARGV[1] .. ':' .. ARGV[5], math.min(window, tonumber(ARGV[6])), ARGV[7])
 return 0
 `;
+
+/**
+ * Takes a mark back, only when it is this caller's own. KEYS: the ids, the marks. ARGV: fingerprint,
+ * token. Returns 1 when it was taken back.
+ */
+const UNSEE = `
+if redis.call('ZREM', KEYS[2], ARGV[1] .. ':' .. ARGV[2]) == 0 then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * How long, and how many, marks' tokens are kept for their take-back, which follows at once (on the
+ * same connection, after the mark) or, when the connection was lost, once it is back: far fewer than
+ * the ids themselves, so that a flood of unique ids costs little more than the ids (issue 20).
+ */
+const MARK_KEEP_MS = 3_600_000;
+const MAX_MARKS = 10_000;
+/** Take-backs kept at most while Redis is away (each a few bytes; past this the oldest is dropped). */
+const MAX_PENDING_TAKE_BACKS = 10_000;
 
 /** KEYS: the sorted set of what was allowed. ARGV: now (ms), window (ms), most, a unique member. Returns 1 allowed, 0 not. */
 const ALLOW = `
@@ -135,7 +175,8 @@ return 1
 const HOUR_MS = 3_600_000;
 
 type TakingRedis = LongSmsRedis & {
-  vonageSmsSeen(key: string, id: string, now: number, windowMs: number, max: number): Promise<number>;
+  vonageSmsSeen(key: string, marks: string, id: string, now: number, windowMs: number, max: number, token: string, markKeepMs: number, maxMarks: number): Promise<number>;
+  vonageSmsUnsee(key: string, marks: string, id: string, token: string): Promise<number>;
   vonageSmsAllow(key: string, now: number, windowMs: number, max: number, member: string): Promise<number>;
   vonageSmsTake(account: string, sender: string, accountPace: string, senderPace: string, accountLimit: number, senderLimit: number, windowMicros: number, member: string, count: number): Promise<number[]>;
 };
@@ -172,11 +213,14 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       reconnectOnError: () => false,
     }) as TakingRedis;
     this.redis.defineCommand('vonageSmsTake', { numberOfKeys: 4, lua: TAKE });
-    this.redis.defineCommand('vonageSmsSeen', { numberOfKeys: 1, lua: SEEN });
+    this.redis.defineCommand('vonageSmsSeen', { numberOfKeys: 2, lua: SEEN });
+    this.redis.defineCommand('vonageSmsUnsee', { numberOfKeys: 2, lua: UNSEE });
     this.redis.defineCommand('vonageSmsAllow', { numberOfKeys: 1, lua: ALLOW });
     defineLongSmsCommands(this.redis);
     defineOptOutCommands(this.redis);
     this.redis.on('ready', () => {
+      // On the new connection: whatever the lost one was asked to do is done, or never will be.
+      for (const takeBack of this.takeBacks.splice(0)) void takeBack();
       if (this.condition === 'up') return;
       this.condition = 'up';
       this.emit('up');
@@ -229,12 +273,20 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     if (this.closed) throw new SharedStateError(`the shared state (${this.where}) is closed`);
     // Just deployed: a request that comes before the first connection waits for it, rather than fail.
     if (this.condition === 'connecting') await this.connected();
+    const started = performance.now();
     try {
       return await run();
     } catch (err) {
       throw this.failure(err);
+    } finally {
+      // A Redis that answers, but late, fails nothing until the timeout: said here (one timed out counts too).
+      const took = performance.now() - started;
+      if (took > SLOW_COMMAND_MS) this.emit('slow', took);
     }
   }
+
+  /** Take-backs whose connection was lost: run on the next one. */
+  private readonly takeBacks: Array<() => Promise<void>> = [];
 
   /**
    * One sorted set an account and kind of webhook (id fingerprint → when seen), trimmed as it grows to
@@ -244,9 +296,36 @@ export class RedisAccountState extends EventEmitter implements AccountState {
   recentIds(scope: StateScope, windowMs: number): RecentIdStore {
     const window = Math.max(1, Math.round(windowMs));
     const key = `${this.prefix}seen:${scope}`;
+    const marks = `${this.prefix}seen:${scope}:marks`;
+    // Only this mark, made with this token: never one an earlier, successful delivery of the id made.
+    const takeBack = (id: string, token: string): Promise<void> =>
+      this.redis.vonageSmsUnsee(key, marks, id, token).then(
+        () => undefined,
+        (err: Error) => {
+          // Timed out: it is queued behind the mark on the same connection, and runs after it all the same.
+          // Refused, the connection lost: it runs on the next one.
+          if (/timed out/i.test(err.message) || this.closed) return;
+          if (this.takeBacks.length >= MAX_PENDING_TAKE_BACKS) this.takeBacks.shift();
+          this.takeBacks.push(() => takeBack(id, token));
+        },
+      );
+    const mark = async (id: string): Promise<RecentIdMark | undefined> => {
+      const print = fingerprint(id);
+      // 64 random bits: it only has to tell this request's mark of this id from another request's.
+      const token = randomBytes(8).toString('base64url');
+      let marked: number;
+      try {
+        marked = await this.command(() => this.redis.vonageSmsSeen(key, marks, print, Date.now(), window, MAX_RECENT_IDS, token, MARK_KEEP_MS, MAX_MARKS));
+      } catch (err) {
+        // Failed, or only its answer did (Redis ran it late): the take-back follows it on the same connection.
+        if (!this.closed) void takeBack(print, token);
+        throw err;
+      }
+      return marked === 1 ? undefined : { forget: () => this.command(() => takeBack(print, token)) };
+    };
     return {
-      seen: (id) => this.command(async () => (await this.redis.vonageSmsSeen(key, fingerprint(id), Date.now(), window, MAX_RECENT_IDS)) === 1),
-      forget: (id) => this.command(async () => void (await this.redis.zrem(key, fingerprint(id)))),
+      seen: async (id) => (await mark(id)) === undefined,
+      mark,
     };
   }
 
@@ -306,7 +385,15 @@ export class RedisAccountState extends EventEmitter implements AccountState {
   }
 
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner {
-    const joiner = new RedisLongSms(this.redis, this.prefix, { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000 }, emit, (run) => this.command(run));
+    // A lease outlasts the command timeout twice over: a message is passed on only when its answer came
+    // within the timeout, and its confirmation follows at once, so it is confirmed before the lease ends.
+    const joiner = new RedisLongSms(
+      this.redis,
+      this.prefix,
+      { waitMs: options.waitMs, maxPending: options.maxPending ?? 1000, maxBytes: options.maxChars ?? 2_000_000, leaseMs: Math.max(options.leaseMs ?? LEASE_MS, 2 * COMMAND_TIMEOUT_MS) },
+      emit,
+      (run) => this.command(run),
+    );
     return { add: (params) => joiner.add(params), close: () => joiner.close() };
   }
 

@@ -16,6 +16,8 @@ import { VonageSmsClient } from '../../src/vonage/smsClient';
 import { freePort } from '../support/ports';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 import { until } from '../support/waitFor';
+import { fingerprint } from '../../src/sms/recentIds';
+import { startRedisProxy, type RedisProxy } from '../support/redisProxy';
 
 const API_KEY = 'shared01';
 const API_SECRET = 'shared-secret-1';
@@ -117,11 +119,20 @@ describe('the account state in Redis', function () {
     try {
       // One sorted set an account and kind (issue 20: bounded in count, not a key an id), of fixed-size members.
       const keys = (await inspect.keys('*')).sort();
-      should(keys).eql(['vonage-sms:{another1}:seen:sms-in', 'vonage-sms:{shared01}:seen:receipt', 'vonage-sms:{shared01}:seen:sms-in']);
+      // Each with its companion: which request made each mark (`fingerprint:token`), for its take-back.
+      should(keys).eql([
+        'vonage-sms:{another1}:seen:sms-in',
+        'vonage-sms:{another1}:seen:sms-in:marks',
+        'vonage-sms:{shared01}:seen:receipt',
+        'vonage-sms:{shared01}:seen:receipt:marks',
+        'vonage-sms:{shared01}:seen:sms-in',
+        'vonage-sms:{shared01}:seen:sms-in:marks',
+      ]);
       should(await inspect.zcard('vonage-sms:{shared01}:seen:sms-in')).equal(2);
+      should(await inspect.zcard('vonage-sms:{shared01}:seen:sms-in:marks')).equal(2);
       for (const key of keys) {
         should(key).not.containEql(API_SECRET);
-        for (const member of await inspect.zrange(key, 0, -1)) should(member).match(/^[\w-]{22}$/);
+        for (const member of await inspect.zrange(key, 0, -1)) should(member).match(key.endsWith(':marks') ? /^[\w-]{22}:[\w-]{11}$/ : /^[\w-]{22}$/);
         const ttl = await inspect.pttl(key);
         should(ttl).be.within(1, 60_000);
       }
@@ -245,6 +256,155 @@ describe('the account state in Redis', function () {
     } finally {
       joiner.close();
     }
+  });
+
+  describe('behind a Redis that answers late (a proxy holds its answers back past the command timeout)', () => {
+    let proxy: RedisProxy;
+    beforeEach(async () => {
+      proxy = await startRedisProxy(redis.port);
+    });
+    afterEach(async () => {
+      await proxy.close();
+    });
+    /** A state whose connection goes through the proxy. */
+    async function slowState(): Promise<RedisAccountState> {
+      const made = new RedisAccountState(proxy.url(PASSWORD), API_KEY);
+      states.push(made);
+      if (!made.available) await new Promise((resolve) => made.once('up', resolve));
+      return made;
+    }
+    /** Every late answer passed on (commands sent after it are answered at once again). */
+    const answered = () => until(() => proxy.held === 0, { what: 'the late answers' });
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (err: Error) => err,
+      );
+
+    it('takes back a mark that Redis made after the call timed out, but never the mark of an earlier, successful delivery', async () => {
+      const one = await slowState();
+      const slow: number[] = [];
+      one.on('slow', (ms: number) => slow.push(ms));
+      const ids = one.recentIds('sms-in', 60_000);
+      should(await ids.mark('DELIVERED')).be.ok();
+      proxy.delay(2_500);
+      // Redis runs both scripts at once; their answers come after the timeout.
+      const [again, fresh] = await Promise.all([failure(ids.mark('DELIVERED')), failure(ids.mark('NEW'))]);
+      should(again).be.instanceOf(SharedStateError);
+      should(fresh).be.instanceOf(SharedStateError);
+      should(fresh!.message).match(/^the shared state \(Redis at 127\.0\.0\.1:\d+\/0\) is unreachable \(Command timed out\)$/);
+      proxy.delay(0);
+      await answered();
+      // The retry of the new one is handled; the earlier delivery is still known.
+      should(await ids.mark('NEW')).be.ok();
+      should(await ids.mark('DELIVERED')).be.undefined();
+      // Each timed-out command was reported slow, with how long it took (over the timeout).
+      should(slow.length).be.aboveOrEqual(2);
+      should(slow.every((ms) => ms >= 1_900)).be.true();
+    });
+
+    it('takes back a mark whose connection was cut before its answer came: on the next connection', async () => {
+      const one = await slowState();
+      const ids = one.recentIds('sms-in', 60_000);
+      const inspect = new Redis(redis.url);
+      try {
+        const key = `vonage-sms:{${API_KEY}}:seen:sms-in`;
+        proxy.delay(2_500);
+        const marking = failure(ids.mark('CUT'));
+        // Redis made the mark; its answer is held back, and then the connection is lost.
+        await until(async () => (await inspect.zscore(key, fingerprint('CUT'))) !== null, { what: 'the mark in Redis' });
+        proxy.delay(0);
+        proxy.cut();
+        should(await marking).be.instanceOf(SharedStateError);
+        await until(async () => (await inspect.zscore(key, fingerprint('CUT'))) === null, { what: 'the mark taken back once the client is connected again' });
+        await until(() => one.available, { what: 'the state back up' });
+        should(await ids.mark('CUT')).be.ok();
+      } finally {
+        inspect.disconnect();
+      }
+    });
+
+    it('takes back its own mark when the request fails later, and only its own', async () => {
+      const ids = (await slowState()).recentIds('receipt', 60_000);
+      const mine = await ids.mark('R1');
+      should(mine).be.ok();
+      await mine!.forget();
+      const next = await ids.mark('R1');
+      should(next).be.ok();
+      // A mark taken back twice, or after another request made the id's mark again, leaves that mark alone.
+      await mine!.forget();
+      should(await ids.mark('R1')).be.undefined();
+    });
+
+    it('passes a long SMS on once when the answer of the part that completed it came too late: the retry of the part hands it again', async () => {
+      const got: AssembledSms[] = [];
+      const joiner = (await slowState()).longSms({ waitMs: 60_000 }, (sms) => got.push(sms));
+      try {
+        const text = 'a long message whose last part is answered too late';
+        const parts = inboundRequests({ msisdn: '447700900011', to: '447700900000', text }, { partLength: 20, apiKey: API_KEY });
+        should(parts).have.length(3);
+        await joiner.add(parts[0]);
+        proxy.delay(2_500);
+        // Part 2 is kept and part 3 completes the SMS in Redis; neither answer comes in time.
+        should(await failure(joiner.add(parts[1]))).be.instanceOf(SharedStateError);
+        should(await failure(joiner.add(parts[2]))).be.instanceOf(SharedStateError);
+        proxy.delay(0);
+        await answered();
+        should(got).be.empty();
+        // Vonage retries both (each was answered 503): the SMS goes on once, whole.
+        await joiner.add(parts[1]);
+        await joiner.add(parts[2]);
+        should(got).have.length(1);
+        should(got[0]).have.properties({ complete: true, missing: [] });
+        should(got[0].params.text).equal(text);
+        // Once passed on, a late retry of any of its parts passes nothing on.
+        for (const part of parts) await joiner.add(part);
+        await answered();
+        should(got).have.length(1);
+        // What is kept of it: which parts it had, no text, no place among what waits.
+        const inspect = new Redis(redis.url);
+        try {
+          should(await inspect.zcard(`vonage-sms:{${API_KEY}}:parts:due`)).equal(0);
+          should(await inspect.zcard(`vonage-sms:{${API_KEY}}:parts:handed`)).equal(0);
+          should(await inspect.zcard(`vonage-sms:{${API_KEY}}:parts:gone`)).equal(1);
+          should(await inspect.get(`vonage-sms:{${API_KEY}}:parts:bytes`)).equal('0');
+          const [gone] = await inspect.zrange(`vonage-sms:{${API_KEY}}:parts:gone`, 0, -1);
+          should(await inspect.hgetall(`vonage-sms:{${API_KEY}}:parts:${gone}`)).eql({ done: '2', p1: '', p2: '', p3: '' });
+        } finally {
+          inspect.disconnect();
+        }
+      } finally {
+        joiner.close();
+      }
+    });
+
+    it('hands a message whose wait ended again when the answer that handed it was lost: once, after its lease', async () => {
+      const got: AssembledSms[] = [];
+      const joiner = (await slowState()).longSms({ waitMs: 300, leaseMs: 4_000 }, (sms) => got.push(sms));
+      try {
+        const [first] = inboundRequests({ msisdn: '447700900021', to: '447700900000', text: 'w'.repeat(40) }, { partLength: 20, apiKey: API_KEY });
+        await joiner.add(first);
+        // Its wait ends while every answer comes too late: the look that hands it on times out.
+        proxy.delay(2_500);
+        const inspect = new Redis(redis.url);
+        try {
+          await until(async () => (await inspect.zcard(`vonage-sms:{${API_KEY}}:parts:handed`)) === 1, { what: 'the message handed' });
+        } finally {
+          inspect.disconnect();
+        }
+        proxy.delay(0);
+        await until(() => got.length > 0, { what: 'the SMS handed again after its lease' });
+        // Then another, whose wait ends after: once it has come, a second hand-over of the first would have come too.
+        const [later] = inboundRequests({ msisdn: '447700900022', to: '447700900000', text: 'v'.repeat(40) }, { partLength: 20, apiKey: API_KEY });
+        await joiner.add(later);
+        await until(() => got.some((sms) => sms.params.msisdn === '447700900022'), { what: 'the later SMS' });
+        const first21 = got.filter((sms) => sms.params.msisdn === '447700900021');
+        should(first21).have.length(1);
+        should(first21[0]).have.properties({ complete: false, missing: [2] });
+      } finally {
+        joiner.close();
+      }
+    });
   });
 
   it('starts while Redis is not there yet (a deploy during an outage): says so once, then works when it comes', async () => {
