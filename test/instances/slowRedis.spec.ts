@@ -89,8 +89,12 @@ describe('two Node-RED instances sharing a Redis that answers late', function ()
     // Redis was slow for real: each first answer was a 503.
     should(answers.map((a) => a[0])).matchEach(503);
 
-    // Then one more SMS into each instance: each passes SMS on and queues its replies in order, so once
-    // these are replied to, every reply to what came before has gone too.
+    // Every SMS passed on, each replied to: a reply whose turn came while Redis was slow waits and asks again,
+    // so replies may go in any order.
+    const numbers = [...singles.map((p) => p.msisdn), ...longs.map((parts) => parts[0].msisdn)];
+    await until(() => numbers.every((n) => replies().some((r) => r.params.to === n)), { what: 'a reply to every SMS', timeoutMs: 60_000 });
+    // Then one more SMS into each instance, replied to after anything still queued before it: a second
+    // reply to any SMS (one passed on twice) would have gone by then.
     const after = instances.map((_, i) => inboundRequests({ msisdn: `44770090090${i}`, to: OUR_NUMBER, text: 'after' }, { apiKey: API_KEY })[0]);
     for (const [i, red] of instances.entries()) should(await inbound(red, after[i])).equal(200);
     await until(() => after.every((p) => replies().some((r) => r.params.to === p.msisdn)), { what: 'the replies after', timeoutMs: 60_000 });
