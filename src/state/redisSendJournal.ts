@@ -16,6 +16,8 @@ import { TakenOverError, type JournalEntry, type SendJournal, type TakenOver } f
 
 /** An instance that has not renewed its lease for this long is taken over. */
 export const LEASE_MS = 10_000;
+/** How long the ids of SMS sent or failed are gathered before they are forgotten in one round trip. */
+const REMOVE_EVERY_MS = 20;
 /** A journal (a dead instance's, whose SMS no live instance can take) is dropped this long after its last change. */
 const KEEP_MS = 86_400_000;
 
@@ -253,7 +255,10 @@ export class RedisSendJournal implements SendJournal {
       return;
     }
     this.removing = [id];
-    process.nextTick(() => {
+    // Gathered for a few milliseconds, not a tick: answers come one a tick, and a round trip for each would
+    // cost more than the send (BENCHMARKS.md, 6d). An SMS forgotten late was marked as being sent, or has
+    // failed: taken over in that moment, the first is reported as maybe sent, the second sent after all.
+    setTimeout(() => {
       const ids = this.removing ?? [];
       this.removing = undefined;
       const instance = this.instance;
@@ -268,7 +273,7 @@ export class RedisSendJournal implements SendJournal {
         },
         () => undefined,
       );
-    });
+    }, REMOVE_EVERY_MS).unref();
   }
 
   async renew(): Promise<'kept' | 'forgotten' | 'taken'> {
