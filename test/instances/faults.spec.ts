@@ -120,6 +120,24 @@ describe('faults: two Node-RED instances, one Redis, the loopback API', function
     should(events.filter((e) => e.event === 'sent').length).equal(to.length);
   });
 
+  it('half-answers (accepted, then a 502 or 504 from a gateway, or a dropped connection) are never retried: 600 SMS over both instances, none sent twice, each accepted or reported maybe sent', async () => {
+    const to = numbers(40_000, 600);
+    api.injectEvery(40, { kind: 'accepted-then', answer: 'http-502-empty' }, { kind: 'accepted-then', answer: 'http-504-html' }, { kind: 'accepted-then', answer: 'drop' });
+    await Promise.all([burst(instances[0], to.slice(0, 300)), burst(instances[1], to.slice(300))]);
+    await wait('every SMS reported', () => events.length >= to.length);
+    const counts = acceptedCounts();
+    // Every SMS reached the API once: none twice, none lost.
+    should(counts.size).equal(to.length);
+    should([...counts.values()].every((n) => n === 1)).be.true();
+    const failed = events.filter((e) => e.event === 'failed');
+    const half = new Set(api.requests.filter((r) => r.fault === 'accepted-then').map((r) => r.params.to));
+    should(half.size).be.above(10);
+    // Those half-answered, and only those, reached a Catch node, each with msg.sms.maybeSent.
+    should(failed.map((e) => e.to).sort()).eql([...half].sort());
+    for (const e of failed) should(e.maybeSent).equal(true, `maybeSent of ${e.to}`);
+    should(events.filter((e) => e.event === 'sent').length + failed.length).equal(to.length);
+  });
+
   it('kill -9 of an instance with SMS waiting and being sent: the other takes them over, sends each once (msg.recovered), and reports those in flight as maybe sent', async () => {
     const [a, b] = instances;
     const to = numbers(20_000, 300);
