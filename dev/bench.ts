@@ -51,7 +51,7 @@ process.once('exit', () => fs.rmSync(USER_DIR, { recursive: true, force: true })
 helper.settings({ userDir: USER_DIR });
 const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
-const NODE_FILES = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout'];
+const NODE_FILES = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout', 'vonage-sms-usage'];
 const packageNodes = NODE_FILES.map((n) => require(path.join(ROOT, 'nodes', `${n}.js`)));
 const httpNodes = require(path.join(coreDir, 'network', '21-httpin.js'));
 
@@ -131,15 +131,15 @@ async function sendOverhead(): Promise<void> {
   const rounds = SMOKE ? 2 : 11;
   const flow = [
     { id: 't', type: 'tab' },
-    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+    { id: 'c', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
     { id: 'o', z: 't', type: 'helper' },
     // The same on the Messages API.
-    { id: 'cm', type: 'nexmobasic', api: 'messages', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+    { id: 'cm', type: 'nexmobasic', perrecipient: 0, api: 'messages', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 'sm', z: 't', type: 'sendsms', creds: 'cm', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['om']] },
     { id: 'om', z: 't', type: 'helper' },
     // The same with the account's state in Redis.
-    { id: 'cr', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+    { id: 'cr', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 'sr', z: 't', type: 'sendsms', creds: 'cr', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['or']] },
     { id: 'or', z: 't', type: 'helper' },
   ];
@@ -222,7 +222,7 @@ async function sharedRate(): Promise<void> {
   const flow = [
     { id: 't', type: 'tab' },
     ...['a', 'b'].flatMap((x) => [
-      { id: `c${x}`, type: 'nexmobasic', resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
+      { id: `c${x}`, type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
       { id: `s${x}`, z: 't', type: 'sendsms', creds: `c${x}`, to: '447700900123', fr: 'Bench', text: `burst ${x} {{msg.payload}}`, wires: [['o']] },
     ]),
     { id: 'o', z: 't', type: 'helper' },
@@ -326,7 +326,7 @@ async function sendJournal(): Promise<void> {
   const url = `http://127.0.0.1:${(collector.address() as { port: number }).port}/`;
   const flows = [
     { id: 'jt', type: 'tab', label: 'journal' },
-    { id: 'jc', type: 'nexmobasic', name: 'journal account', resthost: restHost, rate: 30, queuesize: 1000, timeout: 30 },
+    { id: 'jc', type: 'nexmobasic', perrecipient: 0, name: 'journal account', resthost: restHost, rate: 30, queuesize: 1000, timeout: 30 },
     { id: 'jh', z: 'jt', type: 'http in', url: '/bench/hold', method: 'post', wires: [['jr', 'jm']] },
     { id: 'jr', z: 'jt', type: 'http response', statusCode: '202', wires: [] },
     { id: 'jm', z: 'jt', type: 'change', rules: [{ t: 'move', p: 'payload.to', pt: 'msg', to: 'to', tot: 'msg' }], wires: [['js']] },
@@ -393,7 +393,7 @@ async function rateFidelity(): Promise<void> {
   api.account(KEY)!.ratePerSecond = rate;
   const flow = [
     { id: 't', type: 'tab' },
-    { id: 'c', type: 'nexmobasic', resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
+    { id: 'c', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate, queuesize: n + 10, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'burst {{msg.payload}}', wires: [['o']] },
     { id: 'o', z: 't', type: 'helper' },
   ];
@@ -430,7 +430,7 @@ async function inbound(): Promise<void> {
     { id: 't', type: 'tab' },
     { id: 'in', z: 't', type: 'vonage-sms-in', url: '/bench-sms-in', wires: [['sink']] },
     // Webhooks naming the API key of a config node with a Shared state keep their state in Redis.
-    { id: 'cr', type: 'nexmobasic', resthost: restHost },
+    { id: 'cr', type: 'nexmobasic', perrecipient: 0, resthost: restHost },
     { id: 'inr', z: 't', type: 'vonage-sms-in', url: '/bench-sms-in-redis', wires: [['sink']] },
     { id: 'hin', z: 't', type: 'http in', url: '/bench-http-in', method: 'get', wires: [['hres', 'sink']] },
     { id: 'hres', z: 't', type: 'http response', statusCode: '', headers: {}, wires: [] },
@@ -518,7 +518,7 @@ async function memory(): Promise<void> {
   const flow = [
     { id: 't', type: 'tab' },
     // One SMS a minute: everything after the first waits in the queue.
-    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: 1 / 60, queuesize: sizes[sizes.length - 1] + 10, timeout: 30 },
+    { id: 'c', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: 1 / 60, queuesize: sizes[sizes.length - 1] + 10, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Queued {{msg.payload}}', wires: [[]] },
   ];
   helper.settings({ logging: { console: { level: 'off' } } });
@@ -735,8 +735,8 @@ async function realNodeRed(): Promise<void> {
   const at = () => ({ x: 200, y: (y += 60) });
   const flows = [
     { id: tab, type: 'tab', label: 'bench' },
-    { id: 'cb', type: 'nexmobasic', name: 'burst account', resthost: restHost, rate, queuesize: 1000, timeout: 30 },
-    { id: 'cm', type: 'nexmobasic', name: 'memory account', resthost: restHost, rate: 1 / 60, queuesize: held + 10, timeout: 30 },
+    { id: 'cb', type: 'nexmobasic', perrecipient: 0, name: 'burst account', resthost: restHost, rate, queuesize: 1000, timeout: 30 },
+    { id: 'cm', type: 'nexmobasic', perrecipient: 0, name: 'memory account', resthost: restHost, rate: 1 / 60, queuesize: held + 10, timeout: 30 },
     // 8: one function node sends the whole burst at once, each text 150 characters and unique.
     { id: 'hb', z: tab, type: 'http in', url: '/bench/burst', method: 'post', ...at(), wires: [['fb', 'rb']] },
     { id: 'rb', z: tab, type: 'http response', statusCode: '', headers: {}, ...at(), wires: [] },
@@ -972,7 +972,7 @@ async function latency(): Promise<void> {
   const n = SMOKE ? 20 : 400;
   const flow = [
     { id: 't', type: 'tab' },
-    { id: 'c', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: 100, timeout: 30 },
+    { id: 'c', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: UNBINDING_RATE, queuesize: 100, timeout: 30 },
     { id: 's', z: 't', type: 'sendsms', creds: 'c', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['o']] },
     { id: 'o', z: 't', type: 'helper' },
   ];
@@ -1120,7 +1120,7 @@ async function optOuts(): Promise<void> {
   const credentials: Record<string, Record<string, string>> = {};
   for (const [name, key, extra] of paths) {
     flow.push(
-      { id: `c-${name}`, type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
+      { id: `c-${name}`, type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
       { id: `s-${name}`, z: 't', type: 'sendsms', creds: `c-${name}`, to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [[`o-${name}`]] },
       { id: `o-${name}`, z: 't', type: 'helper' },
     );

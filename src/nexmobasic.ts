@@ -23,6 +23,8 @@ import { registerAccount, registerState } from './account/registry';
 import { openOptOutFile, optOutFileFor } from './state/optOutFile';
 import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
 import { throttledWarnings, times } from './node-red/warnings';
+import { spendLimits } from './sms/spendLimits';
+import { SpendError, SpendGuard } from './sending/spendGuard';
 
 interface NexmoBasicDef extends NodeDef {
   /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */
@@ -52,6 +54,12 @@ interface NexmoBasicDef extends NodeDef {
   helpreply?: string;
   /** Confirmations sent at most in any hour, across instances with a Shared state; absent = 60, 0 = none. */
   replylimit?: string | number;
+  /** Spend limits (issue 25): allowed destination countries, daily budgets in parts and money, their time zone, SMS to one number an hour. */
+  countries?: string;
+  dailyparts?: string | number;
+  dailyspend?: string | number;
+  budgettz?: string;
+  perrecipient?: string | number;
 }
 
 /** Opt-out confirmations an hour when the flow does not say. */
@@ -158,7 +166,16 @@ export = function (RED: NodeAPI) {
       };
     }
 
-    function resolveQueue(client: VonageClient, state: AccountState): SendQueue {
+    function resolveGuard(state: AccountState): SpendGuard | Error {
+      try {
+        return new SpendGuard(spendLimits(config), state.spendLedger(), undefined);
+      } catch (err) {
+        return new Error(`the Vonage credentials node's spend limits: ${(err as Error).message}`);
+      }
+    }
+
+    function resolveQueue(client: VonageClient, state: AccountState, guard: SpendGuard | Error): SendQueue | Error {
+      if (guard instanceof Error) return guard;
       const ratePerSecond = setting(config.rate, DEFAULT_QUEUE_OPTIONS.ratePerSecond);
       const perSenderPerSecond = setting(config.senderrate, DEFAULT_QUEUE_OPTIONS.perSenderPerSecond);
       // The shared state keeps both rates for every instance when it can; else this Node-RED keeps them.
@@ -174,6 +191,7 @@ export = function (RED: NodeAPI) {
         stateWaitMs: timeoutMs,
         // With a shared state, each waiting SMS is journalled there, for another instance to send if this one dies.
         journal: state.sendJournal(),
+        guard,
       });
     }
 
@@ -181,12 +199,20 @@ export = function (RED: NodeAPI) {
     const sigsecret = node.credentials?.sigsecret;
     const client = resolveClient();
     const state = resolveState();
-    const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state);
+    const spend = state instanceof Error ? undefined : resolveGuard(state);
+    const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state, spend!);
+    // A budget used up: one warning (then once a minute, with the count), beside each Send SMS node's status.
+    if (!(queue instanceof Error)) {
+      queue.on('refused', (err: SpendError) => {
+        if (err.limit === 'parts' || err.limit === 'money') warnings.warn(`spent-${err.limit}`, (count) => err.message + times(count));
+      });
+    }
     Object.assign(node, {
       client,
       state,
       optOuts: state instanceof Error ? state : resolveOptOuts(state),
       sendQueue: queue,
+      spend,
       signature: sigsecret ? { secret: sigsecret, method: sigmethod } : undefined,
     });
     const unregisterAccount = apiKey ? registerAccount(apiKey, node) : () => {};

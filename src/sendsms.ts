@@ -16,6 +16,7 @@ import { maybeSent, SmsSendError } from './vonage/client';
 import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
 import { Slices } from './node-red/slices';
+import { SpendError } from './sending/spendGuard';
 
 interface SendSmsDef extends NodeDef {
   creds?: string;
@@ -98,6 +99,10 @@ export = function (RED: NodeAPI) {
       else showStatus(lastStatus ?? {});
     };
     const onState = () => onDepth(queue ? queue.depth : 0);
+    // A daily budget used up shows on every Send SMS node of the account, not only the one whose SMS was refused.
+    const onRefused = (err: SpendError) => {
+      if (err.limit === 'parts' || err.limit === 'money') show('red', 'ring', RED._('sendsms.status.failed', { reason: reason(err) }));
+    };
     // With a shared state, the SMS of this node that a dead Node-RED instance left are sent by this one:
     // each comes out as a new msg with the original's _msgid and topic, and msg.recovered = true.
     const journalled = account !== null && !(account.state instanceof Error) && account.state.shared;
@@ -115,6 +120,7 @@ export = function (RED: NodeAPI) {
     if (queue) {
       queue.on('depth', onDepth);
       queue.on('state', onState);
+      queue.on('refused', onRefused);
     }
 
     function copyFor(msg: SmsMessage, recipient: string): SmsMessage {
@@ -156,6 +162,7 @@ export = function (RED: NodeAPI) {
       if (err instanceof TooManyRecipientsError) return RED._('sendsms.status.too-many');
       if (err instanceof SharedStateError) return RED._('sendsms.status.state-failed');
       if (err instanceof OptedOutError) return RED._('sendsms.status.opted-out');
+      if (err instanceof SpendError) return RED._(`sendsms.status.spend-${err.limit}`);
       return RED._('sendsms.status.bad-input');
     }
 
@@ -276,7 +283,7 @@ export = function (RED: NodeAPI) {
        * Vonage (never retried: check before sending it again), false when it certainly was not sent.
        */
       settle(out: SmsMessage, err: Error | undefined, result: SendResult | undefined, sms: ComposedSms): void {
-        out.sms = err ? { ...describe(sms), maybeSent: maybeSent(err) } : describe(sms);
+        out.sms = err ? { ...describe(sms), maybeSent: maybeSent(err) } : { ...describe(sms), ...result?.spend };
         if (err instanceof QueueError && err.reason === 'handed-over') {
           // Another Node-RED sends it (this one was cut off from Redis for longer than its lease): not a failure here.
           node.warn(RED._('sendsms.warn.handed-over', { to: sms.to }));
@@ -332,6 +339,7 @@ export = function (RED: NodeAPI) {
       if (!queue) return done();
       queue.off('depth', onDepth);
       queue.off('state', onState);
+      queue.off('refused', onRefused);
       stopAdopting?.();
       const count = queue.cancel(node.id, RED._('sendsms.errors.stopped'));
       if (count > 0) node.warn(RED._('sendsms.warn.queued-failed', { count }));

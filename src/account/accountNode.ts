@@ -10,6 +10,7 @@ import type { AccountState, OptOutList } from '../state/accountState';
 import type { OptOutKeyword, OptOutKeywords } from '../sms/optOut';
 import type { SignatureMethod } from '../vonage/smsSignature';
 import type { VonageClient } from '../vonage/client';
+import type { SpendGuard } from '../sending/spendGuard';
 
 export interface NexmoBasicCredentials {
   apikey?: string;
@@ -36,6 +37,8 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   readonly sendQueue: SendQueue | Error;
   /** Where this account's state lives: memory, or Redis when `redisurl` is set. */
   readonly state: AccountState | Error;
+  /** The account's spend limits (countries, budgets, per-recipient cap) and what they counted today. */
+  readonly spend: SpendGuard | Error | undefined;
   /** The account's opt-out list and how it is kept. */
   readonly optOuts: OptOutPolicy | Error;
   /** How webhooks for this account are signed, when a signature secret is set. */

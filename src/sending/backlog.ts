@@ -6,6 +6,7 @@
  */
 import type { SmsRequest } from '../sms/smsRequest';
 import type { SendResponse } from '../vonage/client';
+import type { SpendReport, SpendShare } from './spendGuard';
 
 export interface SendResult {
   response: SendResponse;
@@ -13,6 +14,8 @@ export interface SendResult {
   ids: string[];
   /** Attempts it took, 1 when the first succeeded. */
   attempts: number;
+  /** With spend guards: the price Vonage charged and what is left of today's budgets. */
+  spend?: SpendReport;
 }
 
 /** An SMS that waits: all the queue keeps of it until its turn comes near. */
@@ -27,6 +30,8 @@ export interface Waiting {
   waiting: boolean;
   /** Its record in the send journal (a shared state's): its id there, and what its flow gets back. */
   journal?: { id: string; about?: { msgid?: string; topic?: string | number }; stored: boolean };
+  /** What it took of the spend limits, once its turn came (spendGuard.ts). */
+  share?: SpendShare;
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { SharedStateError, type SendJournal, type TakenOver } from '../state/accountState';
-import { SmsSendError, type SendOutcome, type VonageClient } from '../vonage/client';
+import { maybeSent, SmsSendError, type SendOutcome, type VonageClient } from '../vonage/client';
+import { SpendError, type SpendGuard } from './spendGuard';
 import type { SmsRequest } from '../sms/smsRequest';
 import { OptedOutError, type OptOutEntry } from '../sms/optOut';
 import { MemoryRateLimiter, sleep, type RateLimiter, type Turn } from './rateLimiter';
@@ -46,6 +47,8 @@ export interface SendQueueOptions {
    * failed, so that another instance takes it over if this one dies (journaling.ts).
    */
   journal?: SendJournal;
+  /** The account's spend limits (countries, per-recipient cap, daily budgets), for every SMS it sends. */
+  guard?: SpendGuard;
 }
 
 export const DEFAULT_QUEUE_OPTIONS: SendQueueOptions = { ratePerSecond: 30, perSenderPerSecond: 0, maxQueued: 1000, maxRetries: 3, backoffMs: 500 };
@@ -87,6 +90,8 @@ export class SendQueue extends EventEmitter {
     readonly options: SendQueueOptions = DEFAULT_QUEUE_OPTIONS,
   ) {
     super();
+    // Every Send SMS node of the account listens (depth, state, refused): many, by design.
+    this.setMaxListeners(0);
     this.limiter = options.limiter ?? new MemoryRateLimiter(options.ratePerSecond, options.perSenderPerSecond);
     if (options.journal) {
       this.journaling = new Journaling(options.journal, {
@@ -145,6 +150,11 @@ export class SendQueue extends EventEmitter {
       const max = reply ? MAX_WAITING_REPLIES : this.options.maxQueued;
       return refuse(new QueueError(`the send queue is full (${max} ${reply ? 'opt-out confirmations' : 'SMS'} waiting): the SMS to ${request.to} was not sent`, 'full'));
     }
+    const refused = this.options.guard?.destination(request);
+    if (refused) {
+      this.emit('refused', refused);
+      return queueMicrotask(() => receiver.outcome(refused, undefined, request));
+    }
     const entry: Waiting = { owner, since: Date.now(), request, receiver, waiting: false };
     this.backlog.add(entry);
     this.journaling?.add(entry, about);
@@ -187,10 +197,21 @@ export class SendQueue extends EventEmitter {
     yield* this.active;
   }
 
-  /** The SMS's outcome, told once; out of the journal. */
+  /** The SMS's outcome, told once; out of the journal; what it took of the spend limits given back or corrected. */
   private finish(entry: Waiting, err: Error | undefined, result?: SendResult): void {
     this.journaling?.settled(entry);
-    settle(entry, err, result);
+    const share = entry.share;
+    const guard = this.options.guard;
+    if (!share || !guard) return settle(entry, err, result);
+    entry.share = undefined;
+    if (err || !result) {
+      if (!maybeSent(err)) guard.giveBack(share);
+      return settle(entry, err, result);
+    }
+    guard.sent(share, result.response).then(
+      (spend) => settle(entry, undefined, { ...result, spend }),
+      () => settle(entry, undefined, result),
+    );
   }
 
   /** Hands SMS from the backlog to the limiter, oldest first, while fewer than its batch wait there to start. */
@@ -209,10 +230,12 @@ export class SendQueue extends EventEmitter {
       (result) => {
         this.active.delete(entry);
         this.finish(entry, undefined, result);
+        if (this.closed && this.active.size === 0) this.emit('idle');
       },
       (err: Error) => {
         this.active.delete(entry);
         this.finish(entry, err);
+        if (this.closed && this.active.size === 0) this.emit('idle');
       },
     );
   }
@@ -255,8 +278,12 @@ export class SendQueue extends EventEmitter {
     this.limiter.close();
     this.changed();
     while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
-    // After the removals of what failed above (the same connection keeps their order).
-    await this.journaling?.close();
+    // Once the outcome of each SMS that was being sent is told (and it is forgotten by the journal): the
+    // journal is left only then, or another instance would take a sent SMS over as maybe sent.
+    if (this.journaling) {
+      while (this.active.size > 0) await new Promise((resolve) => this.once('idle', resolve));
+      await this.journaling.close();
+    }
     return count;
   }
 
@@ -292,6 +319,18 @@ export class SendQueue extends EventEmitter {
           }
           if (!entry.waiting) return undefined;
           if (optedOut) return this.done(entry, { optedOut });
+        }
+        // Its share of the spend limits, once (a retry keeps it): refused, it fails and is never retried.
+        const guard = this.options.guard;
+        if (guard?.active && !entry.share) {
+          try {
+            entry.share = await guard.take(request);
+          } catch (err) {
+            if (err instanceof SharedStateError) return { go: false, stateDown: err };
+            if (err instanceof SpendError) this.emit('refused', err);
+            return this.done(entry, { kind: 'failed', error: err as Error });
+          }
+          if (!entry.waiting) return undefined;
         }
         const asked = this.limiter.turn(request.from, sms);
         const turn = asked instanceof Promise ? await asked : asked;

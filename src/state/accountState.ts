@@ -119,6 +119,42 @@ export interface OptOutList {
 /** What a store of recent ids is for: the webhooks of SMS in or SMS receipt, or the numbers sent a confirmation. */
 export type StateScope = 'sms-in' | 'receipt' | 'reply';
 
+/** One SMS asking the spend ledger for its share: to whom, on which day, how many parts, what it may cost. */
+export interface SpendAsk {
+  recipient: string;
+  /** SMS to this number in any rolling hour, at most; 0: no cap. */
+  cap: number;
+  /** The budgets' day (YYYY-MM-DD in their time zone). */
+  day: string;
+  parts: number;
+  /** Its estimated price; 0 when money is not budgeted. */
+  money: number;
+  /** The day's budgets; undefined: none. */
+  maxParts?: number;
+  maxMoney?: number;
+}
+
+/** Counted ('ok'), or the limit that refused it. */
+export type SpendAnswer = 'ok' | 'recipient' | 'parts' | 'money';
+
+/** What one day has used of the budgets. */
+export interface DayUsage {
+  parts: number;
+  money: number;
+}
+
+/**
+ * What the account sent today and to whom this hour, counted by every instance that shares the state:
+ * each SMS takes its share before it is sent (refused whole when a limit would be passed), and gives it
+ * back when it was not sent after all, or corrects it with the price Vonage charged.
+ */
+export interface SpendLedger {
+  take(ask: SpendAsk): SpendAnswer | Promise<SpendAnswer>;
+  /** Adds to the day's parts and money (negative: gives back), and gives back one SMS to the recipient. */
+  adjust(change: { day: string; parts: number; money: number; recipient?: string }): void;
+  usage(day: string): Promise<DayUsage>;
+}
+
 /** What the send journal keeps of one SMS: what sending it needs, and what its flow must get back. */
 export interface JournalEntry {
   /** Unique across instances: `<instance>:<n>`. */
@@ -196,6 +232,8 @@ export interface AccountState extends EventEmitter {
   recentIds(scope: StateScope, windowMs: number): RecentIdStore;
   /** Shared send slots, or undefined when the send queue keeps the rate itself (in memory). */
   sendSlots(ratePerSecond: number, perSenderPerSecond: number): SendSlots | undefined;
+  /** The account's spend ledger: this Node-RED's, or the shared state's. */
+  spendLedger(): SpendLedger;
   /** A journal of this instance's waiting SMS, for another instance to take over; undefined in memory. */
   sendJournal(): SendJournal | undefined;
   longSms(options: LongSmsOptions, emit: (sms: AssembledSms) => void): LongSmsJoiner;

@@ -2,8 +2,9 @@
 import { EventEmitter } from 'node:events';
 import { LongSmsAssembler, type AssembledSms } from '../sms/longSms';
 import { RecentIds } from '../sms/recentIds';
-import type { AccountState, HourlyAllowance, LongSmsJoiner, LongSmsOptions, OptOutList, RecentIdStore, SendSlots, StateScope } from './accountState';
+import type { AccountState, SpendLedger, HourlyAllowance, LongSmsJoiner, LongSmsOptions, OptOutList, RecentIdStore, SendSlots, StateScope } from './accountState';
 import { MemoryOptOutList } from './optOutFile';
+import { MemorySpendLedger } from './memorySpendLedger';
 
 const HOUR_MS = 3_600_000;
 
@@ -44,6 +45,13 @@ export class MemoryAccountState extends EventEmitter implements AccountState {
         return true;
       },
     };
+  }
+
+  private ledger: SpendLedger | undefined;
+
+  spendLedger(): SpendLedger {
+    this.ledger ??= new MemorySpendLedger();
+    return this.ledger;
   }
 
   /** No journal: the SMS waiting in a Node-RED that dies die with it (the README says so). */

@@ -14,6 +14,7 @@ import {
   SLOW_COMMAND_MS,
   type AccountState,
   type SendJournal,
+  type SpendLedger,
   type HourlyAllowance,
   type LongSmsJoiner,
   type LongSmsOptions,
@@ -27,6 +28,7 @@ import { defineLongSmsCommands, LEASE_MS, RedisLongSms, type LongSmsRedis } from
 import { defineOptOutCommands, RedisOptOuts } from './redisOptOuts';
 import { PerTick } from './perTick';
 import { RedisSendJournal } from './redisSendJournal';
+import { RedisSpendLedger } from './redisSpendLedger';
 
 /**
  * The share of the rate limit used. What is left absorbs the difference between when a request is
@@ -377,6 +379,14 @@ export class RedisAccountState extends EventEmitter implements AccountState {
       ).then((waits) => askers.map((_, i) => ({ waitMs: Math.abs(Number(waits[i])) / 1000, senderBound: Number(waits[i]) < 0 })));
     });
     return { take: (from) => turns.ask(from, from) };
+  }
+
+  private ledger: SpendLedger | undefined;
+
+  /** One for the account: every config node and instance with the API key counts in the same ledger. */
+  spendLedger(): SpendLedger {
+    this.ledger ??= new RedisSpendLedger(this.redis, this.prefix, (run) => this.command(run), randomUUID());
+    return this.ledger;
   }
 
   /** One journal a send queue (a config node), with a lease of its own. */

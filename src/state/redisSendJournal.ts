@@ -120,10 +120,15 @@ return kept
 `;
 
 /**
- * KEYS: journals, lease, journal, sending. ARGV: instance. The lease goes; an empty journal too. One that
- * still holds SMS (taken over while this instance stopped) is left for another instance to take over.
+ * KEYS: journals, lease, journal, sending. ARGV: instance, then the ids sent or failed not yet forgotten.
+ * The lease goes; an empty journal too. One that still holds SMS (taken over while this instance stopped)
+ * is left for another instance to take over.
  */
 const LEAVE = `
+for i = 2, #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  redis.call('SREM', KEYS[4], ARGV[i])
+end
 redis.call('DEL', KEYS[2])
 if redis.call('HLEN', KEYS[3]) > 0 then return 0 end
 redis.call('DEL', KEYS[3], KEYS[4])
@@ -137,7 +142,7 @@ type JournalRedis = Redis & {
   vonageSmsJournalRenew(journals: string, lease: string, taken: string, journal: string, sending: string, ...args: Array<string | number>): Promise<number>;
   vonageSmsJournalTakeOver(journals: string, ...args: Array<string | number>): Promise<[string[], string[]]>;
   vonageSmsJournalRejoin(journals: string, ...args: Array<string | number>): Promise<string[]>;
-  vonageSmsJournalLeave(journals: string, lease: string, journal: string, sending: string, instance: string): Promise<number>;
+  vonageSmsJournalLeave(journals: string, lease: string, journal: string, sending: string, instance: string, ...ids: string[]): Promise<number>;
 };
 
 export function defineJournalCommands(redis: Redis): void {
@@ -301,6 +306,8 @@ export class RedisSendJournal implements SendJournal {
   }
 
   async close(): Promise<void> {
-    await this.command(() => this.r.vonageSmsJournalLeave(this.key('journals'), this.key('lease'), this.key('journal'), this.key('sending'), this.instance));
+    // What was sent or failed goes first: its removal may still be gathering (REMOVE_EVERY_MS).
+    const ids = [...this.forgotten];
+    await this.command(() => this.r.vonageSmsJournalLeave(this.key('journals'), this.key('lease'), this.key('journal'), this.key('sending'), this.instance, ...ids));
   }
 }

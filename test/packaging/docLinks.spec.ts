@@ -105,7 +105,7 @@ describe('the links of the README, the docs and the editor help', function () {
   });
 
   it('gives each node help References to the docs/ pages', () => {
-    for (const type of ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout']) {
+    for (const type of ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout', 'vonage-sms-usage']) {
       const help = fs.readFileSync(path.join(ROOT, 'nodes', 'locales', 'en-US', `${type}.html`), 'utf8');
       should(help).match(/<h3>References<\/h3>/, `${type}'s help has no References`);
       should(help).match(new RegExp(`href="https://github\\.com/${REPO}/blob/main/docs/[a-z-]+\\.md`), `${type}'s help links no docs/ page`);

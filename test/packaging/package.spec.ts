@@ -128,6 +128,10 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
       'nodes/vonage-optout.html',
       'nodes/locales/en-US/vonage-optout.json',
       'nodes/locales/en-US/vonage-optout.html',
+      'nodes/vonage-sms-usage.js',
+      'nodes/vonage-sms-usage.html',
+      'nodes/locales/en-US/vonage-sms-usage.json',
+      'nodes/locales/en-US/vonage-sms-usage.html',
       'examples/Honour opt-outs.json',
       'examples/Use the Messages API.json',
       'nodes/nexmobasic.js',
@@ -171,7 +175,7 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     const { status, json } = await admin('GET', '/nodes');
     should(status).equal(200);
     const sets = (json() as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>).filter((s) => s.module === MODULE);
-    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms', 'vonage-optout', 'vonage-sms-in', 'vonage-sms-receipt']);
+    should(sets.flatMap((s) => s.types).sort()).eql(['nexmobasic', 'sendsms', 'vonage-optout', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-sms-usage']);
     for (const s of sets) {
       should(s).have.properties({ enabled: true });
       should(s.err).be.undefined();

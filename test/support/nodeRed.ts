@@ -76,6 +76,7 @@ export const packageNodes: NodeModule[] = [
   require('../../nodes/vonage-sms-in.js'),
   require('../../nodes/vonage-sms-receipt.js'),
   require('../../nodes/vonage-optout.js'),
+  require('../../nodes/vonage-sms-usage.js'),
 ];
 
 /** A node module that only captures RED.httpNode, the express app `http in` nodes register on. */

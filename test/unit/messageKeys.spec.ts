@@ -10,7 +10,7 @@ import path from 'node:path';
 import should from 'should';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TYPES = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout'];
+const TYPES = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout', 'vonage-sms-usage'];
 /** The node types whose code builds keys from `type`: the two webhook nodes. */
 const WEBHOOK_TYPES = ['vonage-sms-in', 'vonage-sms-receipt'];
 /** What the variables inside built keys can be. A new variable must be listed here. */
@@ -20,6 +20,7 @@ const VALUES: Record<string, string[]> = {
   problem: ['signer-missing', 'signer-no-secret'],
   how: ['shadowed', 'shadowing'],
   reason: ['unsigned', 'stale', 'mismatch'],
+  'err.limit': ['country', 'recipient', 'parts', 'money', 'price'],
 };
 
 function sources(dir: string): string[] {
