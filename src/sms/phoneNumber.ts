@@ -114,6 +114,17 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
   }
 }
 
+/**
+ * The country (ISO 3166 alpha-2) a number in E.164 digits (`4915112345678`, with or without `+`) belongs
+ * to, or undefined when its digits name none (an unknown or shared-cost range, a non-geographic code).
+ * For the Pricing API, which prices SMS by destination country.
+ */
+export function countryOf(e164: string): string | undefined {
+  const digits = e164.startsWith('+') ? e164.slice(1) : e164;
+  if (!/^\d{1,15}$/.test(digits)) return undefined;
+  return tryParse(`+${digits}`)?.country;
+}
+
 const MOBILE_TYPES = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE', 'PAGER']);
 const isMobile = (reading: PhoneNumber) => MOBILE_TYPES.has(reading.getType() ?? '');
 
