@@ -127,7 +127,7 @@ export function countryOf(e164: string): string | undefined {
   const parsed = tryParse(`+${digits}`);
   if (!parsed) return undefined;
   if (parsed.country) return parsed.country;
-  const main = (metadata as unknown as MetadataJson).country_calling_codes[parsed.countryCallingCode]?.[0];
+  const main: string | undefined = (metadata as unknown as MetadataJson).country_calling_codes[parsed.countryCallingCode]?.[0];
   return main && main !== '001' ? main : undefined;
 }
 
