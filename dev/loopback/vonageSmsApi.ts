@@ -77,7 +77,7 @@ const PRICES: Record<string, { name: string; prefix: string; defaultPrice: numbe
     networks: [
       ['mobile', 0.0333, '234', '10', 'Telefonica UK Limited'],
       ['mobile', 0.0333, '234', '15', 'Vodafone Limited'],
-      ['mobile', 0.0345, '234', '30', 'EE Limited'],
+      ['mobile', 0.035, '234', '30', 'EE Limited'],
       ['mobile', 0.0333, '234', '20', 'Hutchison 3G UK Ltd'],
     ],
   },

@@ -110,7 +110,7 @@ describe(`Prices (Node-RED ${nodeRedVersion})`, function () {
       helper.getNode('send').receive({ payload: 'x' });
       await both;
       const byTo = Object.fromEntries(payloads.map((p) => [p.to, p]));
-      should(byTo['447700900123']).have.properties({ price: 0.0345, currency: 'EUR' });
+      should(byTo['447700900123']).have.properties({ price: 0.035, currency: 'EUR' });
       should(byTo['14155550100']).have.properties({ price: 0.0081, currency: 'EUR' });
     });
 
