@@ -7,7 +7,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './account/accountNode';
 import { numberSetting as setting } from './node-red/settings';
-import { isCountryCode } from './sms/phoneNumber';
+import { countryOf, isCountryCode, normaliseNumber } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './vonage/smsSignature';
 import { DEFAULT_QUEUE_OPTIONS, SendQueue } from './sending/sendQueue';
 import { MemoryRateLimiter } from './sending/rateLimiter';
@@ -16,6 +16,7 @@ import { CheckError, type VonageClient } from './vonage/client';
 import { DEFAULT_REST_HOST, isRestHost } from './vonage/smsClient';
 import { DEFAULT_MESSAGES_HOST } from './vonage/messagesClient';
 import { vonageClient } from './vonage/vonageClient';
+import { pricingHost, SmsPricing } from './vonage/pricing';
 import type { AccountState } from './state/accountState';
 import { MemoryAccountState } from './state/memoryAccountState';
 import { COMMAND_TIMEOUT_MS, isRedisUrl, RedisAccountState } from './state/redisAccountState';
@@ -69,6 +70,8 @@ const DEFAULT_TIMEOUT_SECONDS = 10;
 /** A field that is exactly ${NAME}: Node-RED reads it from the environment when the node is deployed. */
 const ENV_REFERENCE = /^\$\{\S+\}$/;
 const withoutSlash = (host: string) => host.replace(/\/+$/, '');
+/** The longest number the price endpoint reads: no number needs more, written with spaces. */
+const MAX_PRICE_NUMBER = 20;
 
 export = function (RED: NodeAPI) {
   function NexmoBasic(this: Node<NexmoBasicCredentials>, config: NexmoBasicDef) {
@@ -166,9 +169,11 @@ export = function (RED: NodeAPI) {
       };
     }
 
-    function resolveGuard(state: AccountState): SpendGuard | Error {
+    function resolveGuard(state: AccountState, pricing: SmsPricing | Error): SpendGuard | Error {
+      // The money budget's estimates: each part at the destination's dearest network (pricing.ts).
+      const prices = pricing instanceof Error ? undefined : (country: string) => pricing.price(country).then(({ perPart, currency }) => ({ perPart, currency }));
       try {
-        return new SpendGuard(spendLimits(config), state.spendLedger(), undefined);
+        return new SpendGuard(spendLimits(config), state.spendLedger(), prices);
       } catch (err) {
         return new Error(`the Vonage credentials node's spend limits: ${(err as Error).message}`);
       }
@@ -199,7 +204,9 @@ export = function (RED: NodeAPI) {
     const sigsecret = node.credentials?.sigsecret;
     const client = resolveClient();
     const state = resolveState();
-    const spend = state instanceof Error ? undefined : resolveGuard(state);
+    // The Pricing API with the same key and secret, on the account API's host (pricing.ts, pricingHost).
+    const pricing = client instanceof Error ? client : new SmsPricing({ apiKey: apiKey!, apiSecret: apiSecret!, host: pricingHost(api, restHost), timeoutMs });
+    const spend = state instanceof Error ? undefined : resolveGuard(state, pricing);
     const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state, spend!);
     // A budget used up: one warning (then once a minute, with the count), beside each Send SMS node's status.
     if (!(queue instanceof Error)) {
@@ -209,6 +216,7 @@ export = function (RED: NodeAPI) {
     }
     Object.assign(node, {
       client,
+      pricing,
       state,
       optOuts: state instanceof Error ? state : resolveOptOuts(state),
       sendQueue: queue,
@@ -222,6 +230,7 @@ export = function (RED: NodeAPI) {
       warnings.close();
       const closeState = async () => {
         if (!(client instanceof Error)) client.close();
+        if (!(pricing instanceof Error)) pricing.close();
         unregister();
         unregisterAccount();
         if (!(state instanceof Error)) await state.close();
@@ -289,6 +298,35 @@ export = function (RED: NodeAPI) {
       return fail((err as Error).message, err instanceof CheckError ? err.blame : 'credentials');
     } finally {
       client?.close();
+    }
+  });
+
+  /**
+   * The price of an SMS part to a number, for the Send SMS dialog's counter: `GET nexmobasic/:id/price?to=…`
+   * for a deployed config node, from its Pricing API lookup (kept a day). Answers `{country, countryName,
+   * currency, perPart}`, or `{error}` (400 for a bad number, 404 for no such deployed node, 502 when the
+   * price is not known); never a credential. Reading a price needs the permission to read the config node.
+   */
+  RED.httpAdmin.get('/nexmobasic/:id/price', RED.auth.needsPermission('nexmobasic.read'), async (req, res) => {
+    const id = typeof req.params.id === 'string' ? req.params.id : '';
+    const to = typeof req.query.to === 'string' ? req.query.to : '';
+    // A number, as typed: at most 20 characters of digits, spaces, + ( ) . - /.
+    if (!to || to.length > MAX_PRICE_NUMBER || !/^[0-9+\s().\-/]+$/.test(to)) return res.status(400).json({ error: RED._('nexmobasic.errors.price-bad-number') });
+    const found = id && id.length <= 64 ? (RED.nodes.getNode(id) as NexmoBasicNode | null) : null;
+    if (found?.type !== 'nexmobasic' || !found.pricing) return res.status(404).json({ error: RED._('nexmobasic.errors.price-not-deployed') });
+    let country: string | undefined;
+    try {
+      country = countryOf(normaliseNumber(to, 'To', found.country || undefined));
+    } catch (err) {
+      return res.status(400).json({ error: (err as Error).message });
+    }
+    if (!country) return res.status(400).json({ error: RED._('nexmobasic.errors.price-no-country') });
+    if (found.pricing instanceof Error) return res.status(502).json({ error: found.pricing.message });
+    try {
+      const { countryName, currency, perPart } = await found.pricing.price(country);
+      return res.json({ country, countryName, currency, perPart });
+    } catch (err) {
+      return res.status(502).json({ error: (err as Error).message });
     }
   });
 

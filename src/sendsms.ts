@@ -13,6 +13,7 @@ import { OptedOutError, type OptOutEntry } from './sms/optOut';
 import { TooManyRecipientsError } from './sms/recipients';
 import { QueueError, type SendReceiver, type SendResult, type SmsAbout } from './sending/sendQueue';
 import { maybeSent, SmsSendError } from './vonage/client';
+import { dryRunPrices } from './vonage/pricing';
 import type { SmsRequest } from './sms/smsRequest';
 import type { ContextScope, TemplateSources } from './sms/template';
 import { Slices } from './node-red/slices';
@@ -193,12 +194,18 @@ export = function (RED: NodeAPI) {
 
       // A dry run says which recipients opted out, as the send queue would when their turn came.
       let optedOut: Map<string, OptOutEntry> | undefined;
+      // And what each SMS would cost, when the Pricing API says (else nothing is said of it).
+      let prices: Map<ComposedSms, { price: number; currency: string }> | undefined;
       if (dryRun) {
         try {
           optedOut = await optOutsOf(batch.messages);
         } catch (err) {
           return fail(err as Error, reason(err as Error));
         }
+        prices = await dryRunPrices(
+          account.pricing,
+          batch.messages.map((m) => m.sms),
+        );
       }
 
       // No await from here on: a waiting SMS holds its msg, its request and a Delivery, not this
@@ -220,7 +227,7 @@ export = function (RED: NodeAPI) {
             delivery.failed(new OptedOutError(entry), recipient, out);
             continue;
           }
-          out.payload = { ...describe(sms), dryRun: true };
+          out.payload = { ...describe(sms), ...prices?.get(sms), dryRun: true };
           show('grey', 'dot', RED._('sendsms.status.dry-run', { count: sms.parts }));
           send(out);
           delivery.finished();

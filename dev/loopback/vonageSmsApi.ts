@@ -8,6 +8,16 @@
  * - It records every request, and can be told to inject faults for the next requests (or every Nth),
  *   among them half-answers: the request carried out, then a gateway's 502/504 or a dropped connection.
  * - A small control API under `/_loopback/` lets another process (`npm run inbound`) use it.
+ * - The account API's `GET /account/get-balance`, and the Pricing API's
+ *   `GET /account/get-pricing/outbound/sms?country=XX` (Basic or api_key/api_secret credentials), as
+ *   Vonage's Pricing API reference documents it (developer.vonage.com/en/api/pricing): one country's
+ *   `countryCode`, `countryName`, `countryDisplayName`, `currency`, `defaultPrice`, `dialingPrefix` and
+ *   `networks[]` (`type`, `price`, `currency`, `mcc`, `mnc`, `networkCode`, `networkName`), every value a
+ *   string; 400 `{"error_title","invalid_parameters","type":"BAD_REQUEST"}` for a missing or unknown
+ *   country; 401 `{"code":"401","currency","error-code-label":"authentication failed"}`; 404 (empty) for
+ *   another type or path under it; with `pricingOnePerSecond`, its documented limit (one request a second
+ *   per key; beyond it, 429 with an empty body). `pricingDown()` makes it fail, `setPrice()` changes a
+ *   country's price. Its requests are kept apart, in `pricingRequests`: `requests` stays what was sent.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -27,7 +37,92 @@ export interface LoopbackAccount {
   /** A Vonage Application of this account, for the Messages API's JWT auth: its ID and public key (PEM). */
   applicationId?: string;
   publicKey?: string;
+  /** The currency the account is billed in, as the Pricing API names it: EUR unless set. */
+  currency?: string;
 }
+
+/** One network of a country, as the Pricing API answers it (every value a string). */
+export interface PricingNetwork {
+  type: string;
+  price: string;
+  currency: string;
+  mcc: string;
+  mnc: string;
+  networkCode: string;
+  networkName: string;
+}
+
+/** One country's SMS prices, as `GET /account/get-pricing/outbound/sms` answers them (every value a string). */
+export interface PricingCountry {
+  countryCode: string;
+  countryName: string;
+  countryDisplayName: string;
+  currency: string;
+  defaultPrice: string;
+  dialingPrefix: string;
+  networks: PricingNetwork[];
+}
+
+/** How the Pricing API fails when it is down: a 503 page, a dropped connection, or a 200 that is not JSON. */
+export type PricingOutage = 'http-503' | 'drop' | 'not-json';
+
+type Network = [type: string, price: number, mcc: string, mnc: string, name: string];
+
+/** Plausible SMS prices in EUR (not Vonage's: the loopback's own), for a few countries. */
+const PRICES: Record<string, { name: string; prefix: string; defaultPrice: number; networks: Network[] }> = {
+  GB: {
+    name: 'United Kingdom',
+    prefix: '44',
+    defaultPrice: 0.0333,
+    networks: [
+      ['mobile', 0.0333, '234', '10', 'Telefonica UK Limited'],
+      ['mobile', 0.0333, '234', '15', 'Vodafone Limited'],
+      ['mobile', 0.035, '234', '30', 'EE Limited'],
+      ['mobile', 0.0333, '234', '20', 'Hutchison 3G UK Ltd'],
+    ],
+  },
+  DE: {
+    name: 'Germany',
+    prefix: '49',
+    defaultPrice: 0.075,
+    networks: [
+      ['mobile', 0.075, '262', '01', 'Telekom Deutschland GmbH'],
+      ['mobile', 0.0762, '262', '02', 'Vodafone GmbH'],
+      ['mobile', 0.0741, '262', '03', 'Telefonica Germany GmbH & Co. oHG'],
+    ],
+  },
+  FR: {
+    name: 'France',
+    prefix: '33',
+    defaultPrice: 0.0688,
+    networks: [
+      ['mobile', 0.0688, '208', '01', 'Orange'],
+      ['mobile', 0.0688, '208', '10', 'SFR'],
+      ['mobile', 0.0702, '208', '20', 'Bouygues Telecom'],
+      ['mobile', 0.0688, '208', '15', 'Free Mobile'],
+    ],
+  },
+  US: {
+    name: 'United States',
+    prefix: '1',
+    defaultPrice: 0.0079,
+    networks: [
+      ['mobile', 0.0079, '310', '260', 'T-Mobile USA, Inc.'],
+      ['mobile', 0.0079, '311', '480', 'Verizon Wireless'],
+      ['mobile', 0.0081, '310', '410', 'AT&T Mobility'],
+    ],
+  },
+  CA: { name: 'Canada', prefix: '1', defaultPrice: 0.0062, networks: [['mobile', 0.0059, '302', '530', 'Keewaytinook Okimakanak']] },
+  ES: {
+    name: 'Spain',
+    prefix: '34',
+    defaultPrice: 0.0655,
+    networks: [
+      ['mobile', 0.0655, '214', '07', 'Telefonica Moviles Espana'],
+      ['mobile', 0.0655, '214', '01', 'Vodafone Spain'],
+    ],
+  },
+};
 
 export type Fault =
   | { kind: 'throttle'; waitMs?: number }
@@ -175,6 +270,73 @@ export class LoopbackVonageSmsApi {
     this.faults.length = 0;
     this.recurring = undefined;
     this.recent.clear();
+    this.pricingRequests.length = 0;
+    this.pricingOutage = undefined;
+    this.prices.clear();
+    this.pricingRecent.clear();
+    this.pricingOnePerSecond = false;
+  }
+
+  /** The Pricing API's requests, apart from `requests` (which stays what was sent, or asked of the account API). */
+  readonly pricingRequests: RecordedRequest[] = [];
+  /** Enforce the Pricing API's documented limit: one request a second per API key, else 429. Off by default. */
+  pricingOnePerSecond = false;
+  private pricingOutage: PricingOutage | undefined;
+  /** Prices set by a test, by country: they replace (or add to) the built-in ones. */
+  private readonly prices = new Map<string, PricingCountry | null>();
+  private readonly pricingRecent = new Map<string, number>();
+
+  /** The Pricing API down (a 503 page unless said otherwise) until `pricingDown(false)`; the rest answers as ever. */
+  pricingDown(down: boolean | PricingOutage = true): void {
+    this.pricingOutage = down === true ? 'http-503' : down === false ? undefined : down;
+  }
+
+  /**
+   * Sets a country's price (in the account's currency) for the Pricing API: a default price for one part,
+   * and each network's (one mobile network at the default price unless given); null: the country unknown.
+   */
+  setPrice(country: string, price: number | null, networks?: Array<{ price: number; name?: string; mcc?: string; mnc?: string }>): void {
+    const code = country.toUpperCase();
+    if (price === null) {
+      this.prices.set(code, null);
+      return;
+    }
+    const known = PRICES[code];
+    this.prices.set(code, {
+      countryCode: code,
+      countryName: known?.name ?? code,
+      countryDisplayName: known?.name ?? code,
+      currency: 'EUR',
+      defaultPrice: price.toFixed(8),
+      dialingPrefix: known?.prefix ?? '',
+      networks: (networks ?? [{ price }]).map((n, i) => ({
+        type: 'mobile',
+        price: n.price.toFixed(8),
+        currency: 'EUR',
+        mcc: n.mcc ?? '999',
+        mnc: n.mnc ?? String(i + 1).padStart(2, '0'),
+        networkCode: `${n.mcc ?? '999'}${n.mnc ?? String(i + 1).padStart(2, '0')}`,
+        networkName: n.name ?? `Network ${i + 1}`,
+      })),
+    });
+  }
+
+  /** A country's prices as the Pricing API answers them, in `currency`; undefined for a country it does not know. */
+  pricingOf(country: string, currency = 'EUR'): PricingCountry | undefined {
+    const set = this.prices.get(country);
+    if (set === null) return undefined;
+    if (set) return { ...set, currency, networks: set.networks.map((n) => ({ ...n, currency })) };
+    const known = PRICES[country];
+    if (!known) return undefined;
+    return {
+      countryCode: country,
+      countryName: known.name,
+      countryDisplayName: known.name,
+      currency,
+      defaultPrice: known.defaultPrice.toFixed(8),
+      dialingPrefix: known.prefix,
+      networks: known.networks.map(([type, price, mcc, mnc, networkName]) => ({ type, price: price.toFixed(8), currency, mcc, mnc, networkCode: `${mcc}${mnc}`, networkName })),
+    };
   }
 
   /** The SMS requests Vonage would have accepted (status 0). */
@@ -216,6 +378,7 @@ export class LoopbackVonageSmsApi {
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
 
     if (url.pathname.startsWith('/_loopback/')) return this.control(url, req.method ?? 'GET', raw, res);
+    if (url.pathname.startsWith('/account/get-pricing/')) return this.answerPricing(url, req, res);
 
     let params: Record<string, string> = Object.fromEntries(url.searchParams);
     if (raw) {
@@ -482,6 +645,66 @@ export class LoopbackVonageSmsApi {
     }
     record.outcome = 'HTTP 200';
     this.json(res, 200, { value: Number(account.balance.toFixed(8)), autoReload: false });
+  }
+
+  /**
+   * The Pricing API (v1): `GET /account/get-pricing/outbound/sms?country=XX`, as its reference documents
+   * it (see the header). Down, it answers as `pricingDown` says, before anything else.
+   */
+  private answerPricing(url: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+      contentType: '',
+      params: Object.fromEntries(url.searchParams),
+      auth: 'none',
+      outcome: '',
+      at: Date.now(),
+    };
+    this.pricingRequests.push(record);
+    const answer = (code: number, body?: unknown) => {
+      record.outcome = `HTTP ${code}`;
+      if (body === undefined) {
+        res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': '0' });
+        res.end();
+      } else this.json(res, code, body);
+    };
+    switch (this.pricingOutage) {
+      case 'drop':
+        record.outcome = 'fault drop';
+        req.socket.destroy();
+        return;
+      case 'not-json':
+        record.outcome = 'fault not-json';
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body>Service temporarily unavailable</body></html>');
+        return;
+      case 'http-503': {
+        record.outcome = 'HTTP 503';
+        const page = '<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1></body></html>';
+        res.writeHead(503, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
+        res.end(page);
+        return;
+      }
+    }
+    // Only the SMS prices are served here (sms-transit and voice are other products).
+    if (url.pathname !== '/account/get-pricing/outbound/sms' || req.method !== 'GET') return answer(404);
+    const { apiKey, apiSecret } = this.credentialsOf(record);
+    const account = apiKey ? this.accounts.get(apiKey) : undefined;
+    const currency = account?.currency ?? 'EUR';
+    if (!account || account.apiSecret !== apiSecret) return answer(401, { code: '401', currency, 'error-code-label': 'authentication failed' });
+    if (this.pricingOnePerSecond) {
+      const last = this.pricingRecent.get(account.apiKey);
+      if (last !== undefined && record.at - last < 1000) return answer(429);
+      this.pricingRecent.set(account.apiKey, record.at);
+    }
+    const country = (url.searchParams.get('country') ?? '').trim().toUpperCase();
+    const badCountry = (message: string) => answer(400, { error_title: 'Bad Request', invalid_parameters: { message, parameter: 'country' }, type: 'BAD_REQUEST' });
+    if (!country) return badCountry('Is required');
+    const prices = /^[A-Z]{2}$/.test(country) ? this.pricingOf(country, currency) : undefined;
+    if (!prices) return badCountry('Is invalid');
+    answer(200, prices);
   }
 
   /** The SMS API itself, once no fault answered. */

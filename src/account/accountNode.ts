@@ -11,6 +11,7 @@ import type { OptOutKeyword, OptOutKeywords } from '../sms/optOut';
 import type { SignatureMethod } from '../vonage/smsSignature';
 import type { VonageClient } from '../vonage/client';
 import type { SpendGuard } from '../sending/spendGuard';
+import type { SmsPricing } from '../vonage/pricing';
 
 export interface NexmoBasicCredentials {
   apikey?: string;
@@ -33,6 +34,13 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   api: 'sms' | 'messages';
   /** The account's client, for the API it speaks. */
   readonly client: VonageClient | Error;
+  /**
+   * What an SMS part costs, by destination country, from Vonage's Pricing API (kept a day): for the money
+   * budget and the price shown before sending. `pricing.price('DE')` or `pricing.estimate(to, parts)`
+   * reject with a PricingError when the price is not known (the API down or refusing): never a guess.
+   * An Error when the account has no client (no API key…).
+   */
+  readonly pricing: SmsPricing | Error;
   /** The send queue every Send SMS node of this account shares (rate limit, retries). */
   readonly sendQueue: SendQueue | Error;
   /** Where this account's state lives: memory, or Redis when `redisurl` is set. */

@@ -89,6 +89,35 @@ export function checkTo(value: string, country: string): string {
   return '';
 }
 
+/**
+ * The one fixed number typed in To, trimmed, whose price the counter can show; '' for a template, a list,
+ * a number that would fail, or nothing. Never longer than the price endpoint reads (20 characters).
+ */
+export function literalTo(value: string, country: string): string {
+  const text = value.trim();
+  if (text === '' || text.length > 20 || text.includes('{{') || checkTo(text, country) !== '') return '';
+  let entries: string[];
+  try {
+    entries = typedEntries(text).filter((entry) => entry.trim() !== '');
+  } catch {
+    return '';
+  }
+  return entries.length === 1 ? entries[0].trim() : '';
+}
+
+const CURRENCY_SYMBOLS: Record<string, string> = { EUR: '€', GBP: '£', USD: '$' };
+
+/**
+ * What `parts` parts cost at `perPart` each, for the counter: `€0.15`, `£0.067`, `CHF 0.15`. Two decimals
+ * from 0.10 up, else two significant digits (an SMS to the US costs under a cent a part).
+ */
+export function formatPrice(perPart: number, parts: number, currency: string): string {
+  const total = perPart * parts;
+  const amount = total >= 0.1 || total === 0 ? total.toFixed(2) : String(Number(total.toPrecision(2)));
+  const symbol = CURRENCY_SYMBOLS[currency];
+  return symbol ? `${symbol}${amount}` : `${currency} ${amount}`;
+}
+
 export function checkFrom(value: string, country: string): string {
   if (value.trim() === '' || value.includes('{{')) return '';
   try {

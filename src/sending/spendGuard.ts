@@ -9,7 +9,8 @@
 import type { SpendAnswer, SpendLedger } from '../state/accountState';
 import { countSegments } from '../sms/encoding';
 import type { SmsRequest } from '../sms/smsRequest';
-import { countryOf, dayEnds, dayIn, type SpendLimits } from '../sms/spendLimits';
+import { countryOf } from '../sms/phoneNumber';
+import { dayEnds, dayIn, type SpendLimits } from '../sms/spendLimits';
 import type { SendResponse } from '../vonage/client';
 
 /** A destination's price for one part, in the account's currency. */

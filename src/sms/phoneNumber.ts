@@ -114,6 +114,23 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
   }
 }
 
+/**
+ * The country (ISO 3166 alpha-2) a number in E.164 digits (`4915112345678`, with or without `+`) belongs
+ * to, or undefined when its digits name none (an unknown or shared-cost range, a non-geographic code).
+ * For the Pricing API, which prices SMS by destination country. A number in no known range of its calling
+ * code (a range set aside for drama, as +44 7700 900xxx, or one newer than the metadata) belongs to the
+ * code's main country (GB for +44, US for +1), as a possible number of no other.
+ */
+export function countryOf(e164: string): string | undefined {
+  const digits = e164.startsWith('+') ? e164.slice(1) : e164;
+  if (!/^\d{1,15}$/.test(digits)) return undefined;
+  const parsed = tryParse(`+${digits}`);
+  if (!parsed) return undefined;
+  if (parsed.country) return parsed.country;
+  const main: string | undefined = (metadata as unknown as MetadataJson).country_calling_codes[parsed.countryCallingCode]?.[0];
+  return main && main !== '001' ? main : undefined;
+}
+
 const MOBILE_TYPES = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE', 'PAGER']);
 const isMobile = (reading: PhoneNumber) => MOBILE_TYPES.has(reading.getType() ?? '');
 

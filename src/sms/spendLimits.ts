@@ -4,7 +4,6 @@
  * zone, and a cap on SMS to one number an hour. Pure: parsing and the day's key; the counting is the
  * send queue's (sending/spendGuard.ts), kept in the account state.
  */
-import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { isCountryCode } from './phoneNumber';
 import { quote } from './quote';
 
@@ -79,18 +78,6 @@ export function dayEnds(timeZone: string, at: number): number {
   }
   const minute = Math.floor(high / 60_000) * 60_000;
   return dayIn(timeZone, minute) === today ? minute + 60_000 : minute;
-}
-
-/** The country of an E.164 number (digits, no +), or undefined when no country has it. */
-export function countryOf(e164: string): string | undefined {
-  try {
-    // A number outside the ranges in use (Ofcom's drama numbers, say) has no country of its own: the first
-    // country its calling code serves where it is possible (+44: GB before GG, IM and JE).
-    const phone = parsePhoneNumberWithError(`+${e164}`);
-    return phone.country ?? phone.getPossibleCountries()[0];
-  } catch {
-    return undefined;
-  }
 }
 
 /**

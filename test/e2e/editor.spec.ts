@@ -368,19 +368,23 @@ describe('the editor, in Chromium', function () {
     await page.dblclick(`[id="${sendSms}"]`);
     await page.waitForSelector('#node-input-text-counter-summary');
     const summary = page.locator('#node-input-text-counter-summary');
-    should(await summary.innerText()).equal('11 characters · GSM-7 · 1 SMS part');
+    // To is one fixed number and the credentials node is deployed: the price comes once typing pauses
+    // (from the loopback's Pricing API, through nexmobasic/:id/price), and is kept while the dialog is open.
+    await until(async () => (await summary.innerText()).includes('≈'), { what: 'the price in the counter' });
+    should(await summary.innerText()).equal('11 characters · GSM-7 · 1 SMS part · ≈ €0.035 to United Kingdom');
 
     await page.fill('#node-input-text', 'It’s “fine” — really…');
-    should(await summary.innerText()).equal('21 characters · Unicode · 1 SMS part');
+    should(await summary.innerText()).equal('21 characters · Unicode · 1 SMS part · ≈ €0.035 to United Kingdom');
     should(await page.locator('#node-input-text-counter-culprits code').allInnerTexts()).eql(['’', '“', '”', '—', '…']);
     await shot('10-counter-unicode-look-alikes');
     await page.click('#node-input-text-replace');
     should(await page.inputValue('#node-input-text')).equal('It\'s "fine" - really...');
-    should(await summary.innerText()).equal('23 characters · GSM-7 · 1 SMS part');
+    should(await summary.innerText()).equal('23 characters · GSM-7 · 1 SMS part · ≈ €0.035 to United Kingdom');
     should(await page.locator('#node-input-text-counter-unicode').isVisible()).be.false();
 
     await page.fill('#node-input-text', 'x'.repeat(161));
-    should(await summary.innerText()).equal('161 characters · GSM-7 · 2 SMS parts');
+    should(await summary.innerText()).equal('161 characters · GSM-7 · 2 SMS parts · ≈ €0.07 to United Kingdom');
+    // A templated text's price would count its fixed part only: none is shown.
     await page.fill('#node-input-text', 'Hi {{msg.payload.name}} 😀');
     should(await summary.innerText()).equal('5 characters · Unicode · 1 SMS part');
     should(await page.locator('#node-input-text-counter-templated').isVisible()).be.true();

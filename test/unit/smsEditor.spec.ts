@@ -1,5 +1,5 @@
 import should from 'should';
-import { checkFrom, checkTo, describeText, replaceLookAlikes, showsWhole } from '../../src/editor/smsEditor';
+import { checkFrom, checkTo, describeText, formatPrice, literalTo, replaceLookAlikes, showsWhole } from '../../src/editor/smsEditor';
 import { countSegments } from '../../src/sms/encoding';
 
 describe('the editor panel helpers', () => {
@@ -49,5 +49,22 @@ describe('errors and warnings in the debug sidebar', () => {
     should(showsWhole({ type: 'sendsms' }, 'a msg from a debug node')).be.false();
     should(showsWhole({ level: 20, type: 'sendsms' }, { name: 'Error' })).be.false();
     should(showsWhole(undefined, 'x')).be.false();
+  });
+  it('price only one fixed number typed in To: not a template, a list, or a number that would fail', () => {
+    should(literalTo(' +49 151 12345678 ', '')).equal('+49 151 12345678');
+    should(literalTo('07700 900123', 'GB')).equal('07700 900123');
+    should(literalTo('07700 900123', '')).equal('');
+    should(literalTo('{{msg.payload.msisdn}}', '')).equal('');
+    should(literalTo('447700900001, 447700900002', '')).equal('');
+    should(literalTo('+44 (0) 7700 900 123 456 789', '')).equal('');
+    should(literalTo('', '')).equal('');
+  });
+
+  it("show the price of every part in the currency's symbol, or its code", () => {
+    should(formatPrice(0.075, 2, 'EUR')).equal('€0.15');
+    should(formatPrice(0.0333, 2, 'GBP')).equal('£0.067');
+    should(formatPrice(0.0079, 1, 'USD')).equal('$0.0079');
+    should(formatPrice(0.0762, 3, 'CHF')).equal('CHF 0.23');
+    should(formatPrice(1.5, 2, 'EUR')).equal('€3.00');
   });
 });
