@@ -138,12 +138,21 @@ async function sendOverhead(): Promise<void> {
     { id: 'cm', type: 'nexmobasic', perrecipient: 0, api: 'messages', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 'sm', z: 't', type: 'sendsms', creds: 'cm', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['om']] },
     { id: 'om', z: 't', type: 'helper' },
+    // The same with every spend limit on (countries, both daily budgets, the per-recipient cap), none binding.
+    { id: 'cg', type: 'nexmobasic', resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30, countries: 'GB, DE', dailyparts: 1e9, dailyspend: 1e9, perrecipient: 1e9 },
+    { id: 'sg', z: 't', type: 'sendsms', creds: 'cg', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['og']] },
+    { id: 'og', z: 't', type: 'helper' },
     // The same with the account's state in Redis.
     { id: 'cr', type: 'nexmobasic', perrecipient: 0, resthost: restHost, rate: UNBINDING_RATE, queuesize: n + 10, timeout: 30 },
     { id: 'sr', z: 't', type: 'sendsms', creds: 'cr', to: '447700900123', fr: 'Bench', text: 'Hello {{msg.payload}}', wires: [['or']] },
     { id: 'or', z: 't', type: 'helper' },
   ];
-  await loadFlow(packageNodes, flow, { c: { apikey: KEY, apisecret: SECRET }, cm: { apikey: KEY, apisecret: SECRET }, cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' } });
+  await loadFlow(packageNodes, flow, {
+    c: { apikey: KEY, apisecret: SECRET },
+    cg: { apikey: KEY, apisecret: SECRET },
+    cm: { apikey: KEY, apisecret: SECRET },
+    cr: { apikey: KEY, apisecret: SECRET, redisurl: redis?.url ?? '' },
+  });
   const vonage = new Vonage({ apiKey: KEY, apiSecret: SECRET, privateKey: '' }, { restHost, apiHost: restHost, timeout: 30_000 });
 
   const throughNode = (send = 's', out = 'o') => sendThrough(send, out, n);
@@ -161,8 +170,10 @@ async function sendOverhead(): Promise<void> {
   await throughNode();
   await throughSdk('messages');
   await throughNode('sm', 'om');
+  await throughNode('sg', 'og');
   if (redis) await throughNode('sr', 'or');
   const node: number[] = [];
+  const guarded: number[] = [];
   const sdk: number[] = [];
   const messages: number[] = [];
   const sdkMessages: number[] = [];
@@ -170,6 +181,7 @@ async function sendOverhead(): Promise<void> {
   for (let r = 0; r < rounds; r += 1) {
     node.push(await throughNode());
     sdk.push(await throughSdk());
+    guarded.push(await throughNode('sg', 'og'));
     if (redis) shared.push(await throughNode('sr', 'or'));
   }
   // The Messages API's pairs in a block of their own: a round right after the SMS API's SDK round pays for
@@ -200,6 +212,15 @@ async function sendOverhead(): Promise<void> {
     ratio: fixed(messagesRatio, 2),
     target: '≥ 0.90',
     met: messagesRatio >= 0.9 ? 'yes' : 'no',
+  });
+  const guardedRatio = median(guarded.map((v, i) => v / node[i]));
+  rows.push({
+    measure: `1c. Send overhead with every spend limit on (countries, daily parts and spend, per recipient; ${n} SMS at once, ${rounds} paired rounds)`,
+    ours: `${fixed(median(guarded))} SMS/s`,
+    reference: `${fixed(median(node))} SMS/s with none`,
+    ratio: fixed(guardedRatio, 2),
+    target: '≥ 0.90',
+    met: guardedRatio >= 0.9 ? 'yes' : 'no',
   });
   if (!redis) return;
   const sharedRatio = median(shared.map((v, i) => v / node[i]));
@@ -1257,6 +1278,9 @@ tarball with the palette manager's npm flags.
    rate limit) in the real Node-RED runtime receives N msgs at once; the raw \`@vonage/server-sdk\` sends the
    same N at once. Rounds alternate, after one warm-up each; SMS/s is N over the time until the last answer.
    The ratio is the median of each Send SMS round over the SDK round right after it (medians of SMS/s shown).
+   1c: measure 1's Send SMS against the same with every spend limit on (Countries GB and DE, Daily parts and
+   Daily spend too large to bind, the per-recipient cap too): each SMS is checked and counted, and its money
+   estimated from the Pricing API (asked once, then cached); rounds pair with the Send SMS round before.
    1b: the same with a config node on the Messages API (Basic auth) against the SDK's messages client
    (\`vonage.messages.send\`, Basic too), both to the loopback's POST /v1/messages, in rounds of their own
    after the SMS API's (a round right after the SMS API's SDK round pays for what that round left behind).

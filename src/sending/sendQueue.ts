@@ -208,8 +208,10 @@ export class SendQueue extends EventEmitter {
       if (!maybeSent(err)) guard.giveBack(share);
       return settle(entry, err, result);
     }
-    guard.sent(share, result.response).then(
-      (spend) => settle(entry, undefined, { ...result, spend }),
+    const spend = guard.sent(share, result.response);
+    if (!(spend instanceof Promise)) return settle(entry, undefined, { ...result, spend });
+    spend.then(
+      (report) => settle(entry, undefined, { ...result, spend: report }),
       () => settle(entry, undefined, result),
     );
   }
@@ -324,7 +326,9 @@ export class SendQueue extends EventEmitter {
         const guard = this.options.guard;
         if (guard?.active && !entry.share) {
           try {
-            entry.share = await guard.take(request);
+            // In memory, with the price known, at once: no promise.
+            const share = guard.take(request);
+            entry.share = share instanceof Promise ? await share : share;
           } catch (err) {
             if (err instanceof SharedStateError) return { go: false, stateDown: err };
             if (err instanceof SpendError) this.emit('refused', err);

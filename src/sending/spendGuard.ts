@@ -6,7 +6,7 @@
  * (memory, or Redis for every instance). What an SMS took is given back if it was certainly not sent, and
  * its money corrected with the price Vonage charged.
  */
-import type { SpendAnswer, SpendLedger } from '../state/accountState';
+import type { DayUsage, SpendAnswer, SpendLedger } from '../state/accountState';
 import { countSegments } from '../sms/encoding';
 import type { SmsRequest } from '../sms/smsRequest';
 import { countryOf } from '../sms/phoneNumber';
@@ -56,6 +56,11 @@ export interface SpendReport {
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 export class SpendGuard {
+  /** The budgets' day, and when it ends: worked out again only then. */
+  private day = { key: '', until: 0 };
+  /** The last price of each country: an SMS whose price is known asks no promise. */
+  private readonly known = new Map<string, { price: PartPrice; until: number }>();
+
   constructor(
     readonly limits: SpendLimits,
     private readonly ledger: SpendLedger,
@@ -85,28 +90,51 @@ export class SpendGuard {
    * Takes the SMS's share, just before it is sent: rejects with SpendError when a limit refuses it, or with
    * what the ledger or the price lookup rejects with (SharedStateError: the SMS waits for the shared state).
    */
-  async take(request: SmsRequest): Promise<SpendShare> {
+  /** The budgets' day now (YYYY-MM-DD in their time zone). */
+  private dayKey(): string {
+    const now = this.now();
+    if (now >= this.day.until || now < this.day.until - 26 * 3_600_000) this.day = { key: dayIn(this.limits.timeZone, now), until: dayEnds(this.limits.timeZone, now) };
+    return this.day.key;
+  }
+
+  /**
+   * Takes the SMS's share, just before it is sent; at once when nothing needs a promise (memory, a price
+   * known). Throws or rejects with SpendError when a limit refuses it, or with what the ledger or the price
+   * lookup rejects with (SharedStateError: the SMS waits for the shared state).
+   */
+  take(request: SmsRequest): SpendShare | Promise<SpendShare> {
     const l = this.limits;
-    const day = dayIn(l.timeZone, this.now());
     const parts = (request as { parts?: number }).parts ?? countSegments(request.text, request.type === 'unicode').parts;
-    let money = 0;
-    let currency: string | undefined;
-    if (l.dailySpend !== undefined) {
-      const country = countryOf(request.to);
-      let price: PartPrice;
-      try {
-        if (!this.prices || !country) throw new Error(country ? 'no price lookup for this account' : 'the number has no known country');
-        price = await this.prices(country);
-      } catch (err) {
-        // Refused rather than guessed: the money budget cannot be kept without the price.
-        throw new SpendError(`the SMS to ${request.to} was not sent: its price is not known (${(err as Error).message}), and the account has a daily spend budget of ${l.dailySpend}`, 'price');
-      }
-      money = round(price.perPart * parts);
-      currency = price.currency;
-    }
-    const answer = await this.ledger.take({ recipient: request.to, cap: l.perRecipient, day, parts, money, maxParts: l.dailyParts, maxMoney: l.dailySpend });
-    if (answer !== 'ok') throw this.refusal(answer, request, parts, money, currency);
-    return { day, parts, money, recipient: l.perRecipient > 0 ? request.to : undefined, currency };
+    if (l.dailySpend === undefined) return this.count(request, parts, 0, undefined);
+    const refused = (err: unknown) =>
+      // Refused rather than guessed: the money budget cannot be kept without the price.
+      new SpendError(`the SMS to ${request.to} was not sent: its price is not known (${(err as Error).message}), and the account has a daily spend budget of ${l.dailySpend}`, 'price');
+    const country = countryOf(request.to);
+    if (!this.prices || !country) throw refused(new Error(country ? 'no price lookup for this account' : 'the number has no known country'));
+    const known = this.known.get(country);
+    if (known && known.until > this.now()) return this.count(request, parts, round(known.price.perPart * parts), known.price.currency);
+    return this.prices(country).then(
+      (price) => {
+        if (this.known.size >= 300) this.known.clear();
+        // Kept an hour here; the lookup itself keeps it a day.
+        this.known.set(country, { price, until: this.now() + 3_600_000 });
+        return this.count(request, parts, round(price.perPart * parts), price.currency);
+      },
+      (err: unknown) => {
+        throw refused(err);
+      },
+    );
+  }
+
+  private count(request: SmsRequest, parts: number, money: number, currency: string | undefined): SpendShare | Promise<SpendShare> {
+    const l = this.limits;
+    const day = this.dayKey();
+    const share = (answer: SpendAnswer): SpendShare => {
+      if (answer !== 'ok') throw this.refusal(answer, request, parts, money, currency);
+      return { day, parts, money, recipient: l.perRecipient > 0 ? request.to : undefined, currency };
+    };
+    const answer = this.ledger.take({ recipient: request.to, cap: l.perRecipient, day, parts, money, maxParts: l.dailyParts, maxMoney: l.dailySpend });
+    return answer instanceof Promise ? answer.then(share) : share(answer);
   }
 
   private refusal(answer: Exclude<SpendAnswer, 'ok'>, request: SmsRequest, parts: number, money: number, currency: string | undefined): SpendError {
@@ -132,7 +160,7 @@ export class SpendGuard {
   }
 
   /** The SMS was sent: its money corrected with what Vonage charged (the SMS API's message-price a part); what msg.sms gets. */
-  async sent(share: SpendShare, response: SendResponse): Promise<SpendReport> {
+  sent(share: SpendShare, response: SendResponse): SpendReport | Promise<SpendReport> {
     const l = this.limits;
     const charged = 'messages' in response ? response.messages.map((m) => Number(m['message-price'])) : [];
     const price = charged.length > 0 && charged.every((p) => Number.isFinite(p)) ? round(charged.reduce((a, b) => a + b, 0)) : share.currency ? share.money : undefined;
@@ -140,15 +168,16 @@ export class SpendGuard {
     const report: SpendReport = {};
     if (price !== undefined) report.price = price;
     if (share.currency) report.currency = share.currency;
-    if (l.dailyParts !== undefined || l.dailySpend !== undefined) {
-      const used = await this.ledger.usage(share.day).catch(() => undefined);
-      if (used) {
-        report.budgetLeft = {};
-        if (l.dailyParts !== undefined) report.budgetLeft.parts = Math.max(0, l.dailyParts - used.parts);
-        if (l.dailySpend !== undefined) report.budgetLeft.money = Math.max(0, round(l.dailySpend - used.money));
-      }
-    }
-    return report;
+    if (l.dailyParts === undefined && l.dailySpend === undefined) return report;
+    const left = (used: DayUsage | undefined): SpendReport => {
+      if (!used) return report;
+      report.budgetLeft = {};
+      if (l.dailyParts !== undefined) report.budgetLeft.parts = Math.max(0, l.dailyParts - used.parts);
+      if (l.dailySpend !== undefined) report.budgetLeft.money = Math.max(0, round(l.dailySpend - used.money));
+      return report;
+    };
+    const used = this.ledger.usage(share.day);
+    return used instanceof Promise ? used.then(left, () => report) : left(used);
   }
 
   /** Today's usage and what is left, for a flow or a dashboard. */

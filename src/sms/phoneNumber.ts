@@ -122,6 +122,17 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
  * code's main country (GB for +44, US for +1), as a possible number of no other.
  */
 export function countryOf(e164: string): string | undefined {
+  // Asked for every SMS a guarded account sends: the recent answers are kept (a bounded few).
+  if (countries.has(e164)) return countries.get(e164);
+  const country = findCountry(e164);
+  if (countries.size >= 1000) countries.clear();
+  countries.set(e164, country);
+  return country;
+}
+
+const countries = new Map<string, string | undefined>();
+
+function findCountry(e164: string): string | undefined {
   const digits = e164.startsWith('+') ? e164.slice(1) : e164;
   if (!/^\d{1,15}$/.test(digits)) return undefined;
   const parsed = tryParse(`+${digits}`);

@@ -152,7 +152,8 @@ export interface SpendLedger {
   take(ask: SpendAsk): SpendAnswer | Promise<SpendAnswer>;
   /** Adds to the day's parts and money (negative: gives back), and gives back one SMS to the recipient. */
   adjust(change: { day: string; parts: number; money: number; recipient?: string }): void;
-  usage(day: string): Promise<DayUsage>;
+  /** At once in memory (no promise per SMS), else a promise. */
+  usage(day: string): DayUsage | Promise<DayUsage>;
 }
 
 /** What the send journal keeps of one SMS: what sending it needs, and what its flow must get back. */

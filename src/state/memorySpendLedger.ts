@@ -43,7 +43,7 @@ export class MemorySpendLedger implements SpendLedger {
     if (sent?.length === 0) this.recipients.delete(change.recipient);
   }
 
-  async usage(day: string): Promise<DayUsage> {
+  usage(day: string): DayUsage {
     return { ...(this.days.get(day) ?? { parts: 0, money: 0 }) };
   }
 

@@ -27,7 +27,7 @@ for (const which of ['sms', 'messages'] as const) {
     async function load(config: Record<string, unknown>, restHost = loopback.restHost) {
       const flow: FlowNode[] = [
         { id: 'tab', type: 'tab', label: 'half' },
-        { id: 'cfg', type: 'nexmobasic', api: which, resthost: restHost, timeout: 2, ...config },
+        { id: 'cfg', type: 'nexmobasic', api: which, resthost: restHost, timeout: 2, perrecipient: 0, ...config },
         { id: 'send', z: 'tab', type: 'sendsms', creds: 'cfg', to: '447700900123', fr: 'Half', text: '{{msg.payload}}', wires: [['out']] },
         { id: 'out', z: 'tab', type: 'helper' },
         { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },

@@ -23,7 +23,7 @@ describe(`the send queue (Node-RED ${nodeRedVersion})`, function () {
   function flow(config: Record<string, unknown>, senders: Array<Partial<FlowNode>> = [{}]): FlowNode[] {
     return [
       { id: 'tab', type: 'tab', label: 'queue' },
-      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, timeout: 2, ...config },
+      { id: 'cfg', type: 'nexmobasic', resthost: loopback.restHost, timeout: 2, perrecipient: 0, ...config },
       ...senders.map((send, i) => ({
         id: `send${i}`,
         z: 'tab',

@@ -54,7 +54,7 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
         .concat(Object.keys(part))
         .filter((k) => /[A-Z]/.test(k)),
     ).be.empty();
-    should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11, clientRef: msg._msgid });
+    should(msg.sms).eql({ to: '447700900123', from: '447700900000', text: 'Hello World', type: 'text', encoding: 'GSM-7', parts: 1, characters: 11, clientRef: msg._msgid, price: 0.0333 });
     should(part['client-ref']).equal(msg._msgid);
 
     should(api.requests).have.length(1);
