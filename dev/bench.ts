@@ -664,7 +664,7 @@ async function loadTime(): Promise<void> {
       process.execPath,
       [
         '-e',
-        `const t=performance.now(); const RED={nodes:{registerType(){}},httpAdmin:{post(){}},auth:{needsPermission:()=>()=>{}}}; for (const n of ${JSON.stringify(NODE_FILES)}) require(${JSON.stringify(installed)}+'/nodes/'+n+'.js')(RED); console.log(performance.now()-t)`,
+        `const t=performance.now(); const RED={nodes:{registerType(){}},httpAdmin:{post(){},get(){}},auth:{needsPermission:()=>()=>{}}}; for (const n of ${JSON.stringify(NODE_FILES)}) require(${JSON.stringify(installed)}+'/nodes/'+n+'.js')(RED); console.log(performance.now()-t)`,
       ],
       { encoding: 'utf8' },
     ).trim(),
@@ -1302,7 +1302,7 @@ tarball with the palette manager's npm flags.
    outcome for the msg. msg.sms is written when the outcome is known.
 5. **Load**: Node-RED (\`red.js\`) started in a fresh user directory with the package installed with the palette
    manager's npm flags and in one without, alternately, until it logs "Started flows". The package's own cost
-   is also measured alone: requiring and registering its five nodes in a fresh Node.js process.
+   is also measured alone: requiring and registering its six nodes in a fresh Node.js process.
 6. **Shared state**: a redis-server started for the run on 127.0.0.1 (no persistence). 6a: two \`nexmobasic\`
    nodes with the same API key and Redis URL, each with its own queue and Redis connection as two instances
    would have, get 5×R msgs each at once; figures as in 2, with throttled as a share of all requests.

@@ -210,6 +210,7 @@ export = function (RED: NodeAPI) {
     const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state, spend!);
     // A budget used up: one warning (then once a minute, with the count), beside each Send SMS node's status.
     if (!(queue instanceof Error)) {
+      queue.on('journal-left-behind', (count: number) => node.warn(RED._('nexmobasic.warn.journal-left-behind', { count })));
       queue.on('refused', (err: SpendError) => {
         if (err.limit === 'parts' || err.limit === 'money') warnings.warn(`spent-${err.limit}`, (count) => err.message + times(count));
       });

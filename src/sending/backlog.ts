@@ -29,7 +29,7 @@ export interface Waiting {
   /** Counted as waiting: in the backlog, in the rate limiter, or between retries (not while being sent). */
   waiting: boolean;
   /** Its record in the send journal (a shared state's): its id there, and what its flow gets back. */
-  journal?: { id: string; about?: { msgid?: string; topic?: string | number }; stored: boolean };
+  journal?: { id: string; about?: { msgid?: string; topic?: string | number }; stored: boolean; settled?: boolean };
   /** What it took of the spend limits, once its turn came (spendGuard.ts). */
   share?: SpendShare;
 }

@@ -61,11 +61,12 @@ export class Journaling {
     if (!stored) this.store(entry);
   }
 
-  private store(entry: Waiting): void {
+  /** @param sending it is being sent (not waiting): written with its mark, in one step. */
+  private store(entry: Waiting, sending = false): void {
     const record = entry.journal!;
     this.unstored.add(entry);
     const written: JournalEntry = { id: record.id, owner: entry.owner, request: entry.request, ...record.about };
-    this.journal.add(written).then(
+    this.journal.add(written, sending).then(
       () => {
         record.stored = true;
         this.unstored.delete(entry);
@@ -88,16 +89,23 @@ export class Journaling {
     } catch (err) {
       if (!(err instanceof TakenOverError)) throw err;
       await this.rejoin();
-      // Still this instance's (not taken, or never stored: the other instance could not have it): marked again.
+      // Still this instance's (kept, or written again under the new lease): marked again.
       return entry.waiting ? this.sending(entry) : false;
     }
   }
 
-  /** The SMS was sent or has failed: out of the journal. */
+  /** The SMS was sent or has failed: out of the journal (once, however often it is told). */
   settled(entry: Waiting): void {
-    if (!entry.journal) return;
+    const record = entry.journal;
+    if (!record || record.settled) return;
+    record.settled = true;
     this.unstored.delete(entry);
-    this.journal.remove(entry.journal.id);
+    this.journal.remove(record.id);
+  }
+
+  /** The SMS was certainly not sent, and will be tried again: no longer marked as being sent. */
+  unmark(entry: Waiting): void {
+    if (entry.journal) this.journal.unmark(entry.journal.id);
   }
 
   /** Lets this Send SMS node take over SMS of its own id; returns the way to stop. */
@@ -119,8 +127,9 @@ export class Journaling {
     }
     if (this.closed) return;
     if (lease === 'taken') return this.rejoin();
-    // A Redis that restarted empty has lost the journal: every SMS held is written again.
-    for (const entry of lease === 'forgotten' ? [...this.queue.held()] : [...this.unstored]) if (entry.journal) this.store(entry);
+    // A Redis that restarted empty has lost the journal: every SMS held is written again, one being sent
+    // with its mark (a taker must report it, not send it again).
+    for (const entry of lease === 'forgotten' ? [...this.queue.held()] : [...this.unstored]) if (entry.journal && !entry.journal.settled) this.store(entry, !entry.waiting);
     const owners = [...this.adopters.keys()];
     const room = this.queue.room();
     if (owners.length === 0) return;
@@ -142,10 +151,12 @@ export class Journaling {
       const held = [...this.queue.held()].filter((entry) => entry.journal);
       for (;;) {
         try {
-          const kept = await this.journal.rejoin(held.map((entry) => entry.journal!.id));
-          const lost = held.filter((entry) => entry.journal!.stored && !kept.has(entry.journal!.id));
+          const { kept, moved } = await this.journal.rejoin(held.map((entry) => entry.journal!.id));
+          // What the other instance took (even one whose write here had not been confirmed) is its own now.
+          const lost = held.filter((entry) => moved.has(entry.journal!.id));
           if (lost.length > 0) this.queue.handedOver(lost);
-          for (const entry of held) if (!entry.journal!.stored && entry.waiting) this.store(entry);
+          // What never reached the journal is written again, under the new lease.
+          for (const entry of held) if (!kept.has(entry.journal!.id) && !moved.has(entry.journal!.id) && entry.waiting) this.store(entry);
           return;
         } catch {
           if (this.closed) return;
@@ -156,10 +167,16 @@ export class Journaling {
     return this.rejoining;
   }
 
-  /** A graceful stop: what waited has failed (its owner was told); the journal and its lease go. */
-  async close(): Promise<void> {
+  /**
+   * A graceful stop: what waited has failed (its owner was told); the journal and its lease go. False when
+   * the shared state could not be told: another instance may then take over what this one failed.
+   */
+  async close(): Promise<boolean> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.journal.close().catch(() => undefined);
+    return this.journal.close().then(
+      () => true,
+      () => false,
+    );
   }
 }

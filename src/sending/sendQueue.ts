@@ -164,6 +164,8 @@ export class SendQueue extends EventEmitter {
 
   /** A dead instance's SMS, taken over: those that waited are sent as this instance's; the others may have been sent. */
   private takeOver(taken: TakenOver, adopters: ReadonlyMap<string, Adopter>): void {
+    // Stopping: what was moved stays in this journal, which is left to another instance (journaling.ts).
+    if (this.closed) return;
     const stopped = `the Node-RED instance that was sending it stopped answering (no lease renewed in Redis for 10 s)`;
     for (const sms of taken.inFlight) {
       const receiver = adopters.get(sms.owner)?.(sms.request, sms);
@@ -173,10 +175,17 @@ export class SendQueue extends EventEmitter {
     for (const sms of taken.waiting) {
       const receiver = adopters.get(sms.owner)?.(sms.request, sms);
       const entry: Waiting = { owner: sms.owner, since: Date.now(), request: sms.request, receiver, waiting: false };
-      this.backlog.add(entry);
       // Already in this instance's journal: the taking over moved it there.
       this.journaling?.add(entry, { msgid: sms.msgid, topic: sms.topic }, true);
       entry.journal!.id = sms.id;
+      // This account's countries hold for what another instance accepted too.
+      const refused = this.options.guard?.destination(sms.request);
+      if (refused) {
+        this.journaling?.settled(entry);
+        queueMicrotask(() => receiver?.outcome(refused, undefined, sms.request));
+        continue;
+      }
+      this.backlog.add(entry);
     }
     this.changed();
     this.feed();
@@ -200,6 +209,16 @@ export class SendQueue extends EventEmitter {
   /** The SMS's outcome, told once; out of the journal; what it took of the spend limits given back or corrected. */
   private finish(entry: Waiting, err: Error | undefined, result?: SendResult): void {
     this.journaling?.settled(entry);
+    // Failed for want of the shared state, its record there cannot be removed either: if this Node-RED stays
+    // cut off longer than its lease, another instance takes the SMS over and sends it. Not "not sent", then.
+    if (err instanceof SharedStateError && entry.journal?.stored) {
+      err = new SmsSendError(
+        `${err.message}; its record in the shared state could not be removed: if this Node-RED stays cut off from it for more than 10 s, another instance may take the SMS over and send it`,
+        'connection',
+        'shared state unreachable: may be sent by another instance',
+        true,
+      );
+    }
     const share = entry.share;
     const guard = this.options.guard;
     if (!share || !guard) return settle(entry, err, result);
@@ -232,12 +251,10 @@ export class SendQueue extends EventEmitter {
       (result) => {
         this.active.delete(entry);
         this.finish(entry, undefined, result);
-        if (this.closed && this.active.size === 0) this.emit('idle');
       },
       (err: Error) => {
         this.active.delete(entry);
         this.finish(entry, err);
-        if (this.closed && this.active.size === 0) this.emit('idle');
       },
     );
   }
@@ -255,6 +272,8 @@ export class SendQueue extends EventEmitter {
       if (entry.owner !== owner) continue;
       this.backlog.unwait(entry);
       // Told after cancel returns, as a rejected promise would be: the caller's own summary comes first.
+      // Out of the journal now, before a close that may follow at once leaves it.
+      this.journaling?.settled(entry);
       queueMicrotask(() => this.finish(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
@@ -272,6 +291,7 @@ export class SendQueue extends EventEmitter {
     for (const entry of [...this.everyWaiting()]) {
       this.backlog.unwait(entry);
       this.active.delete(entry);
+      this.journaling?.settled(entry);
       queueMicrotask(() => this.finish(entry, new QueueError(reason, 'closed')));
       count += 1;
     }
@@ -280,12 +300,8 @@ export class SendQueue extends EventEmitter {
     this.limiter.close();
     this.changed();
     while (this.inFlight > 0) await new Promise((resolve) => this.once('depth', resolve));
-    // Once the outcome of each SMS that was being sent is told (and it is forgotten by the journal): the
-    // journal is left only then, or another instance would take a sent SMS over as maybe sent.
-    if (this.journaling) {
-      while (this.active.size > 0) await new Promise((resolve) => this.once('idle', resolve));
-      await this.journaling.close();
-    }
+    // Each SMS that was being sent is forgotten by the journal as its answer came: the journal is left now.
+    if (this.journaling && !(await this.journaling.close())) this.emit('journal-left-behind', count);
     return count;
   }
 
@@ -358,12 +374,22 @@ export class SendQueue extends EventEmitter {
         this.inFlight += 1;
         this.changed();
         const startedAt = performance.now();
+        let outcome: SendOutcome | undefined;
         try {
-          return await this.client.send(request);
+          outcome = await this.client.send(request);
+          return outcome;
         } catch (err) {
-          return { kind: 'failed', error: err as Error };
+          // Not an outcome the client knows: it may have gone out.
+          outcome = { kind: 'maybe-sent', error: new SmsSendError(`sending the SMS to ${request.to} failed: ${(err as Error).message}; it may have been sent`, 'connection', 'failed: may have been sent', true) };
+          return outcome;
         } finally {
           turn.ticket?.answered(startedAt);
+          // Out of the journal before the in-flight count falls (a closing queue leaves the journal then);
+          // one to be retried is no longer being sent: its mark goes, so that a taker sends it.
+          if (entry.journal) {
+            if (outcome?.kind === 'retry') this.journaling!.unmark(entry);
+            else this.journaling!.settled(entry);
+          }
           this.inFlight -= 1;
           this.changed();
         }

@@ -189,8 +189,13 @@ export class TakenOverError extends Error {
  * another instance with the same Send SMS node takes its SMS over. Only with a shared state.
  */
 export interface SendJournal {
-  /** Records an SMS that waits; resolves once it is stored; rejects with SharedStateError. */
-  add(entry: JournalEntry): Promise<void>;
+  /**
+   * Records an SMS; resolves once it is stored; rejects with SharedStateError. `sending`: it is being sent
+   * (written again after Redis lost it), and is marked so in the same step.
+   */
+  add(entry: JournalEntry, sending?: boolean): Promise<void>;
+  /** Takes the being-sent mark off an SMS that was certainly not sent (it will be tried again). */
+  unmark(id: string): void;
   /**
    * Marks an SMS as being sent, just before its request is written: if this instance dies now, the
    * SMS is reported as maybe sent, never sent again. Rejects with SharedStateError, or TakenOverError.
@@ -208,9 +213,9 @@ export interface SendJournal {
   takeOver(owners: string[], max: number): Promise<TakenOver>;
   /**
    * After 'taken': carries on under a new lease with the SMS still in its journal; resolves with their ids
-   * (the others were taken over).
+   * (`kept`), and those another instance took over (`moved`); the others never reached the journal.
    */
-  rejoin(ids: string[]): Promise<Set<string>>;
+  rejoin(ids: string[]): Promise<{ kept: Set<string>; moved: Set<string> }>;
   /**
    * Ends the lease (a graceful stop has failed what waited, and forgotten it): an empty journal goes; one
    * that still holds SMS (taken over as this instance stopped) is left for another instance to take over.

@@ -21,12 +21,21 @@ const REMOVE_EVERY_MS = 20;
 /** A journal (a dead instance's, whose SMS no live instance can take) is dropped this long after its last change. */
 const KEEP_MS = 86_400_000;
 
-/** KEYS: journals, lease, taken, journal. ARGV: instance, lease ms, keep ms, then id, JSON pairs. Returns 1, or -1 taken over. */
+/**
+ * KEYS: journals, lease, taken, journal, sending. ARGV: instance, lease ms, keep ms, then id, JSON, '1' when
+ * it is being sent ('' else), for each SMS. Returns 1, or -1 taken over.
+ */
 const ADD = `
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+for i = 4, #ARGV, 3 do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] == '1' then
+    redis.call('SADD', KEYS[5], ARGV[i])
+    redis.call('PEXPIRE', KEYS[5], ARGV[3])
+  end
+end
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 return 1
 `;
@@ -68,7 +77,7 @@ local mine = p .. 'journal:' .. me
 local waiting, inflight = {}, {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if id ~= me and redis.call('EXISTS', p .. 'lease:' .. id) == 0 then
-    local journal, sending = p .. 'journal:' .. id, p .. 'sending:' .. id
+    local journal, sending, moved = p .. 'journal:' .. id, p .. 'sending:' .. id, p .. 'moved:' .. id
     redis.call('SET', p .. 'taken:' .. id, me, 'PX', ARGV[4])
     local all = redis.call('HGETALL', journal)
     for k = 1, #all, 2 do
@@ -80,11 +89,14 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
         if redis.call('SISMEMBER', sending, field) == 1 then
           table.insert(inflight, value)
           redis.call('HDEL', journal, field)
+          redis.call('HSET', moved, field, me)
         elseif #waiting < max then
           table.insert(waiting, value)
           redis.call('HSET', mine, field, value)
           redis.call('HDEL', journal, field)
+          redis.call('HSET', moved, field, me)
         end
+        redis.call('PEXPIRE', moved, ARGV[4])
       end
     end
     if redis.call('HLEN', journal) == 0 then
@@ -99,24 +111,29 @@ return { waiting, inflight }
 
 /**
  * KEYS: journals. ARGV: prefix, old instance, new instance, lease ms, keep ms, then the ids it holds.
- * Returns those ids still in its journal (now the new instance's).
+ * Returns { the ids still in its journal (now the new instance's), the ids another instance took over }.
  */
 const REJOIN = `
 local p = ARGV[1]
 local old, new = p .. 'journal:' .. ARGV[2], p .. 'journal:' .. ARGV[3]
-local kept = {}
+local kept, moved = {}, {}
 for i = 6, #ARGV do
-  if redis.call('HEXISTS', old, ARGV[i]) == 1 then table.insert(kept, ARGV[i]) end
+  if redis.call('HEXISTS', old, ARGV[i]) == 1 then table.insert(kept, ARGV[i])
+  elseif redis.call('HEXISTS', p .. 'moved:' .. ARGV[2], ARGV[i]) == 1 then table.insert(moved, ARGV[i]) end
 end
 if redis.call('EXISTS', old) == 1 then
   redis.call('RENAME', old, new)
   redis.call('PEXPIRE', new, ARGV[5])
 end
-redis.call('DEL', p .. 'sending:' .. ARGV[2])
+-- The marks of what it kept go with it: one being sent stays so.
+if redis.call('EXISTS', p .. 'sending:' .. ARGV[2]) == 1 then
+  redis.call('RENAME', p .. 'sending:' .. ARGV[2], p .. 'sending:' .. ARGV[3])
+  redis.call('PEXPIRE', p .. 'sending:' .. ARGV[3], ARGV[5])
+end
 redis.call('SREM', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[1], ARGV[3])
 redis.call('SET', p .. 'lease:' .. ARGV[3], '1', 'PX', ARGV[4])
-return kept
+return { kept, moved }
 `;
 
 /**
@@ -137,16 +154,16 @@ return 1
 `;
 
 type JournalRedis = Redis & {
-  vonageSmsJournalAdd(journals: string, lease: string, taken: string, journal: string, ...args: Array<string | number>): Promise<number>;
+  vonageSmsJournalAdd(journals: string, lease: string, taken: string, journal: string, sending: string, ...args: Array<string | number>): Promise<number>;
   vonageSmsJournalSending(taken: string, sending: string, ...args: Array<string | number>): Promise<number>;
   vonageSmsJournalRenew(journals: string, lease: string, taken: string, journal: string, sending: string, ...args: Array<string | number>): Promise<number>;
   vonageSmsJournalTakeOver(journals: string, ...args: Array<string | number>): Promise<[string[], string[]]>;
-  vonageSmsJournalRejoin(journals: string, ...args: Array<string | number>): Promise<string[]>;
+  vonageSmsJournalRejoin(journals: string, ...args: Array<string | number>): Promise<[string[], string[]]>;
   vonageSmsJournalLeave(journals: string, lease: string, journal: string, sending: string, instance: string, ...ids: string[]): Promise<number>;
 };
 
 export function defineJournalCommands(redis: Redis): void {
-  redis.defineCommand('vonageSmsJournalAdd', { numberOfKeys: 4, lua: ADD });
+  redis.defineCommand('vonageSmsJournalAdd', { numberOfKeys: 5, lua: ADD });
   redis.defineCommand('vonageSmsJournalSending', { numberOfKeys: 2, lua: SENDING });
   redis.defineCommand('vonageSmsJournalRenew', { numberOfKeys: 5, lua: RENEW });
   redis.defineCommand('vonageSmsJournalTakeOver', { numberOfKeys: 1, lua: TAKE_OVER });
@@ -212,7 +229,7 @@ export class RedisSendJournal implements SendJournal {
   private instance = randomUUID();
   /** Ids sent or failed whose removal has not reached Redis yet: removed at the next renewal. */
   private readonly forgotten = new Set<string>();
-  private readonly adds: Batched<JournalEntry>;
+  private readonly adds: Batched<{ entry: JournalEntry; sending: boolean }>;
   private readonly marks: Batched<string>;
   private removing: string[] | undefined;
 
@@ -223,10 +240,20 @@ export class RedisSendJournal implements SendJournal {
     private readonly command: <T>(run: () => Promise<T>) => Promise<T>,
   ) {
     defineJournalCommands(redis);
-    this.adds = new Batched((entries) =>
-      this.command(() => this.r.vonageSmsJournalAdd(this.key('journals'), this.key('lease'), this.key('taken'), this.key('journal'), this.instance, LEASE_MS, KEEP_MS, ...entries.flatMap((e) => [e.id, stored(e)]))).then(
-        (result) => this.taken(result),
-      ),
+    this.adds = new Batched((adds) =>
+      this.command(() =>
+        this.r.vonageSmsJournalAdd(
+          this.key('journals'),
+          this.key('lease'),
+          this.key('taken'),
+          this.key('journal'),
+          this.key('sending'),
+          this.instance,
+          LEASE_MS,
+          KEEP_MS,
+          ...adds.flatMap(({ entry, sending }) => [entry.id, stored(entry), sending ? '1' : '']),
+        ),
+      ).then((result) => this.taken(result)),
     );
     this.marks = new Batched((ids) => this.command(() => this.r.vonageSmsJournalSending(this.key('taken'), this.key('sending'), KEEP_MS, ...ids)).then((result) => this.taken(result)));
   }
@@ -244,9 +271,14 @@ export class RedisSendJournal implements SendJournal {
     if (result === -1) throw new TakenOverError('another Node-RED instance took over the SMS of this one: it had not renewed its lease in Redis for ' + LEASE_MS / 1000 + ' s');
   }
 
-  add(entry: JournalEntry): Promise<void> {
+  add(entry: JournalEntry, sending = false): Promise<void> {
     this.forgotten.delete(entry.id);
-    return this.adds.add(entry);
+    return this.adds.add({ entry, sending });
+  }
+
+  unmark(id: string): void {
+    const instance = this.instance;
+    this.command(() => this.redis.srem(`${this.prefix}sending:${instance}`, id)).catch(() => undefined);
   }
 
   sending(id: string): Promise<void> {
@@ -296,13 +328,13 @@ export class RedisSendJournal implements SendJournal {
     return { waiting: entries(waiting), inFlight: entries(inFlight) };
   }
 
-  async rejoin(ids: string[]): Promise<Set<string>> {
+  async rejoin(ids: string[]): Promise<{ kept: Set<string>; moved: Set<string> }> {
     const old = this.instance;
     const next = randomUUID();
-    const kept = await this.command(() => this.r.vonageSmsJournalRejoin(this.key('journals'), this.prefix, old, next, LEASE_MS, KEEP_MS, ...ids));
+    const [kept, moved] = await this.command(() => this.r.vonageSmsJournalRejoin(this.key('journals'), this.prefix, old, next, LEASE_MS, KEEP_MS, ...ids));
     // What was forgotten but not yet removed moved with the journal: the next renewal removes it there.
     this.instance = next;
-    return new Set(kept);
+    return { kept: new Set(kept), moved: new Set(moved) };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type Redis from 'ioredis';
 import { fingerprint } from '../sms/recentIds';
-import type { DayUsage, SpendAnswer, SpendAsk, SpendLedger } from './accountState';
+import { SharedStateError, type DayUsage, type SpendAnswer, type SpendAsk, type SpendLedger } from './accountState';
 import { PerTick } from './perTick';
 
 const HOUR_MS = 3_600_000;
@@ -14,12 +14,14 @@ const DAY_KEPT_MS = 2 * 86_400_000;
 const ADJUST_EVERY_MS = 20;
 
 /**
- * KEYS: the day's hash. ARGV: now (ms), a unique member prefix, then for each SMS: its recipient's key, the
+ * KEYS: the day's hash. ARGV: (unused), a unique member prefix, then for each SMS: its recipient's key, the
  * cap, parts, money, the most parts and money (-1: none). Returns one code an SMS: 0 counted, 1 the
  * recipient's cap, 2 the parts budget, 3 the money budget.
  */
 const TAKE = `
-local now = tonumber(ARGV[1])
+-- Redis's clock, not an instance's: instances whose clocks differ keep one hour.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local answers = {}
 for i = 3, #ARGV, 6 do
   local key, cap, parts, money = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
@@ -64,9 +66,12 @@ export class RedisSpendLedger implements SpendLedger {
     this.asks = new PerTick(100, (day, asks) => {
       this.counter += 1;
       const args = asks.flatMap((a) => [this.recipientKey(a.recipient), a.cap, a.parts, a.money, a.maxParts ?? -1, a.maxMoney ?? -1]);
-      return this.command(() => (this.redis as SpendRedis).vonageSmsSpend(`${this.prefix}spend:${day}`, Date.now(), `${this.instance}:${this.counter}`, ...args)).then((codes) =>
-        codes.map((code) => ANSWERS[Number(code)] ?? 'ok'),
-      );
+      return this.command(() => (this.redis as SpendRedis).vonageSmsSpend(`${this.prefix}spend:${day}`, 0, `${this.instance}:${this.counter}`, ...args)).then((codes) => {
+        const answers = asks.map((_, i) => ANSWERS[Number(codes[i])]);
+        // An answer this script does not give: nothing is let through on it (the SMS waits, as for an outage).
+        if (answers.some((a) => a === undefined)) throw new SharedStateError(`the shared state answered the spend ledger with ${JSON.stringify(codes).slice(0, 80)}`);
+        return answers;
+      });
     });
   }
 

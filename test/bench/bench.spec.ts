@@ -25,7 +25,7 @@ describe('npm run bench, smoke size', function () {
     should(report).match(/\| 2\. … lost \/ duplicated SMS \| 0 \/ 0 \|/);
     should(report).match(/\| 3\. Inbound .* \| \d+ req\/s; p50 [\d.]+ ms, p99 [\d.]+ ms \| \d+ req\/s; .*\(http in \+ http response\) \| \d+\.\d\d \|/);
     should(report).match(/\| 4\. Memory, SMS waiting in the queue \| 1k: heap [+−][\d.]+ MiB, RSS [+−][\d.]+ MiB \(\d+ B\/SMS\); 2k: .*; 3k: /);
-    should(report).match(/\| 5\. Load .* \| Node-RED start with the package \d+ ms; loading and registering its 5 nodes alone \d+ ms \| without it \d+ ms \|/);
+    should(report).match(/\| 5\. Load .* \| Node-RED start with the package \d+ ms; loading and registering its 6 nodes alone \d+ ms \| without it \d+ ms \|/);
     should(report).match(/\| 4\. Memory, .* \| \d+ B\/msg: Node-RED itself, holding a msg and its send\(\) and done\(\) \|/);
     should(report).match(/\| 6a\. Two instances over Redis .* \| [\d.]+\/s achieved together \| 30\/s limit \| \d\.\d{3} \|/);
     should(report).match(/\| 6a\. … throttled answers \(status 1\) \| \d+ of \d+ \([\d.]+%\) \|/);

@@ -10,6 +10,7 @@ import { RedisAccountState } from '../../src/state/redisAccountState';
 import { RedisSendJournal } from '../../src/state/redisSendJournal';
 import { SendQueue } from '../../src/sending/sendQueue';
 import { MemoryRateLimiter } from '../../src/sending/rateLimiter';
+import { SharedRateLimiter } from '../../src/sending/sharedRateLimiter';
 import type { SendOutcome } from '../../src/vonage/client';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 import { until } from '../support/waitFor';
@@ -89,10 +90,29 @@ describe('the send journal in Redis', function () {
     // The "dead" instance was only frozen: it sends nothing more of its old journal, and carries on with what is still its own.
     await should(dead.sending('3')).be.rejectedWith(TakenOverError);
     should(await dead.renew()).equal('taken');
-    const kept = await dead.rejoin(['1', '2', '3']);
+    const { kept, moved } = await dead.rejoin(['1', '2', '3']);
     should([...kept]).eql(['3']);
+    // Those another instance took over, whether or not this one had heard its write confirmed.
+    should([...moved].sort()).eql(['1', '2']);
     should(await dead.renew()).equal('kept');
     await dead.sending('3');
+  });
+
+  it('closes at a redeploy with SMS cancelled while the shared rate limiter held them, and leaves no journal behind', async () => {
+    const s = state();
+    let answered = 0;
+    const client = { send: async (): Promise<SendOutcome> => ({ kind: 'sent', response: { 'message-count': '1', messages: [{ status: '0', 'message-id': String((answered += 1)) }] }, ids: [String(answered)] }) };
+    // One SMS a second: of 40, most wait in the limiter's own queue (it asks for about a second's worth at once).
+    const queue = new SendQueue(client, { ratePerSecond: 1, perSenderPerSecond: 0, maxQueued: 100, maxRetries: 0, backoffMs: 100, limiter: new SharedRateLimiter(s.sendSlots(1, 0)!, 1), journal: s.sendJournal() });
+    const outcomes: Array<Error | undefined> = [];
+    for (let n = 10; n < 50; n += 1) queue.enqueue(sms(`447700900${n}`), 'n1', { outcome: (err) => outcomes.push(err) }, { msgid: `m${n}` });
+    await until(() => answered >= 1, { what: 'the first SMS sent' });
+    // As Node-RED stops a flow: the Send SMS node cancels what waits, then the config node closes the queue.
+    queue.cancel('n1', 'stopped');
+    await queue.close('stopped');
+    await until(() => outcomes.length === 40, { what: 'every SMS told' });
+    should(outcomes.filter((err) => err === undefined).length).equal(answered);
+    should([...(await journals()).values()].flat()).eql([]);
   });
 
   it('writes its waiting SMS again when Redis lost them (a restart without persistence), and leaves no journal after a stop', async () => {
