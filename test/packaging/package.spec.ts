@@ -195,14 +195,14 @@ describe(`the packed module in Node-RED ${nodeRedVersion}`, function () {
     }
   });
 
-  it('offers the seven examples in Import › Examples', async () => {
+  it('offers the eight examples in Import › Examples', async () => {
     const list = await admin('GET', `/library/examples/flows/${MODULE}`);
     should(list.status).equal(200);
     const names = list
       .json()
       .map((e: { fn?: string } | string) => (typeof e === 'string' ? e : e.fn))
       .sort();
-    should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'Send an SMS', 'Track delivery receipts', 'Use the Messages API']);
+    should(names).eql(['Auto-reply with SMS in', 'Honour opt-outs', 'Receive an SMS', 'Reply to an SMS', 'See what was spent today', 'Send an SMS', 'Track delivery receipts', 'Use the Messages API']);
     const example = await admin('GET', `/library/examples/flows/${MODULE}/${encodeURIComponent('Send an SMS')}`);
     should(example.json()[0]).have.properties({ type: 'comment', name: 'Send an SMS' });
   });

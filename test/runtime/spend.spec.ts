@@ -6,7 +6,7 @@
  * sharing one budget over Redis: test/instances/spend.spec.ts.)
  */
 import should from 'should';
-import { helper, nodeRedVersion, packageNodes, recordStatuses, type FlowNode } from '../support/nodeRed';
+import { coreNodes, exampleFlow, helper, nodeRedVersion, packageNodes, recordStatuses, type FlowNode } from '../support/nodeRed';
 import { useLoopbackApi } from '../support/loopback';
 import { until } from '../support/waitFor';
 
@@ -85,6 +85,16 @@ describe(`Spend limits (Node-RED ${nodeRedVersion})`, function () {
     loopback.api.pricingDown(true);
     should((await send('447700900014')).error).match(/its price is not known \(.*\), and the account has a daily spend budget of 5/);
     should(loopback.api.sent.map((r) => r.params.to)).eql(['447700900011', '447700900012']);
+  });
+
+  it('the example "See what was spent today" reports the day\'s usage a second after the deploy (then every minute)', async () => {
+    const example = exampleFlow('See what was spent today', loopback.restHost);
+    await helper.load([...packageNodes, coreNodes.comment, coreNodes.inject], example, { '5e4d1c0a9b8e7f05': { apikey: API_KEY, apisecret: API_SECRET } });
+    const spent = example.find((node) => node.name === 'Spent today')!.id;
+    // Its inject node fires once, a second after the deploy.
+    const msg = await new Promise<Record<string, any>>((resolve) => helper.getNode(spent).once('input', resolve));
+    should(msg.payload).containDeep({ parts: 0, money: 0, left: {}, limits: { countries: null, dailyParts: null, dailySpend: null, perRecipient: 20, timeZone: 'UTC' } });
+    should(msg.payload.day).match(/^\d{4}-\d{2}-\d{2}$/);
   });
 
   it('fails every SMS, never sending, when a limit is set to what cannot be read', async () => {

@@ -123,7 +123,7 @@ describe(`the tutorial's flows (Node-RED ${nodeRedVersion})`, function () {
   });
 
   it('the examples share one nexmobasic, "Vonage account", with an empty set of credentials (so the editor flags it until a key is entered) and the real Vonage API host', () => {
-    for (const name of ['Send an SMS', 'Reply to an SMS', 'Receive an SMS', 'Auto-reply with SMS in', 'Track delivery receipts', 'Honour opt-outs']) {
+    for (const name of ['Send an SMS', 'Reply to an SMS', 'Receive an SMS', 'Auto-reply with SMS in', 'Track delivery receipts', 'Honour opt-outs', 'See what was spent today']) {
       const flow = require(`../../examples/${name}.json`) as Array<Record<string, unknown>>;
       const configs = flow.filter((n) => n.type === 'nexmobasic');
       if (name === 'Receive an SMS' && configs.length === 0) continue;
