@@ -6,12 +6,12 @@
  * (real HTTP: the core http request node), and the totals must hold: every SMS accepted by the API once,
  * or reported (with msg.sms.maybeSent when it may have gone); none accepted twice.
  */
-import http from 'node:http';
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { RealNodeRed } from '../support/realNodeRed';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 import { until } from '../support/waitFor';
+import { startCollector, type Collector } from '../support/collector';
 
 const API_KEY = 'faults01';
 const API_SECRET = 'fault-suite-secret';
@@ -61,21 +61,15 @@ describe('faults: two Node-RED instances, one Redis, the loopback API', function
   let redis: RunningRedis;
   let instances: RealNodeRed[] = [];
   let startInstance: () => Promise<RealNodeRed>;
-  const events: Event[] = [];
-  const collector = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      events.push(JSON.parse(body) as Event);
-      res.end('ok');
-    });
-  });
+  let events: Event[] = [];
+  let collector: Collector<Event>;
 
   before(async () => {
     redis = await startRedis({ password: REDIS_PASSWORD });
     const restHost = await api.listen();
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(collector.address() as { port: number }).port}/events`;
+    collector = await startCollector<Event>();
+    events = collector.events;
+    const url = collector.url;
     const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: redis.url } };
     startInstance = () => RealNodeRed.start({ flows: flows(restHost, url), credentials });
     instances = await Promise.all([0, 1].map(() => startInstance()));
@@ -88,7 +82,7 @@ describe('faults: two Node-RED instances, one Redis, the loopback API', function
     await Promise.all(instances.map((red) => red.stop()));
     await redis?.stop();
     await api.close();
-    collector.close();
+    collector?.close();
   });
 
   const numbers = (first: number, count: number) => Array.from({ length: count }, (_, i) => `4477009${String(first + i).padStart(5, '0')}`);

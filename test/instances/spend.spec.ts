@@ -3,12 +3,12 @@
  * the loopback API: one daily budget for both (6 and 6 SMS against 10 parts: exactly 10 sent), the
  * countries and the per-recipient cap for both. Each flow reports what became of every SMS to a collector.
  */
-import http from 'node:http';
 import should from 'should';
 import { LoopbackVonageSmsApi } from '../../dev/loopback/vonageSmsApi';
 import { RealNodeRed } from '../support/realNodeRed';
 import { startRedis, type RunningRedis } from '../support/redisServer';
 import { until } from '../support/waitFor';
+import { startCollector, type Collector } from '../support/collector';
 
 const API_KEY = 'spend001';
 const API_SECRET = 'spend-suite-secret';
@@ -41,21 +41,15 @@ describe('spend limits on two Node-RED instances sharing Redis', function () {
   const api = new LoopbackVonageSmsApi([{ apiKey: API_KEY, apiSecret: API_SECRET, balance: 1000 }]);
   let redis: RunningRedis;
   let instances: RealNodeRed[] = [];
-  const events: Event[] = [];
-  const collector = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      events.push(JSON.parse(body) as Event);
-      res.end('ok');
-    });
-  });
+  let events: Event[] = [];
+  let collector: Collector<Event>;
 
   before(async () => {
     redis = await startRedis();
     const restHost = await api.listen();
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(collector.address() as { port: number }).port}/events`;
+    collector = await startCollector<Event>();
+    events = collector.events;
+    const url = collector.url;
     const credentials = { cfg: { apikey: API_KEY, apisecret: API_SECRET, redisurl: redis.url } };
     instances = await Promise.all([0, 1].map(() => RealNodeRed.start({ flows: flows(restHost, url), credentials })));
   });
@@ -63,7 +57,7 @@ describe('spend limits on two Node-RED instances sharing Redis', function () {
     await Promise.all(instances.map((red) => red.stop()));
     await redis?.stop();
     await api.close();
-    collector.close();
+    collector?.close();
   });
 
   const burst = async (red: RealNodeRed, to: string[]) => {
