@@ -75,7 +75,8 @@ describe('npm start: the tutorial, offline', function () {
     const flows = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows.json'), 'utf8'));
     should(flows.find((n: { type: string }) => n.type === 'nexmobasic').resthost).equal(start.loopbackUrl);
     should(flows.find((n: { type: string; callback?: string }) => n.type === 'sendsms' && n.callback).callback).equal(`${start.editorUrl}/sms/receipt`);
-    should(start.output()).match(/pointed 2 node\(s\) of the flows at this start's addresses/);
+    // The tutorial's flows, unchanged since the first start wrote them, are written again for this one.
+    should(start.output()).containEql(`deployed the tutorial's flows against the loopback Vonage API (${start.loopbackUrl})`);
     const injectId = crypto.createHash('sha256').update('npm start 5e4d1c0a9b8e7f02').digest('hex').slice(0, 16);
     should((await fetch(`${start.editorUrl}/inject/${injectId}`, { method: 'POST' })).status).equal(200);
     await start.waitFor(/\[loopback Vonage API\] POST \/sms\/json → status 0: SMS to 447700900123 from 447700900000: "Hello World"/);
@@ -122,7 +123,7 @@ describe('npm start -- --redis: two Node-RED instances sharing a local redis-ser
   after(() => start?.stop());
 
   it("starts both on the same flows, with the loopback account's Shared state pointed at its own redis-server", async () => {
-    should(start.output()).match(new RegExp(`started redis-server on 127\\.0\\.0\\.1:${start.env.REDIS_PORT}`));
+    should(start.output()).match(new RegExp(`\\[redis\\] started redis-server on 127\\.0\\.0\\.1:${start.env.REDIS_PORT}`));
     should(start.output()).match(new RegExp(`second instance: +http://127\\.0\\.0\\.1:${start.env.SECOND_PORT}/`));
     const credentials = JSON.parse(fs.readFileSync(path.join(start.userDir, 'flows_cred.json'), 'utf8'));
     should(Object.values(credentials).map((c: any) => c.redisurl)).eql([`redis://127.0.0.1:${start.env.REDIS_PORT}/0`]);
@@ -150,5 +151,170 @@ describe('npm start -- --redis: two Node-RED instances sharing a local redis-ser
     await start.waitFor(/You said sentinel 0/);
     await start.waitFor(/You said sentinel 1/);
     should(start.output().match(/You said a long message, in three parts, over two instances/g)).have.length(1);
+  });
+});
+
+describe('npm start and npm run inbound: their options, refused when unknown', () => {
+  const run = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [TSX, script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const nowhere = () => path.join(os.tmpdir(), `vonage-sms-nowhere-${crypto.randomBytes(6).toString('hex')}`);
+
+  it('npm start -- --help prints the usage and does nothing else', () => {
+    const userDir = nowhere();
+    const help = run('dev/start.ts', ['--help'], { NODE_RED_USER_DIR: userDir });
+    should(help.status).equal(0);
+    should(help.stdout).startWith('Usage: npm start [-- options]');
+    for (const option of ['--empty', '--reset', '--api sms|messages', '--redis', '--port N', '--loopback-port N', '--help']) should(help.stdout).containEql(option);
+    should(fs.existsSync(userDir)).be.false();
+  });
+
+  it('npm start refuses an unknown option, a word, a bad --api or port with a sentence and the usage, and exits non-zero', () => {
+    const userDir = nowhere();
+    for (const [args, sentence] of [
+      [['--bogus'], /^npm start: Unknown option '--bogus'/],
+      [['reset'], /^npm start: Unexpected argument 'reset'/],
+      [['--api', 'voice'], /^npm start: --api takes sms or messages, not "voice"\./],
+      [['--port', 'eighty'], /^npm start: --port takes a port number from 1 to 65535, not "eighty"\./],
+    ] as Array<[string[], RegExp]>) {
+      const refused = run('dev/start.ts', args, { NODE_RED_USER_DIR: userDir });
+      should(refused.status).equal(2, `${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+      should(refused.stderr).match(sentence);
+      should(refused.stderr).containEql('Usage: npm start [-- options]');
+    }
+    should(fs.existsSync(userDir)).be.false();
+  });
+
+  it('npm start refuses the combinations it cannot honour, saying why: --api twice, two servers on one port', () => {
+    const userDir = nowhere();
+    const twice = run('dev/start.ts', ['--api', 'sms', '--api', 'messages'], { NODE_RED_USER_DIR: userDir });
+    should(twice.status).equal(2);
+    should(twice.stderr).match(/^npm start: --api is given twice, as sms and messages: give it once\./);
+    const onePort = run('dev/start.ts', ['--port', '5999', '--loopback-port', '5999'], { NODE_RED_USER_DIR: userDir });
+    should(onePort.status).equal(2);
+    should(onePort.stderr).match(/^npm start: Node-RED and the loopback Vonage API would both listen on port 5999: give them ports of their own\./);
+    const redis = run('dev/start.ts', ['--redis'], { NODE_RED_USER_DIR: userDir, PORT: '5990', LOOPBACK_PORT: '5991', SECOND_PORT: '5991' });
+    should(redis.status).equal(2);
+    should(redis.stderr).match(/the loopback Vonage API and the second Node-RED would both listen on port 5991/);
+    should(fs.existsSync(userDir)).be.false();
+  });
+
+  it('npm run inbound -- --help prints the usage and sends nothing', () => {
+    const help = run('dev/inbound.ts', ['--help'], { NODE_RED_USER_DIR: nowhere(), PORT: '9', LOOPBACK_PORT: '9' });
+    should(help.status).equal(0);
+    should(help.stdout).startWith('Usage: npm run inbound -- [options] [text]');
+    for (const option of ['--from N', '--to N', '--path P', '--parts N', '--spread', '--api sms|messages', '--help']) should(help.stdout).containEql(option);
+    should(help.stdout + help.stderr).not.containEql('could not reach');
+  });
+
+  it('npm run inbound refuses an unknown option or a bad value with the usage, and exits non-zero, sending nothing', () => {
+    for (const [args, sentence] of [
+      [['--bogus', 'Hello'], /^npm run inbound: Unknown option '--bogus'/],
+      [['--parts', 'three', 'Hello'], /^npm run inbound: --parts takes a whole number of parts, 1 or more, not "three"\./],
+      [['--api', 'voice', 'Hello'], /^npm run inbound: --api takes sms or messages, not "voice"\./],
+    ] as Array<[string[], RegExp]>) {
+      const refused = run('dev/inbound.ts', args, { NODE_RED_USER_DIR: nowhere(), PORT: '9', LOOPBACK_PORT: '9' });
+      should(refused.status).equal(2, `${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+      should(refused.stderr).match(sentence);
+      should(refused.stderr).containEql('Usage: npm run inbound -- [options] [text]');
+      should(refused.stderr).not.containEql('could not reach');
+    }
+  });
+});
+
+describe('npm start: each start uses exactly the options it is given, and never loses a hand-built flow', function () {
+  this.timeout(300_000);
+  let start: RunningStart;
+  let userDir: string;
+  after(() => start?.stop());
+
+  const TUTORIAL_TABS = ['Send an SMS', 'Reply to an SMS', 'Receive an SMS', 'Auto-reply with SMS in', 'Track delivery receipts', 'Honour opt-outs'];
+  const flows = () => JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as Array<{ type: string; label?: string; api?: string }>;
+  const tabs = () =>
+    flows()
+      .filter((n) => n.type === 'tab')
+      .map((n) => n.label);
+  const inbound = (...args: string[]) => {
+    // As a user runs it: npm start's addresses from its npm-start.json.
+    const { PORT: _port, LOOPBACK_PORT: _loopbackPort, ...env } = start.env;
+    return spawnSync(process.execPath, [TSX, 'dev/inbound.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
+  };
+  const again = async (args: string[]) => {
+    await start.stop({ keepUserDir: true });
+    start = await startTutorial(args, userDir);
+  };
+
+  it('--empty starts with no flows, and its banner says what runs and what to do', async () => {
+    start = await startTutorial(['--empty']);
+    userDir = start.userDir;
+    should(tabs()).eql([]);
+    const out = start.output();
+    should(out).match(new RegExp(`Node-RED editor: +${start.editorUrl}/`));
+    should(out).match(new RegExp(`loopback Vonage API: +${start.loopbackUrl} +\\(no Vonage account needed: API key loopback, secret loopback-secret\\)`));
+    should(out).match(/API: +the SMS API/);
+    should(out).match(/state: +in memory, one Node-RED instance/);
+    should(out).containEql(`flow file:              ${path.join(userDir, 'flows.json')}: no flows (--empty)`);
+    should(out).match(/what to do: +build the tutorial by hand \(docs\/tutorial\.md, "The tutorial, step by step"\)/);
+    should(out).containEql(`set API host to ${start.loopbackUrl}, API Key to loopback and API Secret to loopback-secret`);
+    // With no flow to answer it, npm run inbound says why.
+    const hello = inbound('Hello');
+    should(hello.status).equal(1);
+    should(hello.stderr).match(/answered 404: no deployed flow serves GET \/sms\. npm start runs with no flows \(--empty\)/);
+  });
+
+  it('a second npm start on the same ports says that another one runs there, and how to stop it or pick other ports', () => {
+    const second = spawnSync(process.execPath, [TSX, 'dev/start.ts'], { cwd: ROOT, env: start.env, encoding: 'utf8' });
+    should(second.status).equal(1);
+    should(second.stderr).match(
+      new RegExp(
+        `^npm start: port ${start.env.PORT} on 127\\.0\\.0\\.1, for Node-RED, is taken: another npm start is running on it \\(process (\\d+), from .*npm-start\\.json\\)\\. Stop that one \\(Ctrl\\+C in its terminal, or kill \\1\\), or start this one on other ports: npm start -- --port \\d+ --loopback-port \\d+`,
+      ),
+    );
+    should(second.stderr).not.containEql('EADDRINUSE');
+    // The running start is untouched: still its flows, still found by npm run inbound.
+    should(tabs()).eql([]);
+    should(JSON.parse(fs.readFileSync(path.join(userDir, 'npm-start.json'), 'utf8')).editor).equal(start.editorUrl);
+  });
+
+  it("--api messages after --empty: the tutorial's flows again, on the Messages API, as the banner says", async () => {
+    await again(['--api', 'messages']);
+    should(tabs()).eql(TUTORIAL_TABS);
+    should(start.output()).match(/API: +the Messages API/);
+    should(start.output()).containEql(`flow file:              ${path.join(userDir, 'flows.json')}: the tutorial's flows (six of the eight examples; "Receive an SMS" starts disabled)`);
+    should(start.output()).match(/send an SMS: +click the inject button on the "Send an SMS" tab/);
+  });
+
+  it('a plain start after --api messages is on the SMS API again, and npm run inbound follows', async () => {
+    await again([]);
+    should(tabs()).eql(TUTORIAL_TABS);
+    should(flows().filter((n) => n.type === 'nexmobasic' && n.api === 'messages')).be.empty();
+    should(start.output()).match(/API: +the SMS API/);
+    should(start.output()).not.match(/Messages API:/);
+    const hello = inbound('Hello');
+    should(hello.status).equal(0, hello.stdout + hello.stderr);
+    should(hello.stdout).match(/→ GET http:\/\/127\.0\.0\.1:\d+\/sms answered 200/);
+    should(hello.stdout).containEql('"You said Hello"');
+  });
+
+  const mine = [
+    { id: 'f100000000000001', type: 'tab', label: 'My flow', disabled: false, info: '' },
+    { id: 'f100000000000002', type: 'inject', z: 'f100000000000001', name: 'mine', props: [{ p: 'payload' }], payload: 'built by hand', payloadType: 'str', x: 120, y: 80, wires: [[]] },
+  ];
+
+  it('keeps a flow built by hand at a plain start, and says so', async () => {
+    await start.stop({ keepUserDir: true });
+    // As a Deploy in the editor writes it.
+    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(mine));
+    start = await startTutorial([], userDir);
+    should(flows()).eql(mine);
+    should(start.output()).containEql(`flow file:              ${path.join(userDir, 'flows.json')}: your flows (changed since npm start wrote them), kept`);
+    should(start.output()).match(/npm start -- --reset deploys the tutorial's flows again, saving yours to a backup file first/);
+  });
+
+  it('--reset saves a flow built by hand to a backup file that the banner names, then deploys the tutorial', async () => {
+    await again(['--reset']);
+    should(tabs()).eql(TUTORIAL_TABS);
+    const backup = /your earlier flows: +saved to (\S+)/.exec(start.output())?.[1];
+    should(backup).startWith(path.join(userDir, 'flows.backup-'));
+    should(JSON.parse(fs.readFileSync(backup!, 'utf8'))).eql(mine);
+    should(start.output()).match(/to get them back: stop npm start, copy that file over flows\.json, and npm start/);
   });
 });
