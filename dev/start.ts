@@ -472,7 +472,7 @@ function banner(options: { editors: string[]; restHost: string; api: 'sms' | 'me
   } else if (flows.kind === 'empty') {
     lines.push(
       line('what to do', `build the tutorial by hand (docs/tutorial.md, "The tutorial, step by step") in the editor:`),
-      more(`in the config node, set API host to ${restHost}, API Key to ${LOOPBACK_KEY} and API Secret to ${LOOPBACK_SECRET};`),
+      more(`in the config node, set API host to ${restHost}, API Key to ${LOOPBACK_KEY} and API Secret to ${LOOPBACK_SECRET}${api === 'messages' ? ', and API to Messages API' : ''};`),
       more('Deploy, then send yourself an SMS below. A plain npm start keeps what you built;'),
       more('npm start -- --empty again starts over (saving it to a backup file first).'),
       line('receive and reply', `${inbound}, once a flow of yours serves it`),
