@@ -317,4 +317,16 @@ describe('npm start: each start uses exactly the options it is given, and never 
     should(JSON.parse(fs.readFileSync(backup!, 'utf8'))).eql(mine);
     should(start.output()).match(/to get them back: stop npm start, copy that file over flows\.json, and npm start/);
   });
+
+  it('--empty --api messages combine: no flows, and npm run inbound sends the Messages API webhook to what the user builds', async () => {
+    await again(['--empty', '--api', 'messages']);
+    should(tabs()).eql([]);
+    // The tutorial's flows, unchanged, needed no backup.
+    should(start.output()).not.match(/your earlier flows:/);
+    should(start.output()).match(/API: +the Messages API/);
+    should(start.output()).containEql('API Secret to loopback-secret, and API to Messages API;');
+    const hello = inbound('Hello');
+    should(hello.stdout).match(/\(Messages API\) → POST http:\/\/127\.0\.0\.1:\d+\/sms-in answered 404/);
+    should(hello.stderr).match(/no deployed flow serves POST \/sms-in\. npm start runs with no flows \(--empty\)/);
+  });
 });
