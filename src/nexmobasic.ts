@@ -105,7 +105,7 @@ export = function (RED: NodeAPI) {
       try {
         return vonageClient({ api, apiKey, apiSecret, host: restHost, timeoutMs, applicationId, privateKey });
       } catch (err) {
-        return new Error(`the Vonage credentials node: ${(err as Error).message}`);
+        return new Error(`the Vonage account: ${(err as Error).message}`);
       }
     }
 
@@ -175,7 +175,7 @@ export = function (RED: NodeAPI) {
       try {
         return new SpendGuard(spendLimits(config), state.spendLedger(), prices);
       } catch (err) {
-        return new Error(`the Vonage credentials node's spend limits: ${(err as Error).message}`);
+        return new Error(`the Vonage account's spend limits: ${(err as Error).message}`);
       }
     }
 

@@ -96,7 +96,7 @@ function parseNumber(input: string, field: string, defaultCountry?: string): str
   else if (compact.startsWith('00')) international = `+${compact.slice(2)}`;
   else if (!defaultCountry) {
     if (compact.startsWith('0')) {
-      throw new InvalidNumberError(`${field} ${quoted} is in national format: write it with its country code (e.g. +44…) or set a default country on the Vonage credentials`);
+      throw new InvalidNumberError(`${field} ${quoted} is in national format: write it with its country code (e.g. +44…) or set a default country on the Vonage account`);
     }
     international = `+${compact}`;
   }

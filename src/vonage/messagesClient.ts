@@ -73,14 +73,14 @@ function refusal(status: number, jwt: boolean): { advice: string; short: string 
   switch (status) {
     case 401:
       return jwt
-        ? { advice: 'the Application ID or private key is wrong, or the Application lacks the Messages capability: check them on the Vonage credentials (nexmobasic) node', short: 'wrong Application or private key' }
-        : { advice: 'the API key or secret is wrong, or the account cannot use the Messages API: check them on the Vonage credentials (nexmobasic) node', short: 'wrong API key or secret' };
+        ? { advice: 'the Application ID or private key is wrong, or the Application lacks the Messages capability: check them on the Vonage account (nexmobasic)', short: 'wrong Application or private key' }
+        : { advice: 'the API key or secret is wrong, or the account cannot use the Messages API: check them on the Vonage account (nexmobasic)', short: 'wrong API key or secret' };
     case 402:
       return { advice: 'the account has too little credit: top it up in the Vonage dashboard', short: 'low balance' };
     case 403:
       return { advice: 'this account may not send this message: check the account and number settings in the Vonage dashboard', short: 'not allowed' };
     case 404:
-      return { advice: 'the API host does not serve the Messages API: check the API host on the Vonage credentials (nexmobasic) node', short: 'not found: check the API host' };
+      return { advice: 'the API host does not serve the Messages API: check the API host on the Vonage account (nexmobasic)', short: 'not found: check the API host' };
     case 422:
       return { advice: 'Vonage refused the request as invalid: check To, From and Text', short: 'invalid request' };
     case 429:

@@ -177,7 +177,7 @@ export class SmsPricing {
     const where = `Vonage's Pricing API at ${this.host}`;
     const failed = (why: string) => new PricingError(`the price of an SMS to ${country} is not known: ${why}`, country);
     await this.turn();
-    if (this.closed) throw failed('the Vonage credentials node has stopped');
+    if (this.closed) throw failed('the Vonage account has stopped');
     let answer: ApiAnswer;
     try {
       answer = await this.connection.request('GET', `/account/get-pricing/outbound/sms?country=${country}`, { Authorization: this.authorization, Accept: 'application/json' });
@@ -188,7 +188,7 @@ export class SmsPricing {
     }
     const { status, json } = answer;
     const body = json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-    if (status === 401) throw failed(`${where} refused the API key and secret (HTTP 401): check them on the Vonage credentials node`);
+    if (status === 401) throw failed(`${where} refused the API key and secret (HTTP 401): check them on the Vonage account`);
     if (status === 429) throw failed(`${where} allows one request a second, and answered HTTP 429: try again`);
     if (status === 400) {
       const invalid = body?.invalid_parameters as Record<string, unknown> | undefined;

@@ -14,7 +14,7 @@ const STATUSES: Record<string, StatusMeaning> = {
   '1': { meaning: 'Throttled', advice: 'you are sending faster than your account allows (30 requests per second by default): slow down and retry', short: 'throttled' },
   '2': { meaning: 'Missing parameters', advice: 'a required parameter (to, from or text) was missing from the request', short: 'missing parameters' },
   '3': { meaning: 'Invalid parameters', advice: 'a parameter value was not valid: check the To, From and Text values', short: 'invalid To, From or Text' },
-  '4': { meaning: 'Invalid credentials', advice: 'the API key or secret is wrong: check them on the Vonage credentials (nexmobasic) node', short: 'wrong API key or secret' },
+  '4': { meaning: 'Invalid credentials', advice: 'the API key or secret is wrong: check them on the Vonage account (nexmobasic)', short: 'wrong API key or secret' },
   '5': { meaning: 'Internal error', advice: 'Vonage had an internal error: retry later', short: 'Vonage internal error' },
   '6': { meaning: 'Invalid message', advice: 'Vonage could not process the message; the destination may be unroutable', short: 'message not routable' },
   '7': { meaning: 'Number barred', advice: 'the destination number is barred from receiving messages', short: 'number barred' },

@@ -79,6 +79,25 @@ describe('the editor, in Chromium', function () {
     await page.waitForSelector('.red-ui-tray', { state: 'detached' });
   }
 
+  /** Open a tab of the Vonage account dialog (nexmobasic), and wait until its fields show. */
+  async function accountTab(label: string, id: string): Promise<void> {
+    // RED.tabs takes a click within 400 ms of the last one on a tab for a double click, which does not
+    // switch: a person never clicks two tabs that fast, a test does, so it clicks until the tab shows.
+    await until(
+      async () => {
+        await page.click(`#node-config-nexmobasic-tabs .red-ui-tab:has-text("${label}")`);
+        return (await page.isVisible(`#nexmobasic-tab-${id}`)) || undefined;
+      },
+      { what: `the ${label} tab`, everyMs: 150 },
+    );
+  }
+
+  /** The title of the edit tray on top: the last of the titlebar's breadcrumbs (the node it was opened from comes first). */
+  async function trayTitle(): Promise<string> {
+    const crumbs = await page.locator('.red-ui-tray').last().locator('.red-ui-tray-titlebar li').allInnerTexts();
+    return (crumbs.length > 0 ? crumbs[crumbs.length - 1] : await page.locator('.red-ui-tray').last().locator('.red-ui-tray-titlebar').innerText()).trim();
+  }
+
   /** The editor's canvas mode (RED.view.state()) is, or is not, the one named (RED.state). */
   async function viewState(name: string, is = true): Promise<void> {
     await page.waitForFunction(([state, wanted]) => ((window as any).RED.view.state() === (window as any).RED.state[state]) === wanted, [name, is] as const);
@@ -151,7 +170,7 @@ describe('the editor, in Chromium', function () {
     await start?.stop();
   });
 
-  it('1. the tutorial as a user does it: Send SMS from the nexmo palette, a new nexmobasic beside Nexmo Credentials, inject, Deploy, and the response in the debug sidebar', async () => {
+  it('1. the tutorial as a user does it: Send SMS from the nexmo palette, a new Vonage account (nexmobasic) on its Account tab, inject, Deploy, and the response in the debug sidebar', async () => {
     await page.type('#red-ui-palette-search input', 'sms', { delay: 20 });
     const section = page.locator('#red-ui-palette-container-nexmo');
     await section.waitFor();
@@ -166,16 +185,38 @@ describe('the editor, in Chromium', function () {
 
     await page.dblclick(`[id="${sendSms}"]`);
     await page.waitForSelector('#node-input-to');
-    should(await page.locator('#node-input-creds option:checked').innerText()).equal('Add new nexmobasic...');
+    // One name for the account, wherever a person reads it.
+    should((await page.locator('.form-row:has(#node-input-creds) label').first().innerText()).trim()).equal('Vonage account');
+    should(await page.locator('#node-input-creds option:checked').innerText()).equal('Add new Vonage account...');
     should(await page.locator('.form-row:has(#node-input-to) .vonage-sms-template-marker').innerText()).equal('{}');
-    await shot('02-send-sms-dialog-add-new-nexmobasic');
+    await shot('02-send-sms-dialog-add-new-vonage-account');
     // Node-RED 4 and 5 add a new config node with the + beside the pencil (the pencil edits one).
     await page.click('.form-row:has(#node-input-creds) .fa-plus');
     await page.waitForSelector('#node-config-input-apikey');
+    should(await trayTitle()).equal('Add new Vonage account config node');
+    // The dialog's tabs, as core's MQTT broker has them; the Account tab first, with the check in it.
+    should(await page.locator('#node-config-nexmobasic-tabs .red-ui-tab-label').allInnerTexts()).eql(['Account', 'Sending', 'Spend limits', 'Webhooks', 'Opt-outs', 'Shared state']);
+    should(await page.isVisible('#node-config-input-apikey')).be.true();
+    should(await page.isVisible('#node-config-check-credentials')).be.true();
+    should(await page.isVisible('#node-config-input-resthost')).be.false();
     await page.fill('#node-config-input-apikey', API_KEY);
     await page.fill('#node-config-input-apisecret', API_SECRET);
+    await shot('03-vonage-account-tab-api-key-and-secret');
+    await accountTab('Sending', 'sending');
+    should(await page.isVisible('#node-config-input-apikey')).be.false();
+    should(await page.isVisible('#node-config-input-rate')).be.true();
     await page.fill('#node-config-input-resthost', start.loopbackUrl);
-    await shot('03-nexmobasic-api-key-and-secret');
+    await shot('03b-vonage-account-sending-tab');
+    for (const [label, id, field] of [
+      ['Spend limits', 'spend', 'countries'],
+      ['Webhooks', 'webhooks', 'sigsecret'],
+      ['Opt-outs', 'optouts', 'stopwords'],
+      ['Shared state', 'state', 'redisurl'],
+    ]) {
+      await accountTab(label, id);
+      should(await page.isVisible(`#node-config-input-${field}`)).be.true();
+      should(await page.isVisible('#node-config-input-rate')).be.false();
+    }
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
     should(await page.locator('#node-input-creds option:checked').innerText()).equal(API_KEY);
@@ -198,6 +239,37 @@ describe('the editor, in Chromium', function () {
     const sent = (await loopbackRequests()).filter((r) => r.path === '/sms/json');
     should(sent).have.length(1);
     should(sent[0].params).have.properties({ to: '447700900123', from: 'AcmeInc', text: 'Hello World', type: 'text' });
+  });
+
+  it('1b. with one Vonage account, a Send SMS (or Opt-out list) dropped from the palette takes it; an SMS in stays unsigned', async () => {
+    const [account] = await configNodes('nexmobasic');
+    should(await configNodes('nexmobasic')).have.length(1);
+    const second = await dragFromPalette('sendsms', 'sms', 420, 320);
+    should(await page.evaluate((id) => (window as any).RED.nodes.node(id).creds, second)).equal(account.id);
+    await page.dblclick(`[id="${second}"]`);
+    await page.waitForSelector('#node-input-to');
+    should(await page.locator('#node-input-creds option:checked').innerText()).equal(API_KEY);
+    await shot('04b-second-send-sms-preselects-the-account');
+    await page.click('#node-dialog-delete');
+    await traysClosed();
+    const optout = await dragFromPalette('vonage-optout', 'opt-out', 420, 320);
+    should(await page.evaluate((id) => (window as any).RED.nodes.node(id).creds, optout)).equal(account.id);
+    // Signed by is optional: an account there would refuse every unsigned webhook, so none is chosen for it.
+    const smsIn = await dragFromPalette('vonage-sms-in', 'sms in', 420, 380);
+    should(await page.evaluate((id) => (window as any).RED.nodes.node(id).creds, smsIn)).equal('');
+    await page.dblclick(`[id="${smsIn}"]`);
+    await page.waitForSelector('#node-input-creds-tip');
+    should(await page.locator('#node-input-creds-tip').innerText()).match(/^Signed by is the Vonage account whose Signature secret checks these SMS webhooks/);
+    await shot('04c-sms-in-signed-by-tip');
+    await page.click('#node-dialog-delete');
+    await traysClosed();
+    await page.dblclick(`[id="${optout}"]`);
+    await page.waitForSelector('#node-input-creds');
+    await page.click('#node-dialog-delete');
+    await traysClosed();
+    should(await nodeIds('sendsms')).have.length(1);
+    should(await nodeIds('vonage-optout')).have.length(0);
+    should(await nodeIds('vonage-sms-in')).have.length(0);
   });
 
   /**
@@ -330,6 +402,7 @@ describe('the editor, in Chromium', function () {
     // The right key with the wrong secret: the SMS API answers status 4.
     await page.fill('#node-config-input-apikey', API_KEY);
     await page.fill('#node-config-input-apisecret', 'not-the-secret');
+    await accountTab('Sending', 'sending');
     await page.fill('#node-config-input-resthost', start.loopbackUrl);
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
@@ -353,7 +426,7 @@ describe('the editor, in Chromium', function () {
     // Shown whole (Node-RED alone shows 80 characters and a caret): what happened first, then what to do.
     should(text).not.containEql('...');
     should(text).match(/^Vonage refused the SMS to 447700900123: status 4, Invalid credentials: /);
-    should(text).containEql('check them on the Vonage credentials (nexmobasic) node');
+    should(text).containEql('check them on the Vonage account (nexmobasic)');
     should(text).not.match(/\bError\b|\bstack\b|node_modules|\n\s+at /);
     should(await error.locator('.red-ui-debug-msg-object-handle, .red-ui-debug-msg-expandable').count()).equal(0);
     await shot('15-debug-sidebar-error-in-full');
@@ -424,27 +497,52 @@ describe('the editor, in Chromium', function () {
     should(await page.evaluate((id) => (window as any).RED.nodes.node(id).valid, sendSms)).be.true();
   });
 
-  it('3b. Check credentials shows the balance, or why the credentials fail, and never sends a secret back', async () => {
+  /** The element is drawn inside the 1280×800 window, where a person sees it: not below the fold nor under another element. */
+  async function inView(selector: string): Promise<void> {
+    const box = await page.locator(selector).boundingBox();
+    should(box).be.ok();
+    should(box!.height).be.above(0);
+    should(box!.x).be.aboveOrEqual(0);
+    should(box!.y).be.aboveOrEqual(0);
+    should(box!.x + box!.width).be.belowOrEqual(1280);
+    should(box!.y + box!.height).be.belowOrEqual(800);
+    const seen = await page.evaluate(
+      ([sel, x, y]) => {
+        const target = document.querySelector(sel as string);
+        const hit = document.elementFromPoint(x as number, y as number);
+        return !!target && !!hit && (target === hit || target.contains(hit));
+      },
+      [selector, box!.x + Math.min(20, box!.width / 2), box!.y + box!.height / 2] as const,
+    );
+    should(seen).be.true();
+  }
+
+  it('3b. Check credentials shows the balance, or why the credentials fail, in view at 1280×800, and never sends a secret back', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
     const [sendSms] = await nodeIds('sendsms');
     await page.dblclick(`[id="${sendSms}"]`);
     await page.waitForSelector('#node-input-creds');
     await page.click('.form-row:has(#node-input-creds) .fa-pencil');
     await page.waitForSelector('#node-config-check-credentials');
+    should(await trayTitle()).equal('Edit Vonage account node');
     // The dialog shows the stored secret only as a placeholder: the check uses the stored one.
     should(await page.inputValue('#node-config-input-apisecret')).not.equal(API_SECRET);
     await page.click('#node-config-check-credentials');
     const result = page.locator('#node-config-check-result');
     await result.filter({ hasText: 'The credentials work' }).waitFor();
     should(await result.innerText()).match(/^The credentials work: the balance is €\d+\.\d\d\.$/);
+    await inView('#node-config-check-result');
     await shot('12-check-credentials-ok');
 
     await page.fill('#node-config-input-apisecret', 'not-the-secret');
     await page.click('#node-config-check-credentials');
     await result.filter({ hasText: 'do not work' }).waitFor();
     should(await result.innerText()).match(/^These credentials do not work: .*HTTP 401.*accepts the API key "?loopback/);
+    await inView('#node-config-check-result');
     await shot('13-check-credentials-refused');
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');
+    await page.setViewportSize({ width: 1400, height: 860 });
 
     const checks = (await loopbackRequests()).filter((r) => r.path === '/account/get-balance');
     should(checks.map((r) => r.outcome)).eql(['HTTP 200', 'HTTP 401']);
@@ -474,11 +572,13 @@ describe('the editor, in Chromium', function () {
     await page.dblclick(`[id="${sendSms}"]`);
     await page.waitForSelector('#node-input-creds');
     await page.click('.form-row:has(#node-input-creds) .fa-pencil');
-    await page.waitForSelector('#node-config-input-optout');
+    await page.waitForSelector('#node-config-input-apikey');
     should(await page.isChecked('#node-config-input-optout')).be.true();
     await page.fill('#node-config-input-apikey', API_KEY);
     await page.fill('#node-config-input-apisecret', API_SECRET);
+    await accountTab('Sending', 'sending');
     await page.fill('#node-config-input-resthost', start.loopbackUrl);
+    await accountTab('Opt-outs', 'optouts');
     await page.fill('#node-config-input-stopreply', 'You will get no more SMS from us. Reply START to get them again.');
     await page.locator('#node-config-input-stopreply').scrollIntoViewIfNeeded();
     await shot('16-account-opt-outs');
