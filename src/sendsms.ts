@@ -164,7 +164,9 @@ export = function (RED: NodeAPI) {
       if (err instanceof SharedStateError) return RED._('sendsms.status.state-failed');
       if (err instanceof OptedOutError) return RED._('sendsms.status.opted-out');
       if (err instanceof SpendError) return RED._(`sendsms.status.spend-${err.limit}`);
-      return RED._('sendsms.status.bad-input');
+      // Which input: the error's first words ("Text is empty", "From \"…\" is not…"), as much as a status holds.
+      const what = err.message.split(/[:;]/)[0].trim();
+      return RED._('sendsms.status.bad-input', { what: what.length > 48 ? `${what.slice(0, 47)}…` : what });
     }
 
     /**
