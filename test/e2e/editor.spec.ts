@@ -80,6 +80,17 @@ describe('the editor, in Chromium', function () {
   }
 
   /** Open a tab of the Vonage account dialog (nexmobasic), and wait until its fields show. */
+  /** Every visible row label of the open trays fits on one line (Node-RED's 100 px column wraps longer ones). */
+  async function labelsOnOneLine(where: string): Promise<void> {
+    const wrapped = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('.red-ui-tray .form-row > label:first-child')]
+        .filter((label) => label.offsetParent !== null && label.innerText.trim() !== '')
+        .filter((label) => label.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(label).lineHeight || '20'))
+        .map((label) => label.innerText.trim()),
+    );
+    should(wrapped).eql([], `labels on two lines in ${where}`);
+  }
+
   async function accountTab(label: string, id: string): Promise<void> {
     // RED.tabs takes a click within 400 ms of the last one on a tab for a double click, which does not
     // switch: a person never clicks two tabs that fast, a test does, so it clicks until the tab shows.
@@ -190,6 +201,7 @@ describe('the editor, in Chromium', function () {
     should(await page.locator('#node-input-creds option:checked').innerText()).equal('Add new Vonage account...');
     should(await page.locator('.form-row:has(#node-input-to) .vonage-sms-template-marker').innerText()).equal('{}');
     await shot('02-send-sms-dialog-add-new-vonage-account');
+    await labelsOnOneLine('the Send SMS dialog');
     // Node-RED 4 and 5 add a new config node with the + beside the pencil (the pencil edits one).
     await page.click('.form-row:has(#node-input-creds) .fa-plus');
     await page.waitForSelector('#node-config-input-apikey');
@@ -202,11 +214,13 @@ describe('the editor, in Chromium', function () {
     await page.fill('#node-config-input-apikey', API_KEY);
     await page.fill('#node-config-input-apisecret', API_SECRET);
     await shot('03-vonage-account-tab-api-key-and-secret');
+    await labelsOnOneLine('the Account tab');
     await accountTab('Sending', 'sending');
     should(await page.isVisible('#node-config-input-apikey')).be.false();
     should(await page.isVisible('#node-config-input-rate')).be.true();
     await page.fill('#node-config-input-resthost', start.loopbackUrl);
     await shot('03b-vonage-account-sending-tab');
+    await labelsOnOneLine('the Sending tab');
     for (const [label, id, field] of [
       ['Spend limits', 'spend', 'countries'],
       ['Webhooks', 'webhooks', 'sigsecret'],
@@ -216,6 +230,7 @@ describe('the editor, in Chromium', function () {
       await accountTab(label, id);
       should(await page.isVisible(`#node-config-input-${field}`)).be.true();
       should(await page.isVisible('#node-config-input-rate')).be.false();
+      await labelsOnOneLine(`the ${label} tab`);
     }
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
@@ -252,7 +267,8 @@ describe('the editor, in Chromium', function () {
     await shot('04b-second-send-sms-preselects-the-account');
     await page.click('#node-dialog-delete');
     await traysClosed();
-    const optout = await dragFromPalette('vonage-optout', 'opt-out', 420, 320);
+    // Its palette label has a non-breaking hyphen (Opt‑out list), so "opt" finds it, as "optout" does.
+    const optout = await dragFromPalette('vonage-optout', 'opt', 420, 320);
     should(await page.evaluate((id) => (window as any).RED.nodes.node(id).creds, optout)).equal(account.id);
     // Signed by is optional: an account there would refuse every unsigned webhook, so none is chosen for it.
     const smsIn = await dragFromPalette('vonage-sms-in', 'sms in', 420, 380);
