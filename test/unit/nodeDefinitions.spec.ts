@@ -16,7 +16,7 @@ function definitions(): Map<string, Definition> {
   const RED = { nodes: { registerType: (type: string, def: Definition) => found.set(type, def) }, _: (key: string) => key, validators: { number: () => () => true, regex: () => () => true } };
   for (const file of fs.readdirSync(path.join(ROOT, 'nodes')).filter((f) => f.endsWith('.html'))) {
     const html = fs.readFileSync(path.join(ROOT, 'nodes', file), 'utf8');
-    for (const [, script] of html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) vm.runInNewContext(script, { RED, $: () => ({ length: 0 }) });
+    for (const [, script] of html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) vm.runInNewContext(script, { RED, window: {}, $: () => ({ length: 0 }) });
   }
   return found;
 }
