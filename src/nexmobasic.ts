@@ -26,6 +26,7 @@ import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
 import { throttledWarnings, times } from './node-red/warnings';
 import { spendLimits } from './sms/spendLimits';
 import { SpendError, SpendGuard } from './sending/spendGuard';
+import { proxyFromEnvironment, proxyFromNode, type HttpProxyNode, type ProxySettings } from './vonage/proxy';
 
 interface NexmoBasicDef extends NodeDef {
   /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */
@@ -61,6 +62,8 @@ interface NexmoBasicDef extends NodeDef {
   dailyspend?: string | number;
   budgettz?: string;
   perrecipient?: string | number;
+  /** The id of a core `http proxy` config node every request to Vonage goes through; empty for the environment's https_proxy/http_proxy/no_proxy. */
+  proxy?: string;
 }
 
 /** Opt-out confirmations an hour when the flow does not say. */
@@ -93,6 +96,8 @@ export = function (RED: NodeAPI) {
     const apiKey = node.credentials?.apikey?.trim();
     const apiSecret = node.credentials?.apisecret;
     const timeoutMs = timeoutSeconds * 1000;
+    node.proxyNode = (config.proxy ?? '').trim();
+    const proxy = proxySettings(node.proxyNode);
 
     function resolveClient(): VonageClient | Error {
       if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
@@ -102,8 +107,9 @@ export = function (RED: NodeAPI) {
       const applicationId = api === 'messages' ? node.credentials?.appid?.trim() : undefined;
       const privateKey = api === 'messages' ? node.credentials?.privatekey : undefined;
       if (!!applicationId !== !!privateKey?.trim()) return new Error(RED._('nexmobasic.errors.jwt-half'));
+      if (proxy instanceof Error) return proxy;
       try {
-        return vonageClient({ api, apiKey, apiSecret, host: restHost, timeoutMs, applicationId, privateKey });
+        return vonageClient({ api, apiKey, apiSecret, host: restHost, timeoutMs, applicationId, privateKey, proxy });
       } catch (err) {
         return new Error(`the Vonage account: ${(err as Error).message}`);
       }
@@ -200,12 +206,20 @@ export = function (RED: NodeAPI) {
       });
     }
 
+    function resolvePricing(settings: ProxySettings): SmsPricing | Error {
+      try {
+        return new SmsPricing({ apiKey: apiKey!, apiSecret: apiSecret!, host: pricingHost(api, restHost), timeoutMs, proxy: settings });
+      } catch (err) {
+        return new Error(`the Vonage account: ${(err as Error).message}`);
+      }
+    }
+
     const sigmethod = (SIGNATURE_METHODS as string[]).includes(config.sigmethod ?? '') ? (config.sigmethod as SignatureMethod) : 'md5hash';
     const sigsecret = node.credentials?.sigsecret;
     const client = resolveClient();
     const state = resolveState();
     // The Pricing API with the same key and secret, on the account API's host (pricing.ts, pricingHost).
-    const pricing = client instanceof Error ? client : new SmsPricing({ apiKey: apiKey!, apiSecret: apiSecret!, host: pricingHost(api, restHost), timeoutMs });
+    const pricing = client instanceof Error ? client : proxy instanceof Error ? proxy : resolvePricing(proxy);
     const spend = state instanceof Error ? undefined : resolveGuard(state, pricing);
     const queue = client instanceof Error ? client : state instanceof Error ? state : resolveQueue(client, state, spend!);
     // A budget used up: one warning (then once a minute, with the count), beside each Send SMS node's status.
@@ -253,6 +267,21 @@ export = function (RED: NodeAPI) {
   }
 
   /**
+   * The proxy every request of an account goes through: the `http proxy` config node it names (which wins),
+   * else the environment's variables. An Error, in words, when the node named is not deployed or has no URL.
+   */
+  function proxySettings(id: string): ProxySettings | Error {
+    if (!id) return proxyFromEnvironment();
+    const found = RED.nodes.getNode(id) as (Node & HttpProxyNode) | null;
+    if (found?.type !== 'http proxy') return new Error(RED._('nexmobasic.errors.no-proxy-node', { id: id.slice(0, 64) }));
+    try {
+      return proxyFromNode(found);
+    } catch (err) {
+      return new Error(`the Vonage account: ${(err as Error).message}`);
+    }
+  }
+
+  /**
    * "Check credentials" in the editor: asks the account balance with the key and secret as typed,
    * or as deployed when the dialog still shows the secret's placeholder. Answers with the balance or
    * the error in words; secrets never travel back to the browser. What is typed is sent as typed:
@@ -280,8 +309,10 @@ export = function (RED: NodeAPI) {
     const privateKeyFromDeployed = !typedPrivateKey.trim() || typedPrivateKey === '__PWRD__';
     const applicationId = messages ? typedAppId || (deployed?.credentials?.appid?.trim() ?? '') : '';
     const privateKey = messages && applicationId ? (privateKeyFromDeployed ? (deployed?.credentials?.privatekey ?? '') : typedPrivateKey) : '';
-    // `blame` tells the editor whether to say the credentials or the API host do not work.
-    const fail = (error: string, blame: 'credentials' | 'host' = 'credentials') => res.json({ ok: false, error, blame });
+    // The proxy chosen in the dialog (a deployed http proxy node), else the environment's.
+    const typedProxy = text(body.proxy).trim() === '_ADD_' ? '' : text(body.proxy).trim();
+    // `blame` tells the editor whether to say the credentials, the API host or the proxy do not work.
+    const fail = (error: string, blame: 'credentials' | 'host' | 'proxy' = 'credentials') => res.json({ ok: false, error, blame });
     if (!deployed && (ENV_REFERENCE.test(typedKey) || ENV_REFERENCE.test(typedSecret))) return fail(RED._('nexmobasic.errors.check-env'));
     if (!apiKey) return fail(RED._('nexmobasic.errors.no-apikey'));
     if (!apiSecret) return fail(RED._('nexmobasic.errors.no-apisecret'));
@@ -289,10 +320,14 @@ export = function (RED: NodeAPI) {
     if ((secretFromDeployed || (privateKey && privateKeyFromDeployed)) && deployed && restHost !== withoutSlash(deployed.restHost)) {
       return fail(RED._('nexmobasic.errors.check-other-host', { resthost: restHost, deployed: deployed.restHost }), 'host');
     }
+    // Nor through another proxy than the deployed one: a proxy sees what goes to a plain-HTTP host.
+    if ((secretFromDeployed || (privateKey && privateKeyFromDeployed)) && deployed && typedProxy !== deployed.proxyNode) return fail(RED._('nexmobasic.errors.check-other-proxy'), 'proxy');
+    const proxy = proxySettings(typedProxy);
+    if (proxy instanceof Error) return fail(proxy.message, 'proxy');
     if (messages && applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
     let client: VonageClient | undefined;
     try {
-      client = vonageClient({ api: messages ? 'messages' : 'sms', apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey });
+      client = vonageClient({ api: messages ? 'messages' : 'sms', apiKey, apiSecret, host: restHost, timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000, applicationId, privateKey, proxy });
       return res.json({ ok: true, ...(await client.check()) });
     } catch (err) {
       // A private key that cannot be read blames the credentials; the client says whom else.

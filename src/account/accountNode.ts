@@ -30,6 +30,8 @@ export interface NexmoBasicNode extends Node<NexmoBasicCredentials> {
   country: string;
   /** The API host this node sends to. */
   restHost: string;
+  /** The id of the `http proxy` config node its requests go through, or '' (the environment's proxy variables). */
+  proxyNode: string;
   /** Which Vonage API this account speaks: the SMS API (the default) or the Messages API. */
   api: 'sms' | 'messages';
   /** The account's client, for the API it speaks. */

@@ -6,6 +6,7 @@
  * Authorization header holds the API secret or a JWT) ever leaves this folder.
  */
 import type { SmsRequest } from '../sms/smsRequest';
+import { ProxyError } from './proxy';
 
 /** One SMS part's result, as the SMS API writes it: every value a string. */
 export interface SmsApiMessage {
@@ -75,11 +76,11 @@ export type SendOutcome =
 /** What a credentials check found: the SMS API answers with the balance, the Messages API with how it authenticates. */
 export type CredentialsCheck = { balance: number; autoReload: boolean } | { api: 'messages'; jwt: boolean };
 
-/** Why a credentials check failed, without any secret: the key and secret, or the API host (unreachable, or not Vonage's). */
+/** Why a credentials check failed, without any secret: the key and secret, the API host (unreachable, or not Vonage's), or the proxy on the way. */
 export class CheckError extends Error {
   constructor(
     message: string,
-    readonly blame: 'credentials' | 'host',
+    readonly blame: 'credentials' | 'host' | 'proxy',
   ) {
     super(message);
     this.name = 'CheckError';
@@ -121,6 +122,13 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * any connection count as "not sent".
  */
 export function transportFailure(err: unknown, host: string, timeoutMs: number, to: string): SmsSendError {
+  // The proxy refused, or was out of reach: nothing reached Vonage. A refusal for want of the right user
+  // and password (407) or of permission (403) would come again: not retried; the rest may pass.
+  if (err instanceof ProxyError) {
+    const final = err.status === 407 || err.status === 403;
+    const short = err.status ? `proxy refused (HTTP ${err.status})` : `cannot reach the proxy${err.code ? ` (${err.code})` : ''}`;
+    return new SmsSendError(`${err.message}; the SMS to ${to} was not sent`, final ? 'http' : 'connection', short, false);
+  }
   const { code, timedOut, written } = transportCode(err);
   if (timedOut && written === false && code !== 'CONNECT_TIMEOUT') {
     return new SmsSendError(

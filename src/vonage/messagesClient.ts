@@ -8,9 +8,10 @@
  */
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ApiConnection } from './apiConnection';
+import { ApiConnection, type ApiAnswer } from './apiConnection';
 import { CheckError, outcomeOf, SmsSendError, transportFailure, type MessagesApiResponse, type SendOutcome, type VonageClient } from './client';
 import type { SmsRequest } from '../sms/smsRequest';
+import { ProxyError, proxyFor, type ProxySettings } from './proxy';
 
 export interface MessagesAccount {
   apiKey: string;
@@ -21,6 +22,8 @@ export interface MessagesAccount {
   /** Both set: JWT auth with the Application; else Basic. */
   applicationId?: string;
   privateKey?: string;
+  /** The account's proxy settings (proxy.ts). */
+  proxy?: ProxySettings;
 }
 
 export const DEFAULT_MESSAGES_HOST = 'https://api.nexmo.com';
@@ -148,7 +151,7 @@ export class VonageMessagesClient implements VonageClient {
     this.account = { ...account, host: account.host.replace(/\/+$/, '') };
     this.key = account.applicationId && account.privateKey ? privateKeyOf(account.privateKey) : undefined;
     this.basic = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
-    this.connection = new ApiConnection(this.account.host, account.timeoutMs);
+    this.connection = new ApiConnection(this.account.host, account.timeoutMs, proxyFor(this.account.host, account.proxy));
   }
 
   close(): void {
@@ -171,11 +174,15 @@ export class VonageMessagesClient implements VonageClient {
     return value;
   }
 
+  private postRaw(body: object): Promise<ApiAnswer> {
+    return this.connection.request('POST', '/v1/messages', { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' }, JSON.stringify(body));
+  }
+
   private async post(body: object, to: string): Promise<{ status: number; headers: IncomingHttpHeaders; json: unknown }> {
     try {
-      return await this.connection.request('POST', '/v1/messages', { Authorization: this.authorization(), 'Content-Type': 'application/json', Accept: 'application/json' }, JSON.stringify(body));
+      return await this.postRaw(body);
     } catch (err) {
-      throw transportFailure(err, this.account.host, this.account.timeoutMs, to);
+      throw transportFailure(err, this.connection.where, this.account.timeoutMs, to);
     }
   }
 
@@ -235,9 +242,10 @@ export class VonageMessagesClient implements VonageClient {
   async check(): Promise<{ api: 'messages'; jwt: boolean }> {
     let answer: { status: number; json: unknown };
     try {
-      answer = await this.post({}, 'nobody');
+      answer = await this.postRaw({});
     } catch (err) {
-      throw new CheckError((err as Error).message, 'host');
+      if (err instanceof ProxyError) throw new CheckError(err.message, 'proxy');
+      throw new CheckError(transportFailure(err, this.connection.where, this.account.timeoutMs, 'nobody').message, 'host');
     }
     const { status, json } = answer;
     if (status === 422 || status === 400) return { api: 'messages', jwt: this.usesJwt };

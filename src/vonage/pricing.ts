@@ -20,6 +20,7 @@
  */
 import { ApiConnection, type ApiAnswer } from './apiConnection';
 import { transportCode } from './client';
+import { ProxyError, proxyFor, type ProxySettings } from './proxy';
 import { MESSAGES_HOSTS } from './messagesClient';
 import { DEFAULT_REST_HOST } from './smsClient';
 import { countryOf } from '../sms/phoneNumber';
@@ -53,6 +54,8 @@ export interface PricingAccount {
   /** The Pricing API's host: see `pricingHost`. */
   host: string;
   timeoutMs: number;
+  /** The account's proxy settings (proxy.ts): the Pricing API is reached as the account's API is. */
+  proxy?: ProxySettings;
 }
 
 export interface PricingOptions {
@@ -130,7 +133,7 @@ export class SmsPricing {
   ) {
     this.host = account.host.replace(/\/+$/, '');
     this.authorization = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
-    this.connection = new ApiConnection(this.host, account.timeoutMs);
+    this.connection = new ApiConnection(this.host, account.timeoutMs, proxyFor(this.host, account.proxy));
     this.keepMs = options.keepMs ?? DAY_MS;
     this.spacingMs = options.spacingMs ?? SPACING_MS;
     this.now = options.now ?? Date.now;
@@ -174,7 +177,7 @@ export class SmsPricing {
   }
 
   private async ask(country: string): Promise<SmsPrice> {
-    const where = `Vonage's Pricing API at ${this.host}`;
+    const where = `Vonage's Pricing API at ${this.connection.where}`;
     const failed = (why: string) => new PricingError(`the price of an SMS to ${country} is not known: ${why}`, country);
     await this.turn();
     if (this.closed) throw failed('the Vonage account has stopped');
@@ -182,6 +185,7 @@ export class SmsPricing {
     try {
       answer = await this.connection.request('GET', `/account/get-pricing/outbound/sms?country=${country}`, { Authorization: this.authorization, Accept: 'application/json' });
     } catch (err) {
+      if (err instanceof ProxyError) throw failed(err.message);
       const { code, timedOut } = transportCode(err);
       if (timedOut) throw failed(`${where} did not answer within ${this.account.timeoutMs / 1000} s`);
       throw failed(`${where} could not be reached${code ? ` (${code})` : ''}`);

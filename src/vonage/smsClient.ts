@@ -7,6 +7,7 @@
 import { ApiConnection, type ApiAnswer } from './apiConnection';
 import { CheckError, outcomeOf, SmsSendError, transportCode, transportFailure, type SendOutcome, type SmsApiResponse, type VonageClient } from './client';
 import { describeStatus } from './smsStatus';
+import { ProxyError, proxyFor, type ProxySettings } from './proxy';
 import type { SmsRequest } from '../sms/smsRequest';
 
 export interface VonageAccount {
@@ -15,6 +16,8 @@ export interface VonageAccount {
   /** e.g. `https://rest.nexmo.com`, or the loopback API's `http://127.0.0.1:PORT`. */
   restHost: string;
   timeoutMs: number;
+  /** The account's proxy settings (proxy.ts): whether this host is reached through one is decided here. */
+  proxy?: ProxySettings;
 }
 
 export const DEFAULT_REST_HOST = 'https://rest.nexmo.com';
@@ -99,7 +102,7 @@ export class VonageSmsClient implements VonageClient {
   constructor(account: VonageAccount) {
     this.account = { ...account, restHost: account.restHost.replace(/\/+$/, '') };
     this.authorization = `Basic ${Buffer.from(`${account.apiKey}:${account.apiSecret}`).toString('base64')}`;
-    this.connection = new ApiConnection(this.account.restHost, account.timeoutMs);
+    this.connection = new ApiConnection(this.account.restHost, account.timeoutMs, proxyFor(this.account.restHost, account.proxy));
   }
 
   private request(path: string, body?: string): Promise<ApiAnswer> {
@@ -132,9 +135,10 @@ export class VonageSmsClient implements VonageClient {
     try {
       answer = await this.request('/account/get-balance');
     } catch (err) {
+      if (err instanceof ProxyError) throw new CheckError(err.message, 'proxy');
       const { code, timedOut } = transportCode(err);
-      if (timedOut) throw new CheckError(`no answer from the API host ${host} within ${this.account.timeoutMs / 1000} s`, 'host');
-      if (code) throw new CheckError(`could not connect to the API host ${host} (${code})`, 'host');
+      if (timedOut) throw new CheckError(`no answer from the API host ${this.connection.where} within ${this.account.timeoutMs / 1000} s`, 'host');
+      if (code) throw new CheckError(`could not connect to the API host ${this.connection.where} (${code})`, 'host');
       throw new CheckError(`the API host ${host} did not answer with an account balance: it may not be a Vonage API host`, 'host');
     }
     const { status, json } = answer;
@@ -160,7 +164,7 @@ export class VonageSmsClient implements VonageClient {
     try {
       answer = await this.request('/sms/json', JSON.stringify(params));
     } catch (err) {
-      throw transportFailure(err, host, this.account.timeoutMs, request.to);
+      throw transportFailure(err, this.connection.where, this.account.timeoutMs, request.to);
     }
     const { status, statusText, json } = answer;
     if (status >= 500) {

@@ -8,7 +8,7 @@ export type ClientSettings = MessagesAccount & { api: 'sms' | 'messages' };
 
 /** Throws an Error (never quoting a secret) when the Messages API's private key cannot be read. */
 export function vonageClient(settings: ClientSettings): VonageClient {
-  const { api, apiKey, apiSecret, host, timeoutMs, applicationId, privateKey } = settings;
-  if (api === 'sms') return new VonageSmsClient({ apiKey, apiSecret, restHost: host, timeoutMs });
-  return new VonageMessagesClient({ apiKey, apiSecret, host, timeoutMs, applicationId, privateKey });
+  const { api, apiKey, apiSecret, host, timeoutMs, applicationId, privateKey, proxy } = settings;
+  if (api === 'sms') return new VonageSmsClient({ apiKey, apiSecret, restHost: host, timeoutMs, proxy });
+  return new VonageMessagesClient({ apiKey, apiSecret, host, timeoutMs, applicationId, privateKey, proxy });
 }
