@@ -26,7 +26,7 @@ import { DEFAULT_KEYWORDS, keywordList } from './sms/optOut';
 import { throttledWarnings, times } from './node-red/warnings';
 import { spendLimits } from './sms/spendLimits';
 import { SpendError, SpendGuard } from './sending/spendGuard';
-import { proxyFromEnvironment, proxyFromNode, type HttpProxyNode, type ProxySettings } from './vonage/proxy';
+import { proxyFor, proxyFromEnvironment, proxyFromNode, type HttpProxyNode, type ProxySettings } from './vonage/proxy';
 
 interface NexmoBasicDef extends NodeDef {
   /** "sms" (the SMS API: the default, and what a flow without the property means) or "messages". */
@@ -324,6 +324,12 @@ export = function (RED: NodeAPI) {
     if ((secretFromDeployed || (privateKey && privateKeyFromDeployed)) && deployed && typedProxy !== deployed.proxyNode) return fail(RED._('nexmobasic.errors.check-other-proxy'), 'proxy');
     const proxy = proxySettings(typedProxy);
     if (proxy instanceof Error) return fail(proxy.message, 'proxy');
+    // A proxy URL that cannot be used (https://, socks5://, not a URL) is the proxy's fault, not the credentials'.
+    try {
+      proxyFor(restHost, proxy);
+    } catch (err) {
+      return fail((err as Error).message, 'proxy');
+    }
     if (messages && applicationId && !privateKey) return fail(RED._('nexmobasic.errors.jwt-half'));
     let client: VonageClient | undefined;
     try {
