@@ -5,7 +5,7 @@
  * opt-out policy and the send queue every Send SMS node that selects it shares. A redeploy builds new ones.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { NexmoBasicCredentials, NexmoBasicNode, OptOutPolicy } from './account/accountNode';
+import { AccountError, type NexmoBasicCredentials, type NexmoBasicNode, type OptOutPolicy } from './account/accountNode';
 import { numberSetting as setting } from './node-red/settings';
 import { countryOf, isCountryCode, normaliseNumber } from './sms/phoneNumber';
 import { SIGNATURE_METHODS, type SignatureMethod } from './vonage/smsSignature';
@@ -100,14 +100,19 @@ export = function (RED: NodeAPI) {
     const proxy = proxySettings(node.proxyNode);
 
     function resolveClient(): VonageClient | Error {
-      if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
-      if (!apiSecret) return new Error(RED._('nexmobasic.errors.no-apisecret'));
+      if (!apiKey) return new AccountError(RED._('nexmobasic.errors.no-apikey'), 'no-creds');
+      if (!apiSecret) return new AccountError(RED._('nexmobasic.errors.no-apisecret'), 'no-creds');
       if (!isRestHost(restHost)) return new Error(RED._('nexmobasic.errors.bad-resthost', { resthost: restHost }));
       if (node.country && !isCountryCode(node.country)) return new Error(RED._('nexmobasic.errors.bad-country', { country: node.country }));
       const applicationId = api === 'messages' ? node.credentials?.appid?.trim() : undefined;
       const privateKey = api === 'messages' ? node.credentials?.privatekey : undefined;
       if (!!applicationId !== !!privateKey?.trim()) return new Error(RED._('nexmobasic.errors.jwt-half'));
       if (proxy instanceof Error) return proxy;
+      try {
+        proxyFor(restHost, proxy);
+      } catch (err) {
+        return new AccountError(`the Vonage account: ${(err as Error).message}`, 'bad-proxy');
+      }
       try {
         return vonageClient({ api, apiKey, apiSecret, host: restHost, timeoutMs, applicationId, privateKey, proxy });
       } catch (err) {
@@ -140,7 +145,7 @@ export = function (RED: NodeAPI) {
           return new Error(RED._('nexmobasic.errors.optout-file', { error: (err as Error).message }));
         }
       }
-      if (!apiKey) return new Error(RED._('nexmobasic.errors.no-apikey'));
+      if (!apiKey) return new AccountError(RED._('nexmobasic.errors.no-apikey'), 'no-creds');
       if (!isRedisUrl(url)) return new Error(RED._('nexmobasic.errors.bad-redisurl'));
       const redis = new RedisAccountState(url, apiKey);
       redis.on('down', (err: Error) => warnings.warn('state-down', (count) => RED._('nexmobasic.warn.state-down', { error: err.message, timeout: timeoutSeconds }) + times(count)));
@@ -273,11 +278,11 @@ export = function (RED: NodeAPI) {
   function proxySettings(id: string): ProxySettings | Error {
     if (!id) return proxyFromEnvironment();
     const found = RED.nodes.getNode(id) as (Node & HttpProxyNode) | null;
-    if (found?.type !== 'http proxy') return new Error(RED._('nexmobasic.errors.no-proxy-node', { id: id.slice(0, 64) }));
+    if (found?.type !== 'http proxy') return new AccountError(RED._('nexmobasic.errors.no-proxy-node', { id: id.slice(0, 64) }), 'bad-proxy');
     try {
       return proxyFromNode(found);
     } catch (err) {
-      return new Error(`the Vonage account: ${(err as Error).message}`);
+      return new AccountError(`the Vonage account: ${(err as Error).message}`, 'bad-proxy');
     }
   }
 

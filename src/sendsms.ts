@@ -6,7 +6,7 @@
  */
 import { SharedStateError } from './state/accountState';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { NexmoBasicNode } from './account/accountNode';
+import { AccountError, type NexmoBasicNode } from './account/accountNode';
 import { composeSms, parseSmsTemplates, type ComposedSms, type SmsTemplates } from './sms/composeSms';
 import { InvalidNumberError } from './sms/phoneNumber';
 import { OptedOutError, type OptOutEntry } from './sms/optOut';
@@ -91,6 +91,9 @@ export = function (RED: NodeAPI) {
     // The account as its config node resolved it when the flows started: its queue, or why it has none.
     const queue = account && !(account.sendQueue instanceof Error) ? account.sendQueue : undefined;
     const noQueue = account?.sendQueue instanceof Error ? account.sendQueue : undefined;
+    // An account that cannot send says so in a few words, from the start: the error names the setting.
+    const noQueueWords = noQueue && RED._(`sendsms.status.${noQueue instanceof AccountError ? noQueue.status : 'bad-account'}`);
+    if (noQueueWords) show('red', 'ring', noQueueWords);
     const onDepth = (depth: number) => {
       // While the shared state (Redis) is unreachable, SMS wait for it: the status says why.
       if (depth > 0 && queue && !queue.stateAvailable) {
@@ -183,7 +186,7 @@ export = function (RED: NodeAPI) {
       if (templates instanceof Error) return fail(templates, RED._('sendsms.status.bad-template'));
       if (!account) return fail(new Error(RED._('sendsms.errors.no-creds')), RED._('sendsms.status.no-creds'));
       const dryRun = config.dryrun === true || msg.dryRun === true;
-      if (noQueue && !dryRun) return fail(noQueue, RED._('sendsms.status.no-creds'));
+      if (noQueue && !dryRun) return fail(noQueue, noQueueWords!);
 
       let batch;
       try {

@@ -13,6 +13,20 @@ import type { VonageClient } from '../vonage/client';
 import type { SpendGuard } from '../sending/spendGuard';
 import type { SmsPricing } from '../vonage/pricing';
 
+/**
+ * A setting of the account that keeps it from sending, with the few words a Send SMS node's status gives
+ * it: no credentials, a proxy that cannot be used, or another setting (the error's message says which).
+ */
+export class AccountError extends Error {
+  constructor(
+    message: string,
+    readonly status: 'no-creds' | 'bad-proxy' | 'bad-account',
+  ) {
+    super(message);
+    this.name = 'AccountError';
+  }
+}
+
 export interface NexmoBasicCredentials {
   apikey?: string;
   apisecret?: string;
