@@ -154,15 +154,19 @@ export class RealNodeRed {
 
   /**
    * Deploys `flows` in place of the running ones (a full deployment, as the editor's Deploy button does);
-   * a node's `credentials` go with it, as the editor sends them.
+   * a node's `credentials` go with it, as the editor sends them. Resolves once the new flows started
+   * (Node-RED answers the deployment first).
    */
   async deploy(flows: unknown[]): Promise<void> {
+    const started = () => this.output.split('Started flows').length;
+    const before = started();
     const res = await fetch(`${this.base}/flows`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': 'full' },
       body: JSON.stringify(flows),
     });
     if (res.status !== 204 && res.status !== 200) throw new Error(`deploying flows: HTTP ${res.status} ${await res.text()}`);
+    await until(() => started() > before, { what: 'the deployed flows to start' });
   }
 
   get log(): string {
