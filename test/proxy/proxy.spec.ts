@@ -221,6 +221,19 @@ describe('HTTP(S) proxy for every request to Vonage (real Node-RED processes, a 
       should(open.connects).have.length(1);
     });
 
+    it('reads the price for the money budget (dailyspend) through the proxy, then sends', async () => {
+      await deploy(red, { resthost: secure.url, dailyspend: '5' });
+      const outcome = await sendSms(red);
+      should(outcome.event).equal('sent', outcome.error);
+      should(secure.pricingRequests.map((r) => r.params.country)).eql(['GB']);
+      should(secure.sent).have.length(1);
+      await open.sync();
+      should(open.connects.length).be.within(1, 2);
+      should(open.connects.map((e) => e.status)).matchEach(200);
+      await refusing.sync();
+      should(refusing.seen).be.empty();
+    });
+
     it('checks credentials through the proxy', async () => {
       const answer = await check(red, { id: 'cfg', api: 'sms', apikey: API_KEY, apisecret: API_SECRET, resthost: secure.url });
       should(answer).have.properties({ ok: true, balance: 1000 });
@@ -388,6 +401,17 @@ describe('HTTP(S) proxy for every request to Vonage (real Node-RED processes, a 
       should(secure.requests).be.empty();
       // Its status says what is wrong: the proxy (not "no credentials").
       await statusesOnce(red, /proxy/);
+    });
+
+    it('Check credentials through an http proxy node whose URL is not http:// blames the proxy', async () => {
+      const https = `https://127.0.0.1:${new URL(guarded.url).port}`;
+      await deploy(red, { resthost: secure.url }, [proxyNode('pxHttps', https)]);
+      const answer = await check(red, { id: 'cfg', api: 'sms', apikey: API_KEY, apisecret: API_SECRET, resthost: secure.url, proxy: 'pxHttps' });
+      should(answer.ok).be.false();
+      should(answer.error)
+        .containEql(https)
+        .and.match(/not an http:\/\/ URL/);
+      should(answer.blame).equal('proxy');
     });
 
     it('Check credentials goes through the http proxy node chosen, and blames the proxy when it refuses', async () => {
