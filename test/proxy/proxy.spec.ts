@@ -173,6 +173,9 @@ describe('HTTP(S) proxy for every request to Vonage (real Node-RED processes, a 
           // Without a scheme: taken as http://.
           http_proxy: open.url.replace('http://', ''),
           HTTP_PROXY: refusing.url,
+          // Lower case first here too: NO_PROXY's '*' would send everything direct.
+          no_proxy: 'example.com',
+          NO_PROXY: '*',
         },
         { resthost: secure.url },
       );
