@@ -21,6 +21,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { countParts } from './smsParts';
 import { deliver, deliverMessages, messagesInbound, messagesStatus, receiptFor, vonageMessageId, type ReceiptOptions } from './webhooks';
@@ -191,21 +192,28 @@ export class LoopbackVonageSmsApi {
   /** Per API key, when its recent requests were let through: the rolling second of the rate limit. */
   private readonly recent = new Map<string, number[]>();
   private readonly faults: Fault[] = [];
-  private readonly server: http.Server;
+  /** Plain HTTP, until `listen` is given a key and certificate. */
+  private server: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor(accounts: LoopbackAccount[] = []) {
     for (const account of accounts) this.addAccount(account);
-    this.server = http.createServer((req, res) => {
+    this.server = this.serve(http.createServer());
+  }
+
+  private serve<S extends http.Server>(server: S): S {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((err) => {
         res.writeHead(500, { 'Content-Type': 'text/plain' });
         res.end(String(err));
       });
     });
-    this.server.on('connection', (socket) => {
+    // For HTTPS, the TCP socket under each TLS connection: destroyed by close() all the same.
+    server.on('connection', (socket: import('node:net').Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+    return server;
   }
 
   /** Deliver a "delivered" receipt to the callback of every SMS accepted with one (npm start). */
@@ -349,7 +357,12 @@ export class LoopbackVonageSmsApi {
     return this.requests.filter((r) => r.path === '/v1/messages' && r.outcome === 'HTTP 202');
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+  /**
+   * Listens on `host`:`port` (a free port by default); with `tls` (a PEM key and certificate), over HTTPS.
+   * Resolves with `url`.
+   */
+  async listen(port = 0, host = '127.0.0.1', options: { tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<string> {
+    if (options.tls) this.server = this.serve(https.createServer({ key: options.tls.key, cert: options.tls.cert }));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
@@ -359,7 +372,7 @@ export class LoopbackVonageSmsApi {
 
   get url(): string {
     const address = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${address.port}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,23 @@ export interface RealNodeRedOptions {
    * per test process and shared by every instance), rather than linked to this folder.
    */
   palette?: boolean;
+  /**
+   * Environment variables for the process, over the test process's own: https_proxy, no_proxy,
+   * NODE_EXTRA_CA_CERTS… The proxy variables of the test process are never passed on (see `childEnv`).
+   */
+  env?: Record<string, string>;
+}
+
+/** Variables that send a process's HTTP through a proxy: a Node-RED under test has only those a test gives it. */
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'node_use_env_proxy'];
+
+/** The test process's environment without its proxy variables (in any case), then `extra`. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!PROXY_VARIABLES.includes(name.toLowerCase())) env[name] = value;
+  }
+  return { ...env, ...extra };
 }
 
 let paletteModules: string | undefined;
@@ -54,6 +71,7 @@ export class RealNodeRed {
     /** http://127.0.0.1:PORT */
     readonly base: string,
     private readonly nodeOptions: string[] = [],
+    private readonly env: Record<string, string> = {},
   ) {
     child.stdout!.on('data', (d) => (this.output += d));
     child.stderr!.on('data', (d) => (this.output += d));
@@ -88,15 +106,16 @@ export class RealNodeRed {
       `let peakHeapUsed = 0; setInterval(() => { peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed); }, 5).unref();\n` +
       `setInterval(() => { const fs = require('fs'); if (!fs.existsSync(${ask})) return; fs.rmSync(${ask}); const peak = peakHeapUsed; global.gc(); const usage = process.memoryUsage(); peakHeapUsed = usage.heapUsed; fs.writeFileSync(${answer}, JSON.stringify({ ...usage, peakHeapUsed: Math.max(peak, usage.heapUsed) })); }, 50).unref();\n`;
     fs.writeFileSync(path.join(userDir, 'settings.js'), `${memoryProbe}module.exports = ${JSON.stringify(settings)};\n`);
-    return RealNodeRed.launch(userDir, port, options.nodeOptions ?? []);
+    return RealNodeRed.launch(userDir, port, options.nodeOptions ?? [], options.env ?? {});
   }
 
-  private static async launch(userDir: string, port: number, nodeOptions: string[]): Promise<RealNodeRed> {
+  private static async launch(userDir: string, port: number, nodeOptions: string[], env: Record<string, string>): Promise<RealNodeRed> {
     const redJs = path.join(path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), 'red.js');
     const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(env),
     });
-    const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`, nodeOptions);
+    const red = new RealNodeRed(child, userDir, `http://127.0.0.1:${port}`, nodeOptions, env);
     try {
       // Node-RED starts its flows and its HTTP server side by side: wait for both.
       await until(
@@ -122,7 +141,7 @@ export class RealNodeRed {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill(options.crash ? 'SIGKILL' : 'SIGINT');
     await exited;
-    return RealNodeRed.launch(this.userDir, Number(new URL(this.base).port), this.nodeOptions);
+    return RealNodeRed.launch(this.userDir, Number(new URL(this.base).port), this.nodeOptions, this.env);
   }
 
   /** Kills Node-RED at once (SIGKILL, as the OOM killer or a power cut would: nothing of it runs on). */
@@ -131,6 +150,23 @@ export class RealNodeRed {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGKILL');
     await exited;
+  }
+
+  /**
+   * Deploys `flows` in place of the running ones (a full deployment, as the editor's Deploy button does);
+   * a node's `credentials` go with it, as the editor sends them. Resolves once the new flows started
+   * (Node-RED answers the deployment first).
+   */
+  async deploy(flows: unknown[]): Promise<void> {
+    const started = () => this.output.split('Started flows').length;
+    const before = started();
+    const res = await fetch(`${this.base}/flows`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flows),
+    });
+    if (res.status !== 204 && res.status !== 200) throw new Error(`deploying flows: HTTP ${res.status} ${await res.text()}`);
+    await until(() => started() > before, { what: 'the deployed flows to start' });
   }
 
   get log(): string {
