@@ -11,6 +11,7 @@ import type { RecordedRequest } from '../../dev/loopback/vonageSmsApi';
 import { inboundRequests } from '../../dev/loopback/webhooks';
 import { ROOT, startTutorial, type RunningStart } from '../support/npmStart';
 import { until } from '../support/waitFor';
+import { ForwardProxy } from '../support/forwardProxy';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
@@ -564,6 +565,110 @@ describe('the editor, in Chromium', function () {
     should(checks.map((r) => r.outcome)).eql(['HTTP 200', 'HTTP 401']);
     should(responses.join('\n')).not.containEql(API_SECRET);
     should(pageErrors).be.empty();
+  });
+
+  it('3c. behind a proxy: an http proxy node added from the account dialog, deployed; the SMS and Check credentials go through it, and a wrong password reads in the debug sidebar, naming the proxy', async () => {
+    const PROXY_USER = 'nodered';
+    const PROXY_PASSWORD = 'proxy-pass-e2e';
+    const WRONG_PASSWORD = 'not-the-proxy-pass';
+    const proxy = await ForwardProxy.start({ user: PROXY_USER, password: PROXY_PASSWORD });
+    try {
+      const [sendSms] = await nodeIds('sendsms');
+      const inject = await page.evaluate((id) => {
+        const RED = (window as any).RED;
+        return RED.nodes.filterLinks({ target: RED.nodes.node(id) }).find((link: any) => link.source.type === 'inject')?.source.id as string;
+      }, sendSms);
+      should(inject).be.a.String();
+      const openAccount = async () => {
+        await page.dblclick(`[id="${sendSms}"]`);
+        await page.waitForSelector('#node-input-creds');
+        await page.click('.form-row:has(#node-input-creds) .fa-pencil');
+        await page.waitForSelector('#node-config-check-credentials');
+      };
+      const closeAccount = async () => {
+        await page.click('#node-config-dialog-ok');
+        await page.waitForSelector('#node-config-input-apikey', { state: 'detached' });
+        await page.click('#node-dialog-ok');
+        await traysClosed();
+      };
+
+      // The account's Sending tab: a Proxy row, core's http proxy config node, added with its +.
+      await openAccount();
+      await accountTab('Sending', 'sending');
+      should(await page.isVisible('#node-config-input-proxy')).be.true();
+      await page.click('.form-row:has(#node-config-input-proxy) .fa-plus');
+      await page.waitForSelector('#node-config-input-url');
+      should(await trayTitle()).equal('Add new http proxy config node');
+      await page.fill('#node-config-input-url', proxy.url);
+      await page.check('#node-config-input-useAuth');
+      await page.fill('#node-config-input-username', PROXY_USER);
+      await page.fill('#node-config-input-password', PROXY_PASSWORD);
+      await shot('16-http-proxy-node-added-from-the-account');
+      await page.click('#node-config-dialog-ok');
+      await page.waitForSelector('#node-config-input-url', { state: 'detached' });
+      should(await page.locator('#node-config-input-proxy option:checked').innerText()).equal(proxy.url);
+      await labelsOnOneLine('the Sending tab, with its Proxy');
+      await shot('16b-account-sending-tab-with-a-proxy');
+      await closeAccount();
+      await deploy();
+
+      // An SMS goes through it: the loopback API is plain HTTP, so the proxy sees it in absolute form.
+      await page.evaluate(() => (window as any).RED.sidebar.show('debug'));
+      const messages = page.locator('.red-ui-debug-msg');
+      const before = await messages.count();
+      await page.click(`[id="${inject}"] .red-ui-flow-node-button`);
+      await messages.nth(before).waitFor({ timeout: 15_000 });
+      should(await messages.nth(before).innerText()).match(/message-count: "1"/);
+      await proxy.sync();
+      should(proxy.requests.map((e) => `${e.method} ${e.target} ${e.auth}`)).eql([`POST ${start.loopbackUrl}/sms/json ok`]);
+
+      // Check credentials, deployed, goes through the same proxy.
+      await openAccount();
+      await page.click('#node-config-check-credentials');
+      const result = page.locator('#node-config-check-result');
+      await result.filter({ hasText: 'The credentials work' }).waitFor();
+      await proxy.sync();
+      // So does the price the Send SMS dialog's counter shows (asked when the dialog opened).
+      const through = proxy.requests.map((e) => `${e.method} ${e.target} ${e.auth}`);
+      should(through).containEql(`GET ${start.loopbackUrl}/account/get-balance ok`);
+      should(through).containEql(`GET ${start.loopbackUrl}/account/get-pricing/outbound/sms?country=GB ok`);
+      should(through.filter((line) => !line.endsWith(' ok'))).be.empty();
+      const asked = proxy.requests.length;
+
+      // A wrong password, typed in the proxy node through the account's pencil: the proxy refuses with 407.
+      await accountTab('Sending', 'sending');
+      await page.click('.form-row:has(#node-config-input-proxy) .fa-pencil');
+      await page.waitForSelector('#node-config-input-url');
+      await page.fill('#node-config-input-password', WRONG_PASSWORD);
+      await page.click('#node-config-dialog-ok');
+      await page.waitForSelector('#node-config-input-url', { state: 'detached' });
+      await closeAccount();
+      await deploy();
+      const errors = page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20');
+      const errorsBefore = await errors.count();
+      await page.click(`[id="${inject}"] .red-ui-flow-node-button`);
+      const error = errors.nth(errorsBefore);
+      await error.waitFor({ timeout: 15_000 });
+      await page.locator(`[id="${sendSms}"] .red-ui-flow-node-status-label:has-text("failed: proxy refused (HTTP 407)")`).waitFor();
+      const said = await error.locator('.red-ui-debug-msg-payload').innerText();
+      should(said).startWith(`the proxy ${proxy.url} refused to carry the request to 127.0.0.1:`);
+      should(said).match(/\(HTTP 407 .*: it asks for a user and password, and those given are missing or wrong\); the SMS to 447700900123 was not sent$/);
+      await shot('17-debug-sidebar-proxy-refused');
+      await proxy.sync();
+      should(proxy.requests.slice(asked).map((e) => `${e.method} ${e.auth} ${e.status}`)).eql(['POST wrong 407']);
+      // Neither password ever came back to the editor: not in a dialog's data, a status or the debug sidebar.
+      for (const secret of [PROXY_PASSWORD, WRONG_PASSWORD]) should(responses.join('\n')).not.containEql(secret);
+
+      // Back to no proxy, for the tests after this one: "Add new http proxy..." selected means none.
+      await openAccount();
+      await accountTab('Sending', 'sending');
+      await page.selectOption('#node-config-input-proxy', '_ADD_');
+      await closeAccount();
+      await deploy();
+      should(pageErrors).be.empty();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('4. Import › Examples › Honour opt-outs: opt-outs are on in the account dialog, a STOP stops the next SMS, and the debug sidebar says why', async () => {
