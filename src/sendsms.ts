@@ -92,7 +92,8 @@ export = function (RED: NodeAPI) {
     const queue = account && !(account.sendQueue instanceof Error) ? account.sendQueue : undefined;
     const noQueue = account?.sendQueue instanceof Error ? account.sendQueue : undefined;
     // An account that cannot send says so in a few words, from the start: the error names the setting.
-    const noQueueWords = noQueue && RED._(`sendsms.status.${noQueue instanceof AccountError ? noQueue.status : 'bad-account'}`);
+    const accountStatus = noQueue instanceof AccountError ? noQueue.status : 'bad-account';
+    const noQueueWords = noQueue && RED._(`sendsms.status.${accountStatus}`);
     if (noQueueWords) show('red', 'ring', noQueueWords);
     const onDepth = (depth: number) => {
       // While the shared state (Redis) is unreachable, SMS wait for it: the status says why.

@@ -21,6 +21,7 @@ const VALUES: Record<string, string[]> = {
   how: ['shadowed', 'shadowing'],
   reason: ['unsigned', 'stale', 'mismatch'],
   'err.limit': ['country', 'recipient', 'parts', 'money', 'price'],
+  accountStatus: ['no-creds', 'bad-proxy', 'bad-account'],
 };
 
 function sources(dir: string): string[] {
