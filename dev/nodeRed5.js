@@ -10,8 +10,11 @@ const path = require('node:path');
 // devDependency is Node-RED 4.1 for the other run): it has a folder of its own, installed from its lockfile.
 const NODE_RED_5_DIR = path.join(__dirname, 'node-red-5');
 const NODE_RED_5_PACKAGE = path.join(NODE_RED_5_DIR, 'node_modules', 'node-red');
-// Node-RED 5's engines.node is >=22.9.
-const NODE_RED_5_NODE = [22, 9];
+// The lowest Node.js that runs both Node-RED 5 (engines >=22.9) and this package (engines >=22.12, which the
+// palette install's --engine-strict holds it to).
+const LOWEST_NODE = ['22.9', require('../package.json').engines.node.replace(/^>=\s*/, '')]
+  .map((version) => version.split('.').map(Number))
+  .reduce((a, b) => (a[0] > b[0] || (a[0] === b[0] && (a[1] ?? 0) >= (b[1] ?? 0)) ? a : b));
 // The Node.js fetched when this one is too old for Node-RED 5.
 const DEFAULT_NODE = 'node@24';
 
@@ -48,10 +51,10 @@ function nodeVersion(binary) {
   return execFileSync(binary, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
 }
 
-/** This Node.js when Node-RED 5 runs on it, else one fetched from the npm registry (node@24). */
+/** This Node.js when Node-RED 5 and this package run on it, else one fetched from the npm registry (node@24). */
 function nodeForNodeRed5() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  const [needMajor, needMinor] = NODE_RED_5_NODE;
+  const [needMajor, needMinor = 0] = LOWEST_NODE;
   if (major > needMajor || (major === needMajor && minor >= needMinor)) return process.execPath;
   return nodeBinary(DEFAULT_NODE);
 }

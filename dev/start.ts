@@ -2,8 +2,9 @@
  * `npm start`: the tutorial, offline. Starts the loopback Vonage SMS API, installs this package
  * into a Node-RED user directory (.node-red/, ignored by git) as the palette manager would,
  * deploys the example flows against the loopback API, and starts Node-RED 5 (dev/node-red-5, installed
- * when missing) on a Node.js that runs it: this one from 22.9 on, else Node.js 24 from the npm registry
- * (dev/nodeRed5.js). `npm start -- --help` lists the options; any other word is refused with the usage.
+ * when missing) on a Node.js that runs it and the package: this one from 22.12 on, else Node.js 24 from
+ * the npm registry (dev/nodeRed5.js). `npm start -- --help` lists the options; any other word is refused
+ * with the usage.
  *
  * Each start uses exactly the options it is given, none carries over: `--empty` starts with no flows
  * (for building the tutorial by hand, as the end-to-end tests do), `--api messages` runs the loopback
@@ -494,7 +495,7 @@ function nodeRed5(): { node: string; redJs: string; runtime: string } {
   try {
     node = nodeForNodeRed5();
   } catch (err) {
-    console.error(`npm start: Node-RED 5 needs Node.js 22.9 or newer, and this is ${process.version}: ${(err as Error).message}`);
+    console.error(`npm start: Node-RED 5 and this package need Node.js 22.12 or newer, and this is ${process.version}: ${(err as Error).message}`);
     process.exit(1);
   }
   if (!installNodeRed5(node)) {
