@@ -1,8 +1,10 @@
 /**
  * `npm start`: the tutorial, offline. Starts the loopback Vonage SMS API, installs this package
  * into a Node-RED user directory (.node-red/, ignored by git) as the palette manager would,
- * deploys the example flows against the loopback API, and starts Node-RED. `npm start -- --help` lists
- * the options; any other word is refused with the usage.
+ * deploys the example flows against the loopback API, and starts Node-RED 5 (dev/node-red-5, installed
+ * when missing) on a Node.js that runs it and the package: this one from 22.12 on, else Node.js 24 from
+ * the npm registry (dev/nodeRed5.js). `npm start -- --help` lists the options; any other word is refused
+ * with the usage.
  *
  * Each start uses exactly the options it is given, none carries over: `--empty` starts with no flows
  * (for building the tutorial by hand, as the end-to-end tests do), `--api messages` runs the loopback
@@ -19,14 +21,15 @@
  * where to go. A port already taken (most often by an npm start that runs) is refused before anything is
  * written, with a sentence that says which.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LoopbackVonageSmsApi } from './loopback/vonageSmsApi';
-import { PALETTE_INSTALL_FLAGS } from './paletteInstall';
+import { NODE_RED_5_PACKAGE, installNodeRed5, nodeForNodeRed5, nodeVersion, packageVersion } from './nodeRed5';
+import { npm, PALETTE_INSTALL_FLAGS } from './paletteInstall';
 import { redisServerInstalled, REDIS_SERVER, startRedis, type RunningRedis } from './redisServer';
 
 const USAGE = `Usage: npm start [-- options]
@@ -129,12 +132,11 @@ const LOOPBACK_SECRET = 'loopback-secret';
 
 type FlowNode = { id: string; type: string; z?: string; [key: string]: unknown };
 
-function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Packs the package and installs the tarball, unless this very tarball is installed already. */
-function installPackage(): void {
+/**
+ * Packs the package and installs the tarball, unless this very tarball is installed already: with the npm
+ * of the Node.js that runs Node-RED, as its palette manager would (--engine-strict judges that one).
+ */
+function installPackage(node: string): void {
   fs.mkdirSync(USER_DIR, { recursive: true });
   const userPackage = path.join(USER_DIR, 'package.json');
   if (!fs.existsSync(userPackage)) {
@@ -144,7 +146,7 @@ function installPackage(): void {
   fs.rmSync(packDir, { recursive: true, force: true });
   fs.mkdirSync(packDir);
   // --ignore-scripts: `npm start` has built already; prepack would build again.
-  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', packDir], ROOT));
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', packDir], ROOT, node));
   const tarball = path.join(packDir, packed.filename);
   const digest = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex');
   const marker = path.join(USER_DIR, '.installed-package-sha256');
@@ -154,7 +156,7 @@ function installPackage(): void {
     return;
   }
   console.log(`installing ${packed.filename} into ${USER_DIR} as the palette manager does…`);
-  npm(['install', ...PALETTE_INSTALL_FLAGS, '--', tarball], USER_DIR);
+  npm(['install', ...PALETTE_INSTALL_FLAGS, '--', tarball], USER_DIR, node);
   fs.writeFileSync(marker, digest);
 }
 
@@ -438,13 +440,14 @@ async function refuseTakenPorts(): Promise<void> {
   }
 }
 
-/** What runs, for the terminal: the addresses, the API, the state, the flow file, and what to try. */
-function banner(options: { editors: string[]; restHost: string; api: 'sms' | 'messages'; flows: Flows }): string {
-  const { editors, restHost, api, flows } = options;
+/** What runs, for the terminal: the addresses, which Node-RED on which Node.js, the API, the state, the flow file, and what to try. */
+function banner(options: { editors: string[]; restHost: string; api: 'sms' | 'messages'; flows: Flows; runtime: string }): string {
+  const { editors, restHost, api, flows, runtime } = options;
   const line = (label: string, text: string) => `  ${`${label}:`.padEnd(24)}${text}`;
   const more = (text: string) => `  ${''.padEnd(24)}${text}`;
   const lines = [
     line('Node-RED editor', `${editors[0]}/`),
+    line('runs', runtime),
     ...(REDIS ? [line('second instance', `${editors[1]}/  (the same flows; deploy on the first, then npm start -- --redis again)`)] : []),
     line('loopback Vonage API', `${restHost}  (no Vonage account needed: API key ${LOOPBACK_KEY}, secret ${LOOPBACK_SECRET})`),
     line('API', api === 'messages' ? 'the Messages API  (npm start without --api messages for the SMS API)' : 'the SMS API  (npm start -- --api messages for the Messages API)'),
@@ -483,8 +486,28 @@ function banner(options: { editors: string[]; restHost: string; api: 'sms' | 'me
   return `\n${lines.join('\n')}\n`;
 }
 
+/**
+ * Node-RED 5 and a Node.js that runs it: this one when it can, else one fetched from the npm registry
+ * (dev/nodeRed5.js); Node-RED 5 is installed into dev/node-red-5 when missing, as npm test does.
+ */
+function nodeRed5(): { node: string; redJs: string; runtime: string } {
+  let node: string;
+  try {
+    node = nodeForNodeRed5();
+  } catch (err) {
+    console.error(`npm start: Node-RED 5 and this package need Node.js 22.12 or newer, and this is ${process.version}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  if (!installNodeRed5(node)) {
+    console.error('npm start: Node-RED 5 could not be installed into dev/node-red-5 (npm ci there failed: its output is above)');
+    process.exit(1);
+  }
+  return { node, redJs: path.join(NODE_RED_5_PACKAGE, 'red.js'), runtime: `Node-RED ${packageVersion(NODE_RED_5_PACKAGE)} on Node.js ${nodeVersion(node)}` };
+}
+
 async function main(): Promise<void> {
   await refuseTakenPorts();
+  const red = nodeRed5();
   const api = new LoopbackVonageSmsApi([{ apiKey: LOOPBACK_KEY, apiSecret: LOOPBACK_SECRET, balance: 10 }]);
   api.autoReceipts = true;
   api.onReceipt = (url, receipt, status) =>
@@ -502,7 +525,7 @@ async function main(): Promise<void> {
     redis = await startRedis({ port: REDIS_PORT });
     console.log(`[redis] started redis-server on 127.0.0.1:${REDIS_PORT} (no persistence), shared by both Node-RED instances`);
   }
-  installPackage();
+  installPackage(red.node);
   const flows = writeUserDir(restHost, redis?.url);
   if (REDIS) writeSecondUserDir();
 
@@ -522,10 +545,9 @@ async function main(): Promise<void> {
   const flowsApi = API ?? currentApi();
   fs.writeFileSync(state, `${JSON.stringify({ editor: editors[0], editors, loopback: restHost, api: flowsApi, flows: flows.kind, redis: redis ? `127.0.0.1:${REDIS_PORT}` : undefined, pid: process.pid }, null, 2)}\n`);
 
-  const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
-  const startNodeRed = (userDir: string) => spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'inherit' });
+  const startNodeRed = (userDir: string) => spawn(red.node, [red.redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'inherit' });
   const instances = [startNodeRed(USER_DIR), ...(REDIS ? [startNodeRed(SECOND_USER_DIR)] : [])];
-  console.log(banner({ editors, restHost, api: flowsApi, flows }));
+  console.log(banner({ editors, restHost, api: flowsApi, flows, runtime: red.runtime }));
 
   const stop = () => {
     clearInterval(reporter);

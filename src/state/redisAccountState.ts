@@ -205,6 +205,10 @@ export class RedisAccountState extends EventEmitter implements AccountState {
     // Loaded on first use: a Node-RED without a Shared state never pays for the client.
     const RedisClient = (require('ioredis') as { default: typeof Redis }).default;
     this.redis = new RedisClient(url, {
+      // RESP2, as ioredis 5 spoke: ioredis 6 asks for RESP3 by default, which this package does not use (no
+      // push messages, no client-side caching), and which some Redis-compatible servers and proxies refuse.
+      // The scripts' replies are then the shapes they were written and tested for.
+      protocol: 2,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: COMMAND_TIMEOUT_MS,

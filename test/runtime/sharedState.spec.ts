@@ -102,6 +102,24 @@ describe('the account state in Redis', function () {
     should(describeRedis('rediss://user:secret@redis.example:6380')).equal('Redis at redis.example:6380/0 (TLS)');
   });
 
+  it('speaks RESP2 to Redis, as ioredis 5 did (ioredis 6 would ask for RESP3): the replies its scripts were written for', async () => {
+    const inspect = new Redis(redis.url, { protocol: 2 });
+    const clients = async () =>
+      String(await inspect.client('LIST'))
+        .trim()
+        .split('\n')
+        .map((line) => ({ id: /^id=(\d+) /.exec(line)?.[1], line }));
+    try {
+      const before = new Set((await clients()).map((client) => client.id));
+      await state();
+      const added = (await clients()).filter((client) => !before.has(client.id));
+      should(added).not.be.empty();
+      for (const client of added) should(client.line).match(/ resp=2( |$)/);
+    } finally {
+      inspect.disconnect();
+    }
+  });
+
   it('de-duplicates across instances, per API key and scope, with keys that expire and never name the secret', async () => {
     const [one, two, other] = [await state(), await state(), await state('another1')];
     const idsOne = one.recentIds('sms-in', 60_000);
