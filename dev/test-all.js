@@ -13,7 +13,16 @@ const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 // TypeScript 7's tsc (dev/build.js says why it is @typescript/native).
 const tsc = path.join(path.dirname(require.resolve('@typescript/native/package.json')), 'bin', 'tsc');
 const E2E = process.argv.includes('--e2e');
-const SPECS = ['test/unit/**/*.spec.ts', 'test/runtime/**/*.spec.ts', 'test/packaging/**/*.spec.ts', 'test/hostile/**/*.spec.ts', 'test/instances/**/*.spec.ts', 'test/start/**/*.spec.ts', 'test/bench/**/*.spec.ts'];
+const SPECS = [
+  'test/unit/**/*.spec.ts',
+  'test/runtime/**/*.spec.ts',
+  'test/packaging/**/*.spec.ts',
+  'test/hostile/**/*.spec.ts',
+  'test/instances/**/*.spec.ts',
+  'test/proxy/**/*.spec.ts',
+  'test/start/**/*.spec.ts',
+  'test/bench/**/*.spec.ts',
+];
 const RUNTIME_SPECS = ['test/runtime/**/*.spec.ts'];
 const E2E_SPECS = ['test/e2e/**/*.spec.ts'];
 const NODE_RED_4 = path.dirname(require.resolve('node-red/package.json'));
