@@ -152,7 +152,11 @@ class Refusal extends Error {
 
 /** Set on a request to a webhook path before Express sees it: its body is read here, as bytes. */
 const UNREAD = Symbol('vonage-sms webhook body unread');
-type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; [UNREAD]?: boolean };
+/** The request's own Content-Type, kept while a stand-in keeps body parsers away (`leaveBodyUnread`). */
+const CONTENT_TYPE = Symbol('vonage-sms webhook content type');
+/** A content type no body parser takes. */
+const UNREAD_TYPE = 'application/x-vonage-sms-webhook-unread';
+type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; [UNREAD]?: boolean; [CONTENT_TYPE]?: string };
 
 function readBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<string | object> {
   const declared = Number(req.headers['content-length']);
@@ -268,9 +272,11 @@ function webhookPathOf(RED: NodeAPI, url: string | undefined): string | undefine
 const leaving = new WeakSet<object>();
 
 /**
- * A listener on Node-RED's HTTP server, ahead of Express's, for requests to a webhook path: marked as
- * read (`_body`, which body-parser's parsers honour), the admin API's parser on a shared root leaves the
- * body unread, and uncompressed, for the webhook to read as bytes.
+ * A listener on Node-RED's HTTP server, ahead of Express's, for requests to a webhook path: the admin
+ * API's parser on a shared root leaves the body unread, and uncompressed, for the webhook to read as
+ * bytes. Two marks, for both generations of body-parser: `_body` (read already), which body-parser 1
+ * (Express 4's) honours, and a stand-in Content-Type that no parser takes, since body-parser 2 (Express
+ * 5's) skips only a body read to its end. The webhook puts the request's own Content-Type back first.
  */
 function leaveBodyUnread(RED: NodeAPI): void {
   const server = (RED as unknown as { server?: { prependListener(event: 'request', listener: (req: ParsedRequest) => void): void } }).server;
@@ -280,6 +286,11 @@ function leaveBodyUnread(RED: NodeAPI): void {
     if (webhookPathOf(RED, req.url) === undefined) return;
     req._body = true;
     req[UNREAD] = true;
+    const type = req.headers['content-type'];
+    if (type !== undefined) {
+      req[CONTENT_TYPE] = type;
+      req.headers['content-type'] = UNREAD_TYPE;
+    }
   });
 }
 
@@ -292,6 +303,7 @@ export function serveWebhook(RED: NodeAPI, node: Node, options: WebhookOptions):
   const bodyTimeoutMs = numberSetting((RED.settings as unknown as { vonageSmsWebhookBodyTimeout?: unknown }).vonageSmsWebhookBodyTimeout, BODY_TIMEOUT_MS, 1);
 
   const handle = async (req: ParsedRequest, res: ServerResponse) => {
+    if (req[CONTENT_TYPE] !== undefined) req.headers['content-type'] = req[CONTENT_TYPE];
     const from = req.socket.remoteAddress ?? 'unknown';
     // Vonage does not compress webhooks: refused before a byte is inflated (4.9 KB of gzip can be 4.9 MB).
     const encoding = String(req.headers['content-encoding'] ?? 'identity')

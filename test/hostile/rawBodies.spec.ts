@@ -5,6 +5,7 @@
  * on another path still gets its body parsed (and inflated) as before.
  */
 import crypto from 'node:crypto';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import should from 'should';
 import { signMessagesWebhook } from '../../dev/loopback/webhooks';
@@ -19,10 +20,14 @@ const HEAP_MIB = 256;
 /** How far Node-RED's heap may rise while it answers the 100 compressed bodies. */
 const MAX_HEAP_RISE_MIB = 64;
 
-const LAYOUTS: Array<[string, Record<string, unknown>, string]> = [
+/** Node-RED's own body parsers swapped for body-parser 2, Express 5's (bodyParser2.js): the admin API's on a shared root among them. */
+const BODY_PARSER_2 = ['--require', path.join(__dirname, '..', 'support', 'bodyParser2.js')];
+
+const LAYOUTS: Array<[string, Record<string, unknown>, string, string[]?]> = [
   ['admin API and HTTP nodes on one root', {}, ''],
   ['admin API on /admin, HTTP nodes on /', { httpAdminRoot: '/admin' }, ''],
   ['admin API on /, HTTP nodes on /hooks', { httpNodeRoot: '/hooks' }, '/hooks'],
+  ["admin API and HTTP nodes on one root, Node-RED's parsers body-parser 2 (Express 5's)", {}, '', BODY_PARSER_2],
 ];
 
 function flows(): FlowNode[] {
@@ -48,7 +53,7 @@ function unusualBody(text: string): string {
   );
 }
 
-for (const [layout, settings, root] of LAYOUTS) {
+for (const [layout, settings, root, preload = []] of LAYOUTS) {
   describe(`webhook bodies read as sent, ${layout} (Node-RED ${nodeRedVersion})`, function () {
     this.timeout(120_000);
     let red: RealNodeRed;
@@ -58,7 +63,7 @@ for (const [layout, settings, root] of LAYOUTS) {
         flows: flows(),
         credentials: { signer: { apikey: API_KEY, apisecret: 'raw-body-api-secret-7', sigsecret: SIGNATURE_SECRET } },
         settings,
-        nodeOptions: [`--max-old-space-size=${HEAP_MIB}`],
+        nodeOptions: [`--max-old-space-size=${HEAP_MIB}`, ...preload],
       });
     });
 
