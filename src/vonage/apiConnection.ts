@@ -84,7 +84,8 @@ class TunnelAgent extends https.Agent {
 
   override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
     const done = callback ?? (() => undefined);
-    const target = `${options.host}:${options.port}`;
+    // An IPv6 address in brackets, as a request line writes it.
+    const target = `${String(options.host).includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
     const headers: Record<string, string> = { Host: target };
     if (this.proxy.authorization) headers['Proxy-Authorization'] = this.proxy.authorization;
     const connect = http.request({ host: this.proxy.host, port: this.proxy.port, method: 'CONNECT', path: target, headers, agent: false, setHost: false });
@@ -112,14 +113,52 @@ class TunnelAgent extends https.Agent {
       response.resume();
       settle(ProxyError.refused(this.proxy, target, response.statusCode ?? 0, response.statusMessage));
     });
-    connect.once('error', (err: NodeJS.ErrnoException) => settle(ProxyError.unreachable(this.proxy, err.code)));
+    connect.on('error', (err: NodeJS.ErrnoException) => settle(ProxyError.unreachable(this.proxy, err.code)));
     connect.end();
     return undefined;
   }
 }
 
+/**
+ * At most `size` requests at once; the rest wait their turn, in order. The Agent's own maxSockets cannot
+ * bound tunnels: it counts a connection only once made, and a tunnel is made later (after its CONNECT),
+ * so a burst behind a slow proxy would open a tunnel for every request at once.
+ */
+class Turns {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Resolves with the function that ends the turn; false when none came within `timeoutMs`. */
+  take(timeoutMs: number): Promise<(() => void) | false> {
+    const release = () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active -= 1;
+    };
+    if (this.active < this.size) {
+      this.active += 1;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve(release);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(go), 1);
+        resolve(false);
+      }, timeoutMs);
+      this.waiting.push(go);
+    });
+  }
+}
+
 export class ApiConnection {
   private readonly agent: http.Agent;
+  /** Through a tunnel: the requests under way, at most MAX_CONNECTIONS (see Turns). */
+  private readonly turns: Turns | undefined;
   private readonly transport: typeof http | typeof https;
   /** A plain-HTTP host through the proxy: the request goes to the proxy, in absolute form. */
   private readonly viaProxy: Proxy | undefined;
@@ -139,12 +178,26 @@ export class ApiConnection {
     this.transport = secure ? https : http;
     const options = { keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' as const, maxSockets: MAX_CONNECTIONS };
     this.agent = proxy && secure ? new TunnelAgent(proxy, timeoutMs, options) : new this.transport.Agent(options);
+    this.turns = proxy && secure ? new Turns(MAX_CONNECTIONS) : undefined;
     this.viaProxy = proxy && !secure ? proxy : undefined;
     this.where = proxy ? `${host} (through the proxy ${proxy.label})` : host;
   }
 
   /** @param timeoutMs for this request alone; the connection's own by default. */
-  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string, timeoutMs = this.timeoutMs): Promise<ApiAnswer> {
+  async request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string, timeoutMs = this.timeoutMs): Promise<ApiAnswer> {
+    if (!this.turns) return this.send(method, path, headers, body, timeoutMs);
+    const asked = Date.now();
+    const release = await this.turns.take(timeoutMs);
+    // No turn in time: nothing was written, as with no connection in time.
+    if (!release) throw Object.assign(new ConnectTimeoutError('no connection in time'), { written: false });
+    try {
+      return await this.send(method, path, headers, body, Math.max(1, timeoutMs - (Date.now() - asked)));
+    } finally {
+      release();
+    }
+  }
+
+  private send(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<ApiAnswer> {
     return new Promise<ApiAnswer>((resolve, reject) => {
       let request: http.ClientRequest;
       const all = body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };

@@ -87,7 +87,8 @@ export function proxyFor(target: string, settings: ProxySettings | undefined): P
 function proxyOf(given: string, settings: ProxySettings): Proxy {
   let url: URL;
   try {
-    // A proxy written without a scheme (proxy.example.com:3128) is an http:// one, as Node-RED takes it.
+    // A proxy written without a scheme (proxy.example.com:3128) is an http:// one: Node-RED would give it the
+    // request's scheme, but an HTTPS request goes through an http:// proxy in a tunnel, the common case.
     url = new URL(given.includes('://') ? given : `http://${given}`);
   } catch {
     throw new Error(`the proxy set by ${settings.source} is not a URL (write it as http://host:port)`);
@@ -102,8 +103,10 @@ function proxyOf(given: string, settings: ProxySettings): Proxy {
       return value;
     }
   };
-  const username = settings.username ?? decode(url.username);
-  const password = settings.password ?? decode(url.password);
+  // An http proxy node's user or password replaces both of the URL's, as Node-RED's http request node does.
+  const fromNode = settings.username !== undefined || settings.password !== undefined;
+  const username = fromNode ? (settings.username ?? '') : decode(url.username);
+  const password = fromNode ? (settings.password ?? '') : decode(url.password);
   const authorization = username || password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || 80, label, authorization };
 }

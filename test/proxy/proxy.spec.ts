@@ -433,5 +433,26 @@ describe('HTTP(S) proxy for every request to Vonage (real Node-RED processes, a 
       await refusing.sync();
       should(refusing.seen).be.empty();
     });
+
+    it("checks the stored secret only through the deployed account's proxy: another proxy chosen in the dialog is refused before anything is sent", async () => {
+      await deploy(red, { resthost: secure.url, proxy: 'pxGood' }, [proxyNode('pxGood', guarded.url, { username: PROXY_USER, password: PROXY_PASSWORD }), proxyNode('pxOther', refusing.url)]);
+      guarded.clear();
+      refusing.clear();
+      // The dialog shows the stored secret as its placeholder: the check uses the deployed one.
+      const stored = { id: 'cfg', api: 'sms', apikey: API_KEY, apisecret: '__PWRD__', resthost: secure.url };
+      const elsewhere = await check(red, { ...stored, proxy: 'pxOther' });
+      should(elsewhere).have.properties({ ok: false, blame: 'proxy' });
+      should(elsewhere.error).match(/not the deployed node's/);
+      const none = await check(red, { ...stored, proxy: '' });
+      should(none).have.properties({ ok: false, blame: 'proxy' });
+      should(await check(red, { ...stored, proxy: 'pxGood' })).have.properties({ ok: true, balance: 1000 });
+      await Promise.all([guarded.sync(), refusing.sync()]);
+      should(refusing.seen).be.empty();
+      should(guarded.connects.map((e) => `${e.auth} ${e.status}`)).eql(['ok 200']);
+      // A secret typed again may be checked through any proxy: it is the person's own.
+      const typed = await check(red, { ...stored, apisecret: API_SECRET, proxy: 'pxOther' });
+      should(typed).have.properties({ ok: false, blame: 'proxy' });
+      should(typed.error).match(/HTTP 502/);
+    });
   });
 });
