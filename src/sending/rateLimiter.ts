@@ -21,6 +21,8 @@ export interface WaitingSms {
   waiting(): boolean;
   /** The shared state answered (it may have been unreachable before). */
   reachable(): void;
+  /** Its place in the line, as in `schedule`: higher first (retries 1, the flows' SMS 0, confirmations -2). */
+  readonly priority: number;
 }
 
 export interface RateLimiter {

@@ -312,7 +312,9 @@ export class SendQueue extends EventEmitter {
   /** @param fed this is the SMS's first turn, handed over from the backlog: its start makes room for the next. */
   private async attempt(entry: Waiting, attempt: number, throttles: number, fed = false): Promise<SendResult> {
     const request = entry.request;
-    const sms = { waiting: () => entry.waiting, reachable: () => this.stateIs(true) };
+    // Retries go ahead of new requests, and opt-out confirmations behind the flows' SMS.
+    const priority = (attempt > 1 ? 1 : 0) - (request.confirmsOptOut ? 2 : 0);
+    const sms = { waiting: () => entry.waiting, reachable: () => this.stateIs(true), priority };
     const step = await this.limiter.schedule(
       request.from,
       async (): Promise<Step> => {
@@ -394,8 +396,7 @@ export class SendQueue extends EventEmitter {
           this.changed();
         }
       },
-      // Retries go ahead of new requests, and opt-out confirmations behind the flows' SMS.
-      (attempt > 1 ? 1 : 0) - (request.confirmsOptOut ? 2 : 0),
+      priority,
     );
     const again = () => {
       if (!entry.waiting) throw new QueueError(`the SMS to ${request.to} was cancelled`, 'closed');

@@ -5,7 +5,8 @@
  */
 import PQueue from 'p-queue';
 import type { SendSlots } from '../state/accountState';
-import { sleep, type RateLimiter, type Turn, type WaitingSms } from './rateLimiter';
+import type { RateLimiter, Turn, WaitingSms } from './rateLimiter';
+import { TurnLine } from './turnLine';
 
 /**
  * A shared turn older than this when it reaches the SMS is not used: the shared log's margin (about
@@ -20,6 +21,8 @@ export class SharedRateLimiter implements RateLimiter {
   readonly batch: number;
   /** How long asking the shared state for a turn usually takes (a moving average), in ms. */
   private turnMs: number | undefined;
+  /** This instance's SMS that wait for a slot: they ask again in their order, not their timers'. */
+  private readonly line = new TurnLine();
 
   constructor(
     private readonly slots: SendSlots,
@@ -37,6 +40,7 @@ export class SharedRateLimiter implements RateLimiter {
   /** Until the shared log lets it through: each wait ends when a slot of the window frees. */
   async turn(from: string, sms: WaitingSms): Promise<Turn> {
     let stale = 0;
+    const place = this.line.place();
     for (;;) {
       let turn: { waitMs: number; senderBound: boolean };
       const asked = performance.now();
@@ -60,12 +64,13 @@ export class SharedRateLimiter implements RateLimiter {
       if (turn.waitMs <= 0) return { go: true };
       // A sender over its own limit waits outside, out of the way of other senders' SMS.
       if (turn.senderBound) return { go: false, laterMs: turn.waitMs };
-      await sleep(turn.waitMs);
+      await this.line.sleep(turn.waitMs, sms.priority, place);
       if (!sms.waiting()) return undefined;
     }
   }
 
   close(): void {
     this.account.clear();
+    this.line.close();
   }
 }

@@ -182,6 +182,30 @@ describe('the account state in Redis', function () {
     should(seconds).be.above(9.5);
   });
 
+  it("lets this instance's SMS take the shared turns in their order: oldest first, the flows' ahead of opt-out confirmations", async () => {
+    const one = await state();
+    const client = new VonageSmsClient({ apiKey: API_KEY, apiSecret: API_SECRET, restHost, timeoutMs: 5_000 });
+    // 10/s: ten SMS at once wait for their turns, each told to wait for the same slot to free.
+    const queue = new SendQueue(client, { ratePerSecond: 10, perSenderPerSecond: 0, maxQueued: 100, maxRetries: 3, backoffMs: 100, limiter: new SharedRateLimiter(one.sendSlots(10, 0)!, 10), stateWaitMs: 10_000 });
+    const sms = (to: string, confirmsOptOut = false) => ({ to, from: 'Shared', text: 'hi', type: 'text' as const, ...(confirmsOptOut ? { confirmsOptOut } : {}) });
+    const confirmations = Array.from({ length: 30 }, (_, i) => queue.submit(sms(`4477009101${String(i).padStart(2, '0')}`, true), 'n'));
+    await until(() => api.requests.length >= 3, { what: 'the first confirmations' });
+    const sentBefore = api.requests.length;
+    const flows = Array.from({ length: 5 }, (_, i) => queue.submit(sms(`44770091020${i}`), 'n'));
+    await Promise.all([...confirmations, ...flows]);
+    const order = api.requests.filter((r) => r.path === '/sms/json' && r.outcome === '0').map((r) => r.params.to);
+    should(order).have.length(35);
+    // Each in the order it came, within its lane: with a timer each, whichever woke first took the freed
+    // slot, and ten waiting at once came out shuffled.
+    const flowOrder = order.filter((to) => to.startsWith('44770091020'));
+    should(flowOrder).eql(Array.from({ length: 5 }, (_, i) => `44770091020${i}`));
+    const confirmationOrder = order.filter((to) => to.startsWith('4477009101'));
+    should(confirmationOrder).eql([...confirmationOrder].sort());
+    // The flows' five next, after at most the confirmations already handed a turn when they came.
+    should(order.indexOf('447700910200')).be.belowOrEqual(sentBefore + 2);
+    should(order.indexOf('447700910204')).be.belowOrEqual(sentBefore + 6);
+  });
+
   it("keeps each sender to its own limit across instances, and one sender's backlog out of the others' way", async () => {
     // At 3/s the queue lets 3 ask at once: 4 SMS of a sender limited to 1/s must not hold up the next sender.
     const queues = [await state(), await state()].map((s) => {
