@@ -44,12 +44,14 @@ const SECRET = 'bench-secret-1';
 /** The account whose opt-out list holds OPTED_OUT numbers (measure 7). */
 const LISTED_KEY = 'bench002';
 
-helper.init(require.resolve('node-red'));
+/** The Node-RED measured: Node-RED 5 (dev/node-red-5), as npm start runs it, when runBench.js names it. */
+const NODE_RED_PACKAGE = process.env.NODE_RED_PACKAGE || 'node-red';
+helper.init(require.resolve(NODE_RED_PACKAGE));
 // A user directory, as a real Node-RED has: the opt-out lists of accounts without a Shared state live there.
 const USER_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'vonage-sms-bench-'));
 process.once('exit', () => fs.rmSync(USER_DIR, { recursive: true, force: true }));
 helper.settings({ userDir: USER_DIR });
-const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
+const nodeRedDir = path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`));
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [nodeRedDir] })), 'core');
 const NODE_FILES = ['nexmobasic', 'sendsms', 'vonage-sms-in', 'vonage-sms-receipt', 'vonage-optout', 'vonage-sms-usage'];
 const packageNodes = NODE_FILES.map((n) => require(path.join(ROOT, 'nodes', `${n}.js`)));
@@ -1261,7 +1263,7 @@ ${notes.map((n) => `- ${n}`).join('\n')}
 
 ## Machine
 
-${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()}; Node.js ${process.version}; Node-RED ${require('node-red/package.json').version} (the test helper's runtime, and the real Node-RED of 5, 8 and 9).
+${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()}; Node.js ${process.version}; Node-RED ${require(`${NODE_RED_PACKAGE}/package.json`).version} (the test helper's runtime, and the real Node-RED of 5, 8 and 9).
 A shared machine: figures move from run to run; the ratios, measured side by side in one run, are what to read.
 
 ## Method
